@@ -1,0 +1,213 @@
+package io.lb4j;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A periodic liveness check of every backend of the rules that name it.
+ *
+ * <pre>{@code
+ * HealthProbe http = HealthProbe.builder("http-health")
+ *     .protocol(ProbeProtocol.HTTP)
+ *     .port(8080)
+ *     .path("/healthz")
+ *     .expectedStatuses("200-399")
+ *     .build();
+ * }</pre>
+ *
+ * <p>Defaults: TCP; interval 5 s and timeout 5 s (Azure Load Balancer's 5 s interval, AWS NLB uses
+ * 30 s); 2 successes in a row to become healthy and 3 failures in a row to become unhealthy
+ * (HAProxy's {@code rise 2 fall 3}; AWS NLB uses 5 and 2); expected status 200 (Azure; AWS accepts
+ * 200-399); path {@code /}. A {@link #port()} of 0 probes each backend's data port; any other port
+ * is probed instead of it, and then a backend may be healthy while its data port is closed.
+ *
+ * <p>Instances are immutable and thread-safe.
+ *
+ * @param name the probe's name, unique in a configuration
+ * @param protocol TCP, HTTP or HTTPS
+ * @param port the probed port, or 0 for the backend's data port
+ * @param path the HTTP(S) request path, starting with '/'
+ * @param interval time between the starts of two probes of one backend
+ * @param timeout how long one probe may take, at most the interval
+ * @param healthyThreshold successes in a row that make a backend healthy, 1-100
+ * @param unhealthyThreshold failures in a row that make a backend unhealthy, 1-100
+ * @param expectedStatuses the HTTP statuses that count as healthy
+ */
+public record HealthProbe(
+    String name,
+    ProbeProtocol protocol,
+    int port,
+    String path,
+    Duration interval,
+    Duration timeout,
+    int healthyThreshold,
+    int unhealthyThreshold,
+    List<StatusRange> expectedStatuses) {
+
+  /** The default interval, 5 s, Azure Load Balancer's. */
+  public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(5);
+
+  /** The default timeout, 5 s: Azure's TCP probe times out after one interval. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+
+  /** The default healthy threshold, 2, HAProxy's {@code rise}. */
+  public static final int DEFAULT_HEALTHY_THRESHOLD = 2;
+
+  /** The default unhealthy threshold, 3, HAProxy's {@code fall}. */
+  public static final int DEFAULT_UNHEALTHY_THRESHOLD = 3;
+
+  /** The largest threshold accepted. */
+  public static final int MAX_THRESHOLD = 100;
+
+  /** Validates the probe and copies the status list. */
+  public HealthProbe {
+    Checks.name("name", name);
+    Checks.notNull(protocol, "protocol");
+    Checks.range("port", port, 0, 65535);
+    Checks.notNull(path, "path");
+    if (!path.startsWith("/") || path.chars().anyMatch(c -> c <= ' ' || c == 0x7f)) {
+      throw new IllegalArgumentException(
+          "path: '" + path + "' (expected: starts with '/', no spaces or control characters)");
+    }
+    Checks.positive("interval", interval);
+    Checks.positive("timeout", timeout);
+    if (timeout.compareTo(interval) > 0) {
+      throw new IllegalArgumentException(
+          "timeout: " + timeout + " (expected: <= interval " + interval + ")");
+    }
+    Checks.range("healthyThreshold", healthyThreshold, 1, MAX_THRESHOLD);
+    Checks.range("unhealthyThreshold", unhealthyThreshold, 1, MAX_THRESHOLD);
+    Checks.notNull(expectedStatuses, "expectedStatuses");
+    expectedStatuses = List.copyOf(expectedStatuses);
+    if (expectedStatuses.isEmpty()) {
+      throw new IllegalArgumentException("expectedStatuses: [] (expected: at least one status)");
+    }
+  }
+
+  /** Returns a builder for a probe named {@code name}, with the defaults above. */
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  /** Returns a TCP probe named {@code name} of the backends' data port, with the defaults. */
+  public static HealthProbe tcp(String name) {
+    return builder(name).build();
+  }
+
+  /** Returns whether {@code status} counts as healthy. */
+  public boolean isExpected(int status) {
+    for (StatusRange r : expectedStatuses) {
+      if (r.contains(status)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Returns a builder initialised from this probe. */
+  public Builder toBuilder() {
+    return new Builder(name)
+        .protocol(protocol)
+        .port(port)
+        .path(path)
+        .interval(interval)
+        .timeout(timeout)
+        .healthyThreshold(healthyThreshold)
+        .unhealthyThreshold(unhealthyThreshold)
+        .expectedStatuses(expectedStatuses);
+  }
+
+  /**
+   * Builds a {@link HealthProbe}; each setter validates its argument at once, {@link #build()}
+   * checks the timeout against the interval.
+   *
+   * <p>Not thread-safe.
+   */
+  public static final class Builder {
+    private final String name;
+    private ProbeProtocol protocol = ProbeProtocol.TCP;
+    private int port;
+    private String path = "/";
+    private Duration interval = DEFAULT_INTERVAL;
+    private Duration timeout = DEFAULT_TIMEOUT;
+    private int healthyThreshold = DEFAULT_HEALTHY_THRESHOLD;
+    private int unhealthyThreshold = DEFAULT_UNHEALTHY_THRESHOLD;
+    private List<StatusRange> expectedStatuses = List.of(StatusRange.of(200));
+
+    private Builder(String name) {
+      this.name = Checks.name("name", name);
+    }
+
+    /** Sets the protocol; TCP by default. */
+    public Builder protocol(ProbeProtocol protocol) {
+      this.protocol = Checks.notNull(protocol, "protocol");
+      return this;
+    }
+
+    /** Sets the probed port, or 0 (the default) for each backend's data port. */
+    public Builder port(int port) {
+      this.port = Checks.range("port", port, 0, 65535);
+      return this;
+    }
+
+    /** Sets the HTTP(S) path; {@code /} by default. */
+    public Builder path(String path) {
+      this.path = Checks.notNull(path, "path");
+      return this;
+    }
+
+    /** Sets the interval; 5 s by default. */
+    public Builder interval(Duration interval) {
+      this.interval = Checks.positive("interval", interval);
+      return this;
+    }
+
+    /** Sets the timeout; 5 s by default. */
+    public Builder timeout(Duration timeout) {
+      this.timeout = Checks.positive("timeout", timeout);
+      return this;
+    }
+
+    /** Sets the successes in a row that make a backend healthy; 2 by default. */
+    public Builder healthyThreshold(int threshold) {
+      this.healthyThreshold = Checks.range("healthyThreshold", threshold, 1, MAX_THRESHOLD);
+      return this;
+    }
+
+    /** Sets the failures in a row that make a backend unhealthy; 3 by default. */
+    public Builder unhealthyThreshold(int threshold) {
+      this.unhealthyThreshold = Checks.range("unhealthyThreshold", threshold, 1, MAX_THRESHOLD);
+      return this;
+    }
+
+    /** Sets the expected statuses from a list such as {@code "200,300-399"}; 200 by default. */
+    public Builder expectedStatuses(String spec) {
+      this.expectedStatuses = StatusRange.parseList(spec);
+      return this;
+    }
+
+    /** Sets the expected statuses. */
+    public Builder expectedStatuses(List<StatusRange> statuses) {
+      this.expectedStatuses = List.copyOf(Checks.notNull(statuses, "expectedStatuses"));
+      return this;
+    }
+
+    /**
+     * Returns the probe.
+     *
+     * @throws IllegalArgumentException if the timeout exceeds the interval, or the path is invalid
+     */
+    public HealthProbe build() {
+      return new HealthProbe(
+          name,
+          protocol,
+          port,
+          path,
+          interval,
+          timeout,
+          healthyThreshold,
+          unhealthyThreshold,
+          expectedStatuses);
+    }
+  }
+}

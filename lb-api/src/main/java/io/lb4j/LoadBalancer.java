@@ -1,0 +1,100 @@
+package io.lb4j;
+
+/**
+ * An L4 load balancer: for each flow it answers which backend to send it to, remembers the answer
+ * for the flow's lifetime, and takes run-time changes of membership, weight, admin state and
+ * health.
+ *
+ * <h2>Flows</h2>
+ *
+ * <p>{@link #select} is called for a flow's first packet (or connection) and may be called again
+ * for every later one: the first call picks a backend and records the flow in the flow table, later
+ * calls return the same backend and count as activity for the idle timeout. A recorded flow keeps
+ * its backend when the pool, weights, health or admin state change, until {@link #flowClosed} is
+ * called or it idles out; only a {@link AdminState#DISABLED} backend loses its flows. {@link #pick}
+ * answers what a new flow would get, recording nothing.
+ *
+ * <h2>Threading</h2>
+ *
+ * <p>The data plane ({@link #select}, {@link #pick}, {@link #flowClosed}) may be called from any
+ * number of threads; it reads an immutable snapshot published by the control plane and takes no
+ * lock. The control plane (every other method) is serialized internally; each change builds a new
+ * snapshot and publishes it with one volatile write, so a selection sees either the state before a
+ * change or the state after it.
+ *
+ * <p>Thread-safe.
+ */
+public interface LoadBalancer extends AutoCloseable {
+
+  /**
+   * Returns the backend for {@code flow}: the one it is pinned to if the flow is known, else a
+   * fresh pick that is recorded. Allocates nothing for a known flow.
+   */
+  Selection select(FlowKey flow);
+
+  /**
+   * Returns the backend a new flow {@code flow} would get now, without recording the flow or
+   * counting it as load. Allocates nothing.
+   */
+  Selection pick(FlowKey flow);
+
+  /**
+   * Forgets {@code flow}, as when its connection closes; returns whether it was known.
+   */
+  boolean flowClosed(FlowKey flow);
+
+  /** Returns the number of flows in the flow table. */
+  long activeFlows();
+
+  /**
+   * Returns the number of recorded flows of rule {@code rule} on backend {@code backendId}.
+   *
+   * @throws IllegalArgumentException if the rule is not defined
+   */
+  int activeFlows(String rule, String backendId);
+
+  /** Returns the current configuration, with every run-time change applied. */
+  LoadBalancerConfig config();
+
+  /**
+   * Adds {@code backend} to pool {@code pool}, or replaces the backend with the same id.
+   *
+   * @throws IllegalArgumentException if the pool is not defined
+   */
+  void addBackend(String pool, Backend backend);
+
+  /**
+   * Removes backend {@code backendId} from pool {@code pool}: it gets no new flows, its recorded
+   * flows continue until they close or idle out. Returns whether it was a member.
+   *
+   * @throws IllegalArgumentException if the pool is not defined
+   */
+  boolean removeBackend(String pool, String backendId);
+
+  /**
+   * Sets the weight of backend {@code backendId} in pool {@code pool}.
+   *
+   * @throws IllegalArgumentException if the pool or the backend is not defined, or the weight is
+   *     outside 0-65535
+   */
+  void setWeight(String pool, String backendId, int weight);
+
+  /**
+   * Sets the admin state of backend {@code backendId} in pool {@code pool}.
+   *
+   * @throws IllegalArgumentException if the pool or the backend is not defined
+   */
+  void setAdminState(String pool, String backendId, AdminState state);
+
+  /**
+   * Sets whether backend {@code backendId} passes the health probe of rule {@code rule}. An
+   * unhealthy backend gets no new flows of that rule; its recorded flows continue.
+   *
+   * @throws IllegalArgumentException if the rule or the backend is not defined
+   */
+  void setHealthy(String rule, String backendId, boolean healthy);
+
+  /** Releases the balancer's resources; selections after it answer as before but record nothing. */
+  @Override
+  void close();
+}

@@ -1,0 +1,248 @@
+package io.lb4j;
+
+import java.time.Duration;
+
+/**
+ * Frontend port and protocol to backend pool and port: the unit a balancer is configured in.
+ *
+ * <pre>{@code
+ * LoadBalancingRule rule = LoadBalancingRule.builder("web-http")
+ *     .frontend("web").protocol(Protocol.TCP).frontendPort(80)
+ *     .backendPool("web").backendPort(8080)
+ *     .probe("http-health")
+ *     .build();
+ * }</pre>
+ *
+ * <p>Defaults: TCP; backend port equal to the frontend port; no probe (every backend counts as
+ * healthy); {@link DistributionMode#FIVE_TUPLE}; {@link SelectionPolicy#maglev()}; idle timeout 4
+ * minutes (Azure Load Balancer's; AWS NLB uses 350 s, IPVS 900 s); no TCP reset on idle; no floating
+ * IP.
+ *
+ * <p>Floating IP (direct server return) is carried so that a configuration can say what it wants;
+ * a user-space proxy cannot provide it and refuses a rule that asks for it.
+ *
+ * <p>Instances are immutable and thread-safe.
+ *
+ * @param name the rule's name, unique in a configuration
+ * @param frontend the name of the frontend it listens on
+ * @param protocol TCP or UDP
+ * @param frontendPort the port it listens on, 1-65535
+ * @param backendPool the name of the pool it spreads flows over
+ * @param backendPort the port flows are sent to on backends without a port override, 1-65535
+ * @param probe the name of the health probe of its backends, or null for none
+ * @param distributionMode what the flow hash sees
+ * @param selection the selection algorithm and its settings
+ * @param idleTimeout how long a flow may be idle before it is forgotten
+ * @param tcpReset whether a flow that idles out is reset (RST to both sides) rather than dropped
+ *     silently
+ * @param floatingIp whether direct server return is requested
+ */
+public record LoadBalancingRule(
+    String name,
+    String frontend,
+    Protocol protocol,
+    int frontendPort,
+    String backendPool,
+    int backendPort,
+    String probe,
+    DistributionMode distributionMode,
+    SelectionPolicy selection,
+    Duration idleTimeout,
+    boolean tcpReset,
+    boolean floatingIp) {
+
+  /** The default idle timeout, 4 minutes: Azure Load Balancer's default. */
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(4);
+
+  /** The longest idle timeout accepted, 7 days. */
+  public static final Duration MAX_IDLE_TIMEOUT = Duration.ofDays(7);
+
+  /** Validates the rule. */
+  public LoadBalancingRule {
+    Checks.name("name", name);
+    Checks.name("frontend", frontend);
+    Checks.notNull(protocol, "protocol");
+    Checks.port("frontendPort", frontendPort);
+    Checks.name("backendPool", backendPool);
+    Checks.port("backendPort", backendPort);
+    if (probe != null) {
+      Checks.name("probe", probe);
+    }
+    Checks.notNull(distributionMode, "distributionMode");
+    Checks.notNull(selection, "selection");
+    checkIdleTimeout(idleTimeout);
+  }
+
+  static Duration checkIdleTimeout(Duration idleTimeout) {
+    Checks.positive("idleTimeout", idleTimeout);
+    if (idleTimeout.compareTo(MAX_IDLE_TIMEOUT) > 0) {
+      throw new IllegalArgumentException(
+          "idleTimeout: " + idleTimeout + " (expected: > 0 and <= " + MAX_IDLE_TIMEOUT + ")");
+    }
+    return idleTimeout;
+  }
+
+  /** Returns a builder for a rule named {@code name}. */
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  /** Returns whether the rule has a health probe. */
+  public boolean hasProbe() {
+    return probe != null;
+  }
+
+  /** Returns a builder initialised from this rule. */
+  public Builder toBuilder() {
+    Builder b =
+        new Builder(name)
+            .frontend(frontend)
+            .protocol(protocol)
+            .frontendPort(frontendPort)
+            .backendPool(backendPool)
+            .backendPort(backendPort)
+            .distributionMode(distributionMode)
+            .selection(selection)
+            .idleTimeout(idleTimeout)
+            .tcpReset(tcpReset)
+            .floatingIp(floatingIp);
+    return probe == null ? b : b.probe(probe);
+  }
+
+  /**
+   * Builds a {@link LoadBalancingRule}; each setter validates its argument at once, {@link
+   * #build()} checks that the required ones were set.
+   *
+   * <p>Not thread-safe.
+   */
+  public static final class Builder {
+    private final String name;
+    private String frontend;
+    private Protocol protocol = Protocol.TCP;
+    private int frontendPort;
+    private String backendPool;
+    private int backendPort;
+    private String probe;
+    private DistributionMode distributionMode = DistributionMode.FIVE_TUPLE;
+    private SelectionPolicy selection = SelectionPolicy.maglev();
+    private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private boolean tcpReset;
+    private boolean floatingIp;
+
+    private Builder(String name) {
+      this.name = Checks.name("name", name);
+    }
+
+    /** Sets the name of the frontend; required. */
+    public Builder frontend(String frontend) {
+      this.frontend = Checks.name("frontend", frontend);
+      return this;
+    }
+
+    /** Sets the protocol; TCP by default. */
+    public Builder protocol(Protocol protocol) {
+      this.protocol = Checks.notNull(protocol, "protocol");
+      return this;
+    }
+
+    /** Sets the frontend port; required. */
+    public Builder frontendPort(int port) {
+      this.frontendPort = Checks.port("frontendPort", port);
+      return this;
+    }
+
+    /** Sets the name of the backend pool; required. */
+    public Builder backendPool(String pool) {
+      this.backendPool = Checks.name("backendPool", pool);
+      return this;
+    }
+
+    /** Sets the backend port; the frontend port by default. */
+    public Builder backendPort(int port) {
+      this.backendPort = Checks.port("backendPort", port);
+      return this;
+    }
+
+    /** Sets the name of the health probe; none by default. */
+    public Builder probe(String probe) {
+      this.probe = Checks.name("probe", probe);
+      return this;
+    }
+
+    /** Removes the health probe. */
+    public Builder noProbe() {
+      this.probe = null;
+      return this;
+    }
+
+    /** Sets the distribution mode; {@link DistributionMode#FIVE_TUPLE} by default. */
+    public Builder distributionMode(DistributionMode mode) {
+      this.distributionMode = Checks.notNull(mode, "distributionMode");
+      return this;
+    }
+
+    /** Sets the selection policy; {@link SelectionPolicy#maglev()} by default. */
+    public Builder selection(SelectionPolicy selection) {
+      this.selection = Checks.notNull(selection, "selection");
+      return this;
+    }
+
+    /** Sets the selection algorithm with its default settings. */
+    public Builder algorithm(SelectionAlgorithm algorithm) {
+      return selection(SelectionPolicy.of(Checks.notNull(algorithm, "algorithm")));
+    }
+
+    /** Sets the idle timeout, up to 7 days; 4 minutes by default. */
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = checkIdleTimeout(idleTimeout);
+      return this;
+    }
+
+    /** Sets whether a flow that idles out is reset; false by default. */
+    public Builder tcpReset(boolean tcpReset) {
+      this.tcpReset = tcpReset;
+      return this;
+    }
+
+    /** Sets whether floating IP (direct server return) is requested; false by default. */
+    public Builder floatingIp(boolean floatingIp) {
+      this.floatingIp = floatingIp;
+      return this;
+    }
+
+    /**
+     * Returns the rule.
+     *
+     * @throws IllegalArgumentException if the frontend, the frontend port or the backend pool was
+     *     not set
+     */
+    public LoadBalancingRule build() {
+      require("frontend", frontend);
+      require("backendPool", backendPool);
+      if (frontendPort == 0) {
+        throw new IllegalArgumentException(
+            "frontendPort: not set (expected: 1-65535) in rule '" + name + "'");
+      }
+      return new LoadBalancingRule(
+          name,
+          frontend,
+          protocol,
+          frontendPort,
+          backendPool,
+          backendPort == 0 ? frontendPort : backendPort,
+          probe,
+          distributionMode,
+          selection,
+          idleTimeout,
+          tcpReset,
+          floatingIp);
+    }
+
+    private void require(String field, Object value) {
+      if (value == null) {
+        throw new IllegalArgumentException(
+            field + ": not set (expected: a name) in rule '" + name + "'");
+      }
+    }
+  }
+}

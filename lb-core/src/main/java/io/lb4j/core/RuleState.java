@@ -1,0 +1,66 @@
+package io.lb4j.core;
+
+import io.lb4j.DistributionMode;
+import io.lb4j.FlowKey;
+import io.lb4j.Frontend;
+import io.lb4j.Protocol;
+import io.lb4j.Selection;
+import io.lb4j.core.hash.FlowHasher;
+import io.lb4j.spi.BackendSelector;
+
+/** One rule in one snapshot: where it listens, its slots, its selector and its "none" answers. */
+final class RuleState {
+  final String name;
+  final boolean nat;
+  final Protocol protocol;
+  final int port;
+  final boolean wildcard;
+  final long addressHigh;
+  final long addressLow;
+  final DistributionMode mode;
+  final BackendSlot[] slots;
+  final BackendSelector selector;
+  final Selection none;
+  final Selection full;
+
+  RuleState(
+      String name,
+      boolean nat,
+      Frontend frontend,
+      Protocol protocol,
+      int port,
+      DistributionMode mode,
+      BackendSlot[] slots,
+      BackendSelector selector,
+      Selection none,
+      Selection full) {
+    this.name = name;
+    this.nat = nat;
+    this.protocol = protocol;
+    this.port = port;
+    this.wildcard = frontend.isWildcard();
+    FlowKey self = FlowKey.of(protocol, frontend.address(), port, frontend.address(), port);
+    this.addressHigh = self.sourceHigh();
+    this.addressLow = self.sourceLow();
+    this.mode = mode;
+    this.slots = slots;
+    this.selector = selector;
+    this.none = none;
+    this.full = full;
+  }
+
+  /** Returns whether this rule listens on the flow's destination port and protocol. */
+  boolean matchesPort(FlowKey flow) {
+    return flow.destinationPort() == port && flow.protocol() == protocol;
+  }
+
+  /** Returns whether this rule listens on exactly the flow's destination address. */
+  boolean matchesAddress(FlowKey flow) {
+    return flow.destinationLow() == addressLow && flow.destinationHigh() == addressHigh;
+  }
+
+  /** Returns the index of the slot for a new flow, or {@link BackendSelector#NONE}. */
+  int select(FlowKey flow, long seed) {
+    return selector.select(FlowHasher.hash(flow, mode, seed));
+  }
+}

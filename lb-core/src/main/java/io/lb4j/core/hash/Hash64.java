@@ -1,0 +1,171 @@
+package io.lb4j.core.hash;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The 64-bit hash functions lb4j builds on: xxHash64 (Yann Collet, XXH64 specification) over
+ * bytes and over a few {@code long} words, and the SplitMix64 finalizer.
+ *
+ * <p>{@link #xxHash64(byte[], long)} is XXH64 exactly. {@link #hashWords} is XXH64's path for
+ * inputs shorter than 32 bytes applied to the words' little-endian bytes, so for up to three words
+ * it equals XXH64 of those bytes; for more words it is the same construction, no longer equal to
+ * XXH64 (which switches to four lanes at 32 bytes).
+ *
+ * <p>All methods are pure functions of their arguments: the same input and seed give the same hash
+ * in every JVM.
+ *
+ * <p>Thread-safe.
+ */
+public final class Hash64 {
+  static final long P1 = 0x9E3779B185EBCA87L;
+  static final long P2 = 0xC2B2AE3D27D4EB4FL;
+  static final long P3 = 0x165667B19E3779F9L;
+  static final long P4 = 0x85EBCA77C2B2AE63L;
+  static final long P5 = 0x27D4EB2F165667C5L;
+
+  private Hash64() {}
+
+  /** Returns XXH64 of the UTF-8 bytes of {@code s} with {@code seed}. */
+  public static long xxHash64(String s, long seed) {
+    return xxHash64(s.getBytes(StandardCharsets.UTF_8), seed);
+  }
+
+  /** Returns XXH64 of {@code bytes} with {@code seed}. */
+  public static long xxHash64(byte[] bytes, long seed) {
+    int len = bytes.length;
+    int i = 0;
+    long h;
+    if (len >= 32) {
+      long v1 = seed + P1 + P2;
+      long v2 = seed + P2;
+      long v3 = seed;
+      long v4 = seed - P1;
+      do {
+        v1 = round(v1, readLong(bytes, i));
+        v2 = round(v2, readLong(bytes, i + 8));
+        v3 = round(v3, readLong(bytes, i + 16));
+        v4 = round(v4, readLong(bytes, i + 24));
+        i += 32;
+      } while (i <= len - 32);
+      h =
+          Long.rotateLeft(v1, 1)
+              + Long.rotateLeft(v2, 7)
+              + Long.rotateLeft(v3, 12)
+              + Long.rotateLeft(v4, 18);
+      h = mergeRound(h, v1);
+      h = mergeRound(h, v2);
+      h = mergeRound(h, v3);
+      h = mergeRound(h, v4);
+    } else {
+      h = seed + P5;
+    }
+    h += len;
+    while (i <= len - 8) {
+      h ^= round(0, readLong(bytes, i));
+      h = Long.rotateLeft(h, 27) * P1 + P4;
+      i += 8;
+    }
+    if (i <= len - 4) {
+      h ^= (readInt(bytes, i) & 0xFFFF_FFFFL) * P1;
+      h = Long.rotateLeft(h, 23) * P2 + P3;
+      i += 4;
+    }
+    while (i < len) {
+      h ^= (bytes[i] & 0xFFL) * P5;
+      h = Long.rotateLeft(h, 11) * P1;
+      i++;
+    }
+    return avalanche(h);
+  }
+
+  /** Returns the hash of three words (24 bytes): XXH64 of their little-endian bytes. */
+  public static long hashWords(long seed, long w0, long w1, long w2) {
+    long h = seed + P5 + 24;
+    h = step(h, w0);
+    h = step(h, w1);
+    h = step(h, w2);
+    return avalanche(h);
+  }
+
+  /** Returns the hash of five words, by XXH64's short-input construction (see class javadoc). */
+  public static long hashWords(long seed, long w0, long w1, long w2, long w3, long w4) {
+    long h = seed + P5 + 40;
+    h = step(h, w0);
+    h = step(h, w1);
+    h = step(h, w2);
+    h = step(h, w3);
+    h = step(h, w4);
+    return avalanche(h);
+  }
+
+  /** Returns the hash of two words (16 bytes): XXH64 of their little-endian bytes. */
+  public static long hashWords(long seed, long w0, long w1) {
+    long h = seed + P5 + 16;
+    h = step(h, w0);
+    h = step(h, w1);
+    return avalanche(h);
+  }
+
+  /**
+   * Returns the SplitMix64 finalizer of {@code z} (Steele, Lea and Flood, "Fast splittable
+   * pseudorandom number generators", 2014): a bijection with full avalanche.
+   */
+  public static long mix64(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  /**
+   * Returns {@code ⌊hash × n / 2^64⌋} for {@code hash} read as unsigned: a uniform index in {@code
+   * [0, n)} from the high bits, without a division (Lemire, "Fast random integer generation in an
+   * interval", 2019). Equals {@code Math.unsignedMultiplyHigh(hash, n)} of JDK 18.
+   */
+  public static int reduce(long hash, int n) {
+    return (int) (Math.multiplyHigh(hash, n) + ((hash >> 63) & n));
+  }
+
+  /** Returns a double uniform in (0, 1) from the high 53 bits of {@code hash}. */
+  public static double unitInterval(long hash) {
+    return ((hash >>> 11) + 0.5) * 0x1.0p-53;
+  }
+
+  private static long step(long h, long word) {
+    h ^= round(0, word);
+    return Long.rotateLeft(h, 27) * P1 + P4;
+  }
+
+  private static long round(long acc, long input) {
+    acc += input * P2;
+    acc = Long.rotateLeft(acc, 31);
+    return acc * P1;
+  }
+
+  private static long mergeRound(long acc, long val) {
+    acc ^= round(0, val);
+    return acc * P1 + P4;
+  }
+
+  private static long avalanche(long h) {
+    h ^= h >>> 33;
+    h *= P2;
+    h ^= h >>> 29;
+    h *= P3;
+    return h ^ (h >>> 32);
+  }
+
+  private static long readLong(byte[] b, int i) {
+    return (b[i] & 0xFFL)
+        | (b[i + 1] & 0xFFL) << 8
+        | (b[i + 2] & 0xFFL) << 16
+        | (b[i + 3] & 0xFFL) << 24
+        | (b[i + 4] & 0xFFL) << 32
+        | (b[i + 5] & 0xFFL) << 40
+        | (b[i + 6] & 0xFFL) << 48
+        | (b[i + 7] & 0xFFL) << 56;
+  }
+
+  private static int readInt(byte[] b, int i) {
+    return (b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8 | (b[i + 2] & 0xFF) << 16 | (b[i + 3] & 0xFF) << 24;
+  }
+}
