@@ -17,11 +17,11 @@ public final class TestBackends {
     return out;
   }
 
-  /** Returns the keys {@code b-0000 ... } for selector tests. */
+  /** Returns the keys {@code b-0000000 ...} for selector tests; key order is index order. */
   public static String[] keys(int n) {
     String[] keys = new String[n];
     for (int i = 0; i < n; i++) {
-      keys[i] = String.format("b-%04d", i);
+      keys[i] = String.format("b-%07d", i);
     }
     return keys;
   }

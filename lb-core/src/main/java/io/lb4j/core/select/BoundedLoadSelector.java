@@ -26,7 +26,8 @@ final class BoundedLoadSelector implements BackendSelector {
   private final BackendSelector inner;
   private final double factor;
   private final int[] owners;
-  private final double[] shares;
+  private final double[] weights;
+  private final double totalWeight;
   private final IntUnaryOperator active;
   private final IntSupplier total;
 
@@ -39,10 +40,11 @@ final class BoundedLoadSelector implements BackendSelector {
     this.inner = inner;
     this.factor = factor;
     this.owners = m.eligibleCallerIndices();
-    this.shares = new double[m.size];
+    this.weights = new double[m.size];
     for (int s = 0; s < m.size; s++) {
-      shares[m.order[s]] = m.totalWeight == 0 ? 0 : (double) m.weights[s] / m.totalWeight;
+      weights[m.order[s]] = m.weights[s];
     }
+    this.totalWeight = m.totalWeight;
     this.active = active;
     this.total = total;
   }
@@ -73,12 +75,12 @@ final class BoundedLoadSelector implements BackendSelector {
     return first;
   }
 
-  /** Returns the cap of the member at the caller's index {@code i} for {@code T} active flows. */
-  int cap(int i, int totalActive) {
-    return (int) Math.ceil(factor * (totalActive + 1.0) * shares[i]);
-  }
-
+  /**
+   * Returns whether the member at the caller's index {@code i} may take a flow. The cap is computed
+   * as {@code c × (T + 1) × w / W} in that order: when its exact value is a whole number every step
+   * is exact in a double, so the ceiling never rounds up past it.
+   */
   private boolean hasRoom(int i, double demand) {
-    return active.applyAsInt(i) < Math.ceil(demand * shares[i]);
+    return active.applyAsInt(i) < Math.ceil(demand * weights[i] / totalWeight);
   }
 }

@@ -85,6 +85,24 @@ final class RingHashSelector implements BackendSelector {
     return order[(int) (r[i] & OWNER_MASK)];
   }
 
+  /**
+   * Returns each caller index's exact share of the 64-bit key space (for tests and diagnostics):
+   * the lengths of the arcs that end at its points.
+   */
+  double[] keyShares(int callers) {
+    double[] shares = new double[callers];
+    if (ring == null) {
+      return shares;
+    }
+    for (int i = 0; i < ring.length; i++) {
+      long end = ring[i] & ~OWNER_MASK;
+      long start = i == 0 ? ring[ring.length - 1] & ~OWNER_MASK : ring[i - 1] & ~OWNER_MASK;
+      double arc = (double) (end - start) * 0x1.0p-64; // two's complement wraps the first arc
+      shares[order[(int) (ring[i] & OWNER_MASK)]] += arc < 0 ? arc + 1 : arc;
+    }
+    return shares;
+  }
+
   /** Returns the number of points on the ring. */
   int points() {
     return ring == null ? 0 : ring.length;
