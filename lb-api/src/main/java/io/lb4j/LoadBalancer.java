@@ -67,7 +67,8 @@ public interface LoadBalancer extends AutoCloseable {
    * Removes backend {@code backendId} from pool {@code pool}: it gets no new flows, its recorded
    * flows continue until they close or idle out. Returns whether it was a member.
    *
-   * @throws IllegalArgumentException if the pool is not defined
+   * @throws IllegalArgumentException if the pool is not defined, or an inbound NAT rule names the
+   *     backend
    */
   boolean removeBackend(String pool, String backendId);
 

@@ -210,6 +210,17 @@ public final class L4LoadBalancer implements LoadBalancer {
       if (p.backend(backendId) == null) {
         return false;
       }
+      for (InboundNatRule nat : config.inboundNatRules()) {
+        if (nat.backendPool().equals(pool) && nat.backend().equals(backendId)) {
+          throw new IllegalArgumentException(
+              "backendId: '"
+                  + backendId
+                  + "' is the target of inbound NAT rule '"
+                  + nat.name()
+                  + "' (expected: a backend no NAT rule names; drain it with"
+                  + " setAdminState(DRAINING) instead)");
+        }
+      }
       config = config.withPool(p.withoutBackend(backendId));
       Set<String> rules = rulesOfPool(pool);
       for (String rule : rules) {
@@ -433,38 +444,19 @@ public final class L4LoadBalancer implements LoadBalancer {
   }
 
   private RuleState buildNatRule(InboundNatRule rule) {
-    BackendPool pool = config.pool(rule.backendPool());
-    Backend b = pool.backend(rule.backend());
-    Selection none;
-    BackendSlot[] slots;
-    BackendSelector selector;
-    if (b == null) {
-      slots = slots(rule.name(), rule.idleTimeout().toNanos(), List.of());
-      selector = hash -> BackendSelector.NONE;
-      none =
-          Selection.none(
-              Selection.Status.NO_BACKEND,
-              rule.name(),
-              rule.name()
-                  + ": backend '"
-                  + rule.backend()
-                  + "' is no longer in pool '"
-                  + pool.name()
-                  + "'");
-    } else {
-      slots = slots(rule.name(), rule.idleTimeout().toNanos(), List.of(b));
-      slots[0].selection =
-          Selection.selected(
-              rule.name(), b, new InetSocketAddress(b.address(), rule.backendPort()));
-      slots[0].disabled = b.adminState() == AdminState.DISABLED;
-      boolean available = b.adminState() == AdminState.ENABLED;
-      selector = available ? hash -> 0 : hash -> BackendSelector.NONE;
-      none =
-          Selection.none(
-              Selection.Status.NO_AVAILABLE_BACKEND,
-              rule.name(),
-              rule.name() + ": backend '" + b.id() + "' is " + b.adminState());
-    }
+    // LoadBalancerConfig guarantees the backend exists, and removeBackend refuses to break that.
+    Backend b = config.pool(rule.backendPool()).backend(rule.backend());
+    BackendSlot[] slots = slots(rule.name(), rule.idleTimeout().toNanos(), List.of(b));
+    slots[0].selection =
+        Selection.selected(rule.name(), b, new InetSocketAddress(b.address(), rule.backendPort()));
+    slots[0].disabled = b.adminState() == AdminState.DISABLED;
+    BackendSelector selector =
+        b.adminState() == AdminState.ENABLED ? hash -> 0 : hash -> BackendSelector.NONE;
+    Selection none =
+        Selection.none(
+            Selection.Status.NO_AVAILABLE_BACKEND,
+            rule.name(),
+            rule.name() + ": backend '" + b.id() + "' is " + b.adminState());
     return new RuleState(
         rule.name(),
         true,
