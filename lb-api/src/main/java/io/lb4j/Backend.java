@@ -9,8 +9,8 @@ import java.net.InetSocketAddress;
  * <p>The {@link #id()} is the backend's stable identity: hash tables are built from it, never from
  * its position in a list, so the same set of ids gives the same assignments in every process. The
  * {@link #port()} is 0 when the backend takes the port of the rule that uses it, or a port that
- * overrides it. A weight of 0 keeps a backend in its pool but sends it no new flows (LVS's
- * quiesced server).
+ * overrides it. A weight of 0 keeps a backend in its pool but sends it no new flows (LVS's quiesced
+ * server).
  *
  * <pre>{@code
  * Backend web1 = Backend.of("web-1", "127.0.0.2").withWeight(3);
@@ -28,8 +28,7 @@ import java.net.InetSocketAddress;
  * @param weight relative share of new flows, 0-65535
  * @param adminState the operator's state
  */
-public record Backend(
-    String id, InetAddress address, int port, int weight, AdminState adminState) {
+public record Backend(String id, InetAddress address, int port, int weight, AdminState adminState) {
 
   /** The default weight, 1. */
   public static final int DEFAULT_WEIGHT = 1;

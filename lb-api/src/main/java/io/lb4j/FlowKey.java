@@ -8,18 +8,18 @@ import java.net.UnknownHostException;
 /**
  * A flow's 5-tuple: source address and port, destination address and port, protocol.
  *
- * <p>Addresses are held as two {@code long}s each, the 128 bits of an IPv6 address; an IPv4
- * address is held as its IPv4-mapped IPv6 form {@code ::ffff:a.b.c.d}. So a data path can build a
- * key straight from the bytes of a packet or a socket with {@link #ipv4} or {@link #ipv6}, and the
- * hash reads primitive fields, without an {@link InetAddress} in between.
+ * <p>Addresses are held as two {@code long}s each, the 128 bits of an IPv6 address; an IPv4 address
+ * is held as its IPv4-mapped IPv6 form {@code ::ffff:a.b.c.d}. So a data path can build a key
+ * straight from the bytes of a packet or a socket with {@link #ipv4} or {@link #ipv6}, and the hash
+ * reads primitive fields, without an {@link InetAddress} in between.
  *
  * <pre>{@code
  * FlowKey flow = FlowKey.of(Protocol.TCP,
  *     new InetSocketAddress("127.0.0.2", 40000), new InetSocketAddress("127.0.0.1", 80));
  * }</pre>
  *
- * <p>{@link #toString()} reads {@code TCP 127.0.0.2:40000 -> 127.0.0.1:80}, or with IPv6 {@code
- * UDP [::1]:5353 -> [::1]:53}.
+ * <p>{@link #toString()} reads {@code TCP 127.0.0.2:40000 -> 127.0.0.1:80}, or with IPv6 {@code UDP
+ * [::1]:5353 -> [::1]:53}.
  *
  * <p>Instances are immutable and thread-safe.
  *
@@ -113,8 +113,7 @@ public record FlowKey(
     Checks.notNull(destination, "destination");
     byte[] s = source.getAddress();
     byte[] d = destination.getAddress();
-    return new FlowKey(
-        high(s), low(s), sourcePort, high(d), low(d), destinationPort, protocol);
+    return new FlowKey(high(s), low(s), sourcePort, high(d), low(d), destinationPort, protocol);
   }
 
   private static InetAddress resolved(String field, InetSocketAddress address) {
@@ -178,7 +177,12 @@ public record FlowKey(
   /** Returns the flow of the opposite direction, from destination to source. */
   public FlowKey reversed() {
     return new FlowKey(
-        destinationHigh, destinationLow, destinationPort, sourceHigh, sourceLow, sourcePort,
+        destinationHigh,
+        destinationLow,
+        destinationPort,
+        sourceHigh,
+        sourceLow,
+        sourcePort,
         protocol);
   }
 
@@ -202,8 +206,9 @@ public record FlowKey(
     h = (h ^ sourceLow) * 0x9E3779B97F4A7C15L;
     h = (h ^ destinationHigh) * 0x9E3779B97F4A7C15L;
     h = (h ^ destinationLow) * 0x9E3779B97F4A7C15L;
-    h = (h ^ (((long) sourcePort << 32) | ((long) destinationPort << 8) | protocol.number()))
-        * 0x9E3779B97F4A7C15L;
+    h =
+        (h ^ (((long) sourcePort << 32) | ((long) destinationPort << 8) | protocol.number()))
+            * 0x9E3779B97F4A7C15L;
     return (int) (h ^ (h >>> 32));
   }
 

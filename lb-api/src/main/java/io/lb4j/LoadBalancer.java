@@ -38,9 +38,7 @@ public interface LoadBalancer extends AutoCloseable {
    */
   Selection pick(FlowKey flow);
 
-  /**
-   * Forgets {@code flow}, as when its connection closes; returns whether it was known.
-   */
+  /** Forgets {@code flow}, as when its connection closes; returns whether it was known. */
   boolean flowClosed(FlowKey flow);
 
   /** Returns the number of flows in the flow table. */

@@ -11,8 +11,8 @@ import java.util.Map;
  * inbound NAT rules, with every cross-reference checked.
  *
  * <p>Construction refuses a rule naming an unknown frontend, pool or probe, a NAT rule naming an
- * unknown backend, duplicate names, and two rules listening on the same address, protocol and
- * port. Each message says where the problem is and lists what is known, for example {@code
+ * unknown backend, duplicate names, and two rules listening on the same address, protocol and port.
+ * Each message says where the problem is and lists what is known, for example {@code
  * "loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])"}.
  *
  * <p>Instances are immutable and thread-safe.
@@ -175,7 +175,9 @@ public record LoadBalancerConfig(
       Integer before = seen.putIfAbsent(names.get(i), i);
       if (before != null) {
         String where =
-            i < lbRules ? "loadBalancingRules[" + i + "]" : "inboundNatRules[" + (i - lbRules) + "]";
+            i < lbRules
+                ? "loadBalancingRules[" + i + "]"
+                : "inboundNatRules[" + (i - lbRules) + "]";
         throw new IllegalArgumentException(
             where
                 + ".name: '"

@@ -15,11 +15,11 @@ import java.time.Duration;
  *
  * <p>Defaults: TCP; backend port equal to the frontend port; no probe (every backend counts as
  * healthy); {@link DistributionMode#FIVE_TUPLE}; {@link SelectionPolicy#maglev()}; idle timeout 4
- * minutes (Azure Load Balancer's; AWS NLB uses 350 s, IPVS 900 s); no TCP reset on idle; no floating
- * IP.
+ * minutes (Azure Load Balancer's; AWS NLB uses 350 s, IPVS 900 s); no TCP reset on idle; no
+ * floating IP.
  *
- * <p>Floating IP (direct server return) is carried so that a configuration can say what it wants;
- * a user-space proxy cannot provide it and refuses a rule that asks for it.
+ * <p>Floating IP (direct server return) is carried so that a configuration can say what it wants; a
+ * user-space proxy cannot provide it and refuses a rule that asks for it.
  *
  * <p>Instances are immutable and thread-safe.
  *

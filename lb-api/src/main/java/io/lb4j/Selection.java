@@ -6,8 +6,8 @@ import java.net.InetSocketAddress;
  * A balancer's answer for a flow: the backend and address to send it to, or a typed reason why
  * there is none.
  *
- * <p>Answers are precomputed when the balancer's state changes, so returning one allocates
- * nothing. {@link #toString()} reads {@code SELECTED web-http -> web-1 127.0.0.2:8080} or {@code
+ * <p>Answers are precomputed when the balancer's state changes, so returning one allocates nothing.
+ * {@link #toString()} reads {@code SELECTED web-http -> web-1 127.0.0.2:8080} or {@code
  * NO_AVAILABLE_BACKEND web-http: pool 'web' has 3 backends, none available (2 unhealthy, 1
  * draining)}.
  *

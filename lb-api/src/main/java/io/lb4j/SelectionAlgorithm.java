@@ -33,8 +33,8 @@ public enum SelectionAlgorithm {
   }
 
   /**
-   * Returns whether the choice is a pure function of the flow hash and the backend set, so that
-   * two balancers with the same configuration and seed choose alike.
+   * Returns whether the choice is a pure function of the flow hash and the backend set, so that two
+   * balancers with the same configuration and seed choose alike.
    */
   public boolean isConsistentHash() {
     return consistentHash;

@@ -13,8 +13,8 @@ package io.lb4j;
  *
  * <p>Bounded load (Mirrokni, Thorup and Zadimoghaddam, "Consistent Hashing with Bounded Loads",
  * 2016) applies to the consistent-hash algorithms only: no backend takes a new flow while it holds
- * {@code ⌈c × (active + 1) × weight / totalWeight⌉} or more active flows; the flow goes to the
- * next backend in its hash order instead.
+ * {@code ⌈c × (active + 1) × weight / totalWeight⌉} or more active flows; the flow goes to the next
+ * backend in its hash order instead.
  *
  * <p>Instances are immutable and thread-safe.
  *
@@ -47,8 +47,7 @@ public record SelectionPolicy(
   public static final int MAX_RING_POINTS_PER_WEIGHT = 10_000;
 
   /**
-   * The bounded-load factor when none is given: 1.25, as in the paper's evaluation, liblb and
-   * brpc.
+   * The bounded-load factor when none is given: 1.25, as in the paper's evaluation, liblb and brpc.
    */
   public static final double DEFAULT_BOUNDED_LOAD_FACTOR = 1.25;
 

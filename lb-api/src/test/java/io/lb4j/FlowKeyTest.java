@@ -18,16 +18,23 @@ class FlowKeyTest {
     assertEquals(InetAddress.getByName("127.0.0.2"), f.sourceAddress());
     assertEquals(new InetSocketAddress("127.0.0.1", 80), f.destination());
     assertEquals("TCP 127.0.0.2:40000 -> 127.0.0.1:80", f.toString());
-    assertEquals(f, FlowKey.of(Protocol.TCP, new InetSocketAddress("127.0.0.2", 40000),
-        new InetSocketAddress("127.0.0.1", 80)));
-    assertEquals(f.hashCode(), FlowKey.ipv4(0x7f000002, 40000, 0x7f000001, 80, Protocol.TCP)
-        .hashCode());
+    assertEquals(
+        f,
+        FlowKey.of(
+            Protocol.TCP,
+            new InetSocketAddress("127.0.0.2", 40000),
+            new InetSocketAddress("127.0.0.1", 80)));
+    assertEquals(
+        f.hashCode(), FlowKey.ipv4(0x7f000002, 40000, 0x7f000001, 80, Protocol.TCP).hashCode());
   }
 
   @Test
   void ipv6_roundTripsThroughInetAddress() throws Exception {
-    FlowKey f = FlowKey.of(Protocol.UDP, new InetSocketAddress("::1", 5353),
-        new InetSocketAddress("2001:db8::53", 53));
+    FlowKey f =
+        FlowKey.of(
+            Protocol.UDP,
+            new InetSocketAddress("::1", 5353),
+            new InetSocketAddress("2001:db8::53", 53));
     assertFalse(f.isIpv4());
     assertEquals(InetAddress.getByName("2001:db8::53"), f.destinationAddress());
     assertEquals(0x20010db800000000L, f.destinationHigh());

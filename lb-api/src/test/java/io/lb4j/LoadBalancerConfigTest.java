@@ -13,8 +13,8 @@ class LoadBalancerConfigTest {
         .frontend(Frontend.of("web", "127.0.0.1"))
         .frontend(Frontend.of("admin", "127.0.0.5"))
         .pool(BackendPool.of("api", Backend.of("api-1", "127.0.0.2")))
-        .pool(BackendPool.of("db", Backend.of("db-1", "127.0.0.3"), Backend.of("db-2",
-            "127.0.0.4")))
+        .pool(
+            BackendPool.of("db", Backend.of("db-1", "127.0.0.3"), Backend.of("db-2", "127.0.0.4")))
         .probe(HealthProbe.tcp("tcp"));
   }
 
@@ -28,52 +28,97 @@ class LoadBalancerConfigTest {
 
   @Test
   void build_unknownReferences_listWhatIsKnown() {
-    refused("loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])",
-        () -> base().rule(rule("a", 80).build()).rule(rule("b", 81).backendPool("web").build())
-            .build());
-    refused("loadBalancingRules[0].frontend: 'public' is not defined (known frontends: [admin,"
-        + " web])", () -> base().rule(rule("a", 80).frontend("public").build()).build());
-    refused("loadBalancingRules[0].probe: 'http' is not defined (known probes: [tcp])",
+    refused(
+        "loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])",
+        () ->
+            base()
+                .rule(rule("a", 80).build())
+                .rule(rule("b", 81).backendPool("web").build())
+                .build());
+    refused(
+        "loadBalancingRules[0].frontend: 'public' is not defined (known frontends: [admin,"
+            + " web])",
+        () -> base().rule(rule("a", 80).frontend("public").build()).build());
+    refused(
+        "loadBalancingRules[0].probe: 'http' is not defined (known probes: [tcp])",
         () -> base().rule(rule("a", 80).probe("http").build()).build());
-    refused("inboundNatRules[0].backend: 'db-9' is not defined in pool 'db' (known backends:"
-        + " [db-1, db-2])",
-        () -> base().natRule(InboundNatRule.builder("ssh").frontend("web").frontendPort(2222)
-            .backendPool("db").backend("db-9").backendPort(22).build()).build());
+    refused(
+        "inboundNatRules[0].backend: 'db-9' is not defined in pool 'db' (known backends:"
+            + " [db-1, db-2])",
+        () ->
+            base()
+                .natRule(
+                    InboundNatRule.builder("ssh")
+                        .frontend("web")
+                        .frontendPort(2222)
+                        .backendPool("db")
+                        .backend("db-9")
+                        .backendPort(22)
+                        .build())
+                .build());
   }
 
   @Test
   void build_sameFrontendProtocolPort_refused() {
-    refused("loadBalancingRules[1]: TCP port 80 on 127.0.0.1 (frontend 'web') is already used by"
-        + " loadBalancingRules[0] 'a' (expected: one rule per frontend address, protocol and"
-        + " port)", () -> base().rule(rule("a", 80).build()).rule(rule("b", 80).build()).build());
-    refused("inboundNatRules[0]: TCP port 80 on 127.0.0.1 (frontend 'web') is already used by"
-        + " loadBalancingRules[0] 'a' (expected: one rule per frontend address, protocol and"
-        + " port)", () -> base().rule(rule("a", 80).build())
-            .natRule(InboundNatRule.builder("n").frontend("web").frontendPort(80)
-                .backendPool("db").backend("db-1").build()).build());
+    refused(
+        "loadBalancingRules[1]: TCP port 80 on 127.0.0.1 (frontend 'web') is already used by"
+            + " loadBalancingRules[0] 'a' (expected: one rule per frontend address, protocol and"
+            + " port)",
+        () -> base().rule(rule("a", 80).build()).rule(rule("b", 80).build()).build());
+    refused(
+        "inboundNatRules[0]: TCP port 80 on 127.0.0.1 (frontend 'web') is already used by"
+            + " loadBalancingRules[0] 'a' (expected: one rule per frontend address, protocol and"
+            + " port)",
+        () ->
+            base()
+                .rule(rule("a", 80).build())
+                .natRule(
+                    InboundNatRule.builder("n")
+                        .frontend("web")
+                        .frontendPort(80)
+                        .backendPool("db")
+                        .backend("db-1")
+                        .build())
+                .build());
     // other protocol, other port or other address: fine
-    LoadBalancerConfig ok = base().rule(rule("a", 80).build())
-        .rule(rule("b", 80).protocol(Protocol.UDP).build())
-        .rule(rule("c", 80).frontend("admin").build())
-        .build();
+    LoadBalancerConfig ok =
+        base()
+            .rule(rule("a", 80).build())
+            .rule(rule("b", 80).protocol(Protocol.UDP).build())
+            .rule(rule("c", 80).frontend("admin").build())
+            .build();
     assertEquals(3, ok.loadBalancingRules().size());
   }
 
   @Test
   void build_duplicateNames_refused() {
-    refused("pools[1].name: 'api' (expected: unique among pools)",
-        () -> LoadBalancerConfig.builder().pool(BackendPool.of("api"))
-            .pool(BackendPool.of("api")).build());
-    refused("inboundNatRules[0].name: 'a' (expected: unique among load-balancing and NAT rules)",
-        () -> base().rule(rule("a", 80).build())
-            .natRule(InboundNatRule.builder("a").frontend("web").frontendPort(2222)
-                .backendPool("db").backend("db-1").build()).build());
+    refused(
+        "pools[1].name: 'api' (expected: unique among pools)",
+        () ->
+            LoadBalancerConfig.builder()
+                .pool(BackendPool.of("api"))
+                .pool(BackendPool.of("api"))
+                .build());
+    refused(
+        "inboundNatRules[0].name: 'a' (expected: unique among load-balancing and NAT rules)",
+        () ->
+            base()
+                .rule(rule("a", 80).build())
+                .natRule(
+                    InboundNatRule.builder("a")
+                        .frontend("web")
+                        .frontendPort(2222)
+                        .backendPool("db")
+                        .backend("db-1")
+                        .build())
+                .build());
   }
 
   @Test
   void withPool_unknownPool_refused() {
     LoadBalancerConfig config = base().build();
-    refused("pool: 'web' is not defined (known pools: [api, db])",
+    refused(
+        "pool: 'web' is not defined (known pools: [api, db])",
         () -> config.withPool(BackendPool.of("web")));
     assertEquals(0, config.withPool(BackendPool.of("db")).pool("db").backends().size());
   }

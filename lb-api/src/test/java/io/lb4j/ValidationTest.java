@@ -18,21 +18,29 @@ class ValidationTest {
 
   @Test
   void backend_badValues_refusedWithFieldValueAndExpectation() {
-    refused("id: '' (expected: 1-64 characters of [A-Za-z0-9._:-], starting with a letter or"
-        + " digit)", () -> Backend.of("", "127.0.0.2"));
-    refused("id: 'web 1' (expected: 1-64 characters of [A-Za-z0-9._:-], starting with a letter or"
-        + " digit)", () -> Backend.of("web 1", "127.0.0.2"));
-    refused("address: 'web.example' (expected: an IPv4 or IPv6 address literal)",
+    refused(
+        "id: '' (expected: 1-64 characters of [A-Za-z0-9._:-], starting with a letter or"
+            + " digit)",
+        () -> Backend.of("", "127.0.0.2"));
+    refused(
+        "id: 'web 1' (expected: 1-64 characters of [A-Za-z0-9._:-], starting with a letter or"
+            + " digit)",
+        () -> Backend.of("web 1", "127.0.0.2"));
+    refused(
+        "address: 'web.example' (expected: an IPv4 or IPv6 address literal)",
         () -> Backend.of("web-1", "web.example"));
-    refused("address: '127.0.0.256' (expected: an IPv4 or IPv6 address literal)",
+    refused(
+        "address: '127.0.0.256' (expected: an IPv4 or IPv6 address literal)",
         () -> Backend.of("web-1", "127.0.0.256"));
     refused("port: 70000 (expected: 1-65535)", () -> Backend.of("web-1", "127.0.0.2", 70000));
     refused("port: 0 (expected: 1-65535)", () -> Backend.of("web-1", "127.0.0.2", 0));
-    refused("weight: -1 (expected: 0-65535)", () -> Backend.of("web-1", "127.0.0.2").withWeight(-1));
-    refused("weight: 65536 (expected: 0-65535)",
+    refused(
+        "weight: -1 (expected: 0-65535)", () -> Backend.of("web-1", "127.0.0.2").withWeight(-1));
+    refused(
+        "weight: 65536 (expected: 0-65535)",
         () -> Backend.of("web-1", "127.0.0.2").withWeight(65536));
-    assertThrows(NullPointerException.class,
-        () -> Backend.of("web-1", "127.0.0.2").withAdminState(null));
+    assertThrows(
+        NullPointerException.class, () -> Backend.of("web-1", "127.0.0.2").withAdminState(null));
   }
 
   @Test
@@ -41,15 +49,19 @@ class ValidationTest {
     assertEquals("web-1([0:0:0:0:0:0:0:1]:8443, weight=0, DRAINING)", b.toString());
     assertEquals(8443, b.target(80).getPort());
     assertEquals(80, Backend.of("web-2", "127.0.0.3").target(80).getPort());
-    assertEquals("web-2(127.0.0.3, weight=1, ENABLED)", Backend.of("web-2", "127.0.0.3").toString());
+    assertEquals(
+        "web-2(127.0.0.3, weight=1, ENABLED)", Backend.of("web-2", "127.0.0.3").toString());
     assertEquals(65535, Backend.of("web-3", "[::1]").withWeight(65535).weight());
   }
 
   @Test
   void frontend_badValues_refused() {
-    refused("name: '-x' (expected: 1-64 characters of [A-Za-z0-9._:-], starting with a letter or"
-        + " digit)", () -> Frontend.of("-x", "127.0.0.1"));
-    refused("address: 'localhost' (expected: an IPv4 or IPv6 address literal)",
+    refused(
+        "name: '-x' (expected: 1-64 characters of [A-Za-z0-9._:-], starting with a letter or"
+            + " digit)",
+        () -> Frontend.of("-x", "127.0.0.1"));
+    refused(
+        "address: 'localhost' (expected: an IPv4 or IPv6 address literal)",
         () -> Frontend.of("web", "localhost"));
     assertEquals("web(127.0.0.1)", Frontend.of("web", "127.0.0.1").toString());
     assertEquals(true, Frontend.of("any", "0.0.0.0").isWildcard());
@@ -57,7 +69,8 @@ class ValidationTest {
 
   @Test
   void pool_duplicateIds_refused() {
-    refused("backends[1].id: 'a' (expected: unique in pool 'web')",
+    refused(
+        "backends[1].id: 'a' (expected: unique in pool 'web')",
         () -> BackendPool.of("web", Backend.of("a", "127.0.0.2"), Backend.of("a", "127.0.0.3")));
     BackendPool p = BackendPool.of("web", Backend.of("a", "127.0.0.2"));
     assertEquals(List.of("a", "b"), p.withBackend(Backend.of("b", "127.0.0.3")).backendIds());
@@ -68,24 +81,31 @@ class ValidationTest {
   @Test
   void probe_badValues_refused() {
     refused("port: 65536 (expected: 0-65535)", () -> HealthProbe.builder("p").port(65536));
-    refused("interval: PT0S (expected: > 0)",
-        () -> HealthProbe.builder("p").interval(Duration.ZERO));
-    refused("timeout: PT10S (expected: <= interval PT5S)",
+    refused(
+        "interval: PT0S (expected: > 0)", () -> HealthProbe.builder("p").interval(Duration.ZERO));
+    refused(
+        "timeout: PT10S (expected: <= interval PT5S)",
         () -> HealthProbe.builder("p").timeout(Duration.ofSeconds(10)).build());
-    refused("healthyThreshold: 0 (expected: 1-100)",
+    refused(
+        "healthyThreshold: 0 (expected: 1-100)",
         () -> HealthProbe.builder("p").healthyThreshold(0));
-    refused("unhealthyThreshold: 101 (expected: 1-100)",
+    refused(
+        "unhealthyThreshold: 101 (expected: 1-100)",
         () -> HealthProbe.builder("p").unhealthyThreshold(101));
-    refused("path: 'healthz' (expected: starts with '/', no spaces or control characters)",
+    refused(
+        "path: 'healthz' (expected: starts with '/', no spaces or control characters)",
         () -> HealthProbe.builder("p").path("healthz").build());
-    refused("expectedStatuses: '200-' (expected: statuses or ranges within 100-599 such as"
-        + " '200,300-399'; bad element: '200-')",
+    refused(
+        "expectedStatuses: '200-' (expected: statuses or ranges within 100-599 such as"
+            + " '200,300-399'; bad element: '200-')",
         () -> HealthProbe.builder("p").expectedStatuses("200-"));
-    refused("expectedStatuses: '200,700' (expected: statuses or ranges within 100-599 such as"
-        + " '200,300-399'; bad element: '700')",
+    refused(
+        "expectedStatuses: '200,700' (expected: statuses or ranges within 100-599 such as"
+            + " '200,300-399'; bad element: '700')",
         () -> HealthProbe.builder("p").expectedStatuses("200,700"));
-    refused("expectedStatuses: '399-200' (expected: statuses or ranges within 100-599 such as"
-        + " '200,300-399'; bad element: '399-200')",
+    refused(
+        "expectedStatuses: '399-200' (expected: statuses or ranges within 100-599 such as"
+            + " '200,300-399'; bad element: '399-200')",
         () -> HealthProbe.builder("p").expectedStatuses("399-200"));
   }
 
@@ -98,8 +118,11 @@ class ValidationTest {
     assertEquals(3, p.unhealthyThreshold());
     assertEquals(true, p.isExpected(200));
     assertEquals(false, p.isExpected(204));
-    HealthProbe http = HealthProbe.builder("h").protocol(ProbeProtocol.HTTP)
-        .expectedStatuses("200-399, 404").build();
+    HealthProbe http =
+        HealthProbe.builder("h")
+            .protocol(ProbeProtocol.HTTP)
+            .expectedStatuses("200-399, 404")
+            .build();
     assertEquals(true, http.isExpected(302));
     assertEquals(true, http.isExpected(404));
     assertEquals(false, http.isExpected(503));
@@ -109,25 +132,35 @@ class ValidationTest {
 
   @Test
   void rule_badValues_refused() {
-    refused("frontendPort: 0 (expected: 1-65535)",
+    refused(
+        "frontendPort: 0 (expected: 1-65535)",
         () -> LoadBalancingRule.builder("r").frontendPort(0));
-    refused("frontend: not set (expected: a name) in rule 'r'",
+    refused(
+        "frontend: not set (expected: a name) in rule 'r'",
         () -> LoadBalancingRule.builder("r").frontendPort(80).backendPool("web").build());
-    refused("frontendPort: not set (expected: 1-65535) in rule 'r'",
+    refused(
+        "frontendPort: not set (expected: 1-65535) in rule 'r'",
         () -> LoadBalancingRule.builder("r").frontend("fe").backendPool("web").build());
-    refused("idleTimeout: PT-1S (expected: > 0)",
+    refused(
+        "idleTimeout: PT-1S (expected: > 0)",
         () -> LoadBalancingRule.builder("r").idleTimeout(Duration.ofSeconds(-1)));
-    refused("idleTimeout: PT192H (expected: > 0 and <= PT168H)",
+    refused(
+        "idleTimeout: PT192H (expected: > 0 and <= PT168H)",
         () -> LoadBalancingRule.builder("r").idleTimeout(Duration.ofDays(8)));
-    refused("backend: not set (expected: a name) in NAT rule 'n'",
-        () -> InboundNatRule.builder("n").frontend("fe").frontendPort(2222).backendPool("web")
-            .build());
+    refused(
+        "backend: not set (expected: a name) in NAT rule 'n'",
+        () ->
+            InboundNatRule.builder("n")
+                .frontend("fe")
+                .frontendPort(2222)
+                .backendPool("web")
+                .build());
   }
 
   @Test
   void rule_defaults() {
-    LoadBalancingRule r = LoadBalancingRule.builder("r").frontend("fe").frontendPort(443)
-        .backendPool("web").build();
+    LoadBalancingRule r =
+        LoadBalancingRule.builder("r").frontend("fe").frontendPort(443).backendPool("web").build();
     assertEquals(443, r.backendPort());
     assertEquals(Protocol.TCP, r.protocol());
     assertEquals(DistributionMode.FIVE_TUPLE, r.distributionMode());
@@ -141,12 +174,15 @@ class ValidationTest {
   @Test
   void selectionPolicy_badValues_refused() {
     refused("maglevTableSize: 8 (expected: a prime <= 5000011)", () -> SelectionPolicy.maglev(8));
-    refused("maglevTableSize: 5000077 (expected: a prime <= 5000011)",
+    refused(
+        "maglevTableSize: 5000077 (expected: a prime <= 5000011)",
         () -> SelectionPolicy.maglev(5000077));
     refused("ringPointsPerWeight: 0 (expected: 1-10000)", () -> SelectionPolicy.ringHash(0));
-    refused("boundedLoadFactor: 1.0 (expected: 0 for none, or > 1 and <= 100)",
+    refused(
+        "boundedLoadFactor: 1.0 (expected: 0 for none, or > 1 and <= 100)",
         () -> SelectionPolicy.maglev().withBoundedLoad(1.0));
-    refused("boundedLoadFactor: NaN (expected: 0 for none, or > 1 and <= 100)",
+    refused(
+        "boundedLoadFactor: NaN (expected: 0 for none, or > 1 and <= 100)",
         () -> SelectionPolicy.maglev().withBoundedLoad(Double.NaN));
     assertEquals(1.25, SelectionPolicy.ringHash(160).withBoundedLoad().boundedLoadFactor());
     assertEquals(655373, SelectionPolicy.maglev(655373).maglevTableSize());
@@ -155,16 +191,17 @@ class ValidationTest {
 
   @Test
   void selection_inconsistentAnswer_refused() {
-    refused("backend: null, target: null (expected: both set exactly when the status is SELECTED,"
-        + " status SELECTED)",
+    refused(
+        "backend: null, target: null (expected: both set exactly when the status is SELECTED,"
+            + " status SELECTED)",
         () -> new Selection(Selection.Status.SELECTED, "r", null, null, "x"));
   }
 
   @Test
   void flowKey_badPort_refused() {
-    refused("sourcePort: 65536 (expected: 0-65535)",
-        () -> FlowKey.ipv4(1, 65536, 2, 80, Protocol.TCP));
-    refused("destinationPort: -1 (expected: 0-65535)",
-        () -> FlowKey.ipv4(1, 1, 2, -1, Protocol.UDP));
+    refused(
+        "sourcePort: 65536 (expected: 0-65535)", () -> FlowKey.ipv4(1, 65536, 2, 80, Protocol.TCP));
+    refused(
+        "destinationPort: -1 (expected: 0-65535)", () -> FlowKey.ipv4(1, 1, 2, -1, Protocol.UDP));
   }
 }

@@ -63,18 +63,25 @@ public class LoadBalancerBenchmark {
     for (int k = 0; k < backends; k++) {
       list.add(Backend.of("backend-" + k, "127.0." + (k / 250) + "." + (2 + k % 250)));
     }
-    lb = L4LoadBalancer.builder()
-        .config(LoadBalancerConfig.builder()
-            .frontend(Frontend.of("fe", "127.0.0.1"))
-            .pool(new BackendPool("pool", list))
-            .rule(LoadBalancingRule.builder("rule").frontend("fe").frontendPort(80)
-                .backendPool("pool").algorithm(algorithm).build())
-            .build())
-        .build();
+    lb =
+        L4LoadBalancer.builder()
+            .config(
+                LoadBalancerConfig.builder()
+                    .frontend(Frontend.of("fe", "127.0.0.1"))
+                    .pool(new BackendPool("pool", list))
+                    .rule(
+                        LoadBalancingRule.builder("rule")
+                            .frontend("fe")
+                            .frontendPort(80)
+                            .backendPool("pool")
+                            .algorithm(algorithm)
+                            .build())
+                    .build())
+            .build();
     SplittableRandom random = new SplittableRandom(42);
     for (int k = 0; k < FLOWS; k++) {
-      flows[k] = FlowKey.ipv4(random.nextInt(), random.nextInt(65536), 0x7f000001, 80,
-          Protocol.TCP);
+      flows[k] =
+          FlowKey.ipv4(random.nextInt(), random.nextInt(65536), 0x7f000001, 80, Protocol.TCP);
       hashMap.put(flows[k], lb.select(flows[k]));
     }
   }

@@ -56,8 +56,8 @@ public class SelectorBenchmark {
   public void setUp() {
     SplittableRandom random = new SplittableRandom(SEED);
     for (int k = 0; k < FLOWS; k++) {
-      flows[k] = FlowKey.ipv4(random.nextInt(), random.nextInt(65536), 0x7f000001, 80,
-          Protocol.TCP);
+      flows[k] =
+          FlowKey.ipv4(random.nextInt(), random.nextInt(65536), 0x7f000001, 80, Protocol.TCP);
     }
     String[] keys = new String[backends];
     int[] weights = new int[backends];
@@ -77,7 +77,6 @@ public class SelectorBenchmark {
   /** Hash plus selection. */
   @Benchmark
   public int pick() {
-    return selector.select(
-        FlowHasher.hash(flows[i++ & MASK], DistributionMode.FIVE_TUPLE, SEED));
+    return selector.select(FlowHasher.hash(flows[i++ & MASK], DistributionMode.FIVE_TUPLE, SEED));
   }
 }

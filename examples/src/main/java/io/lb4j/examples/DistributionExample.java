@@ -33,26 +33,37 @@ public final class DistributionExample {
   static void run(int n, int flowCount) {
     List<Backend> backends = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      backends.add(Backend.of(String.format("web-%04d", i), "127.0." + (i / 250) + "." + (2 + i % 250)));
+      backends.add(
+          Backend.of(String.format("web-%04d", i), "127.0." + (i / 250) + "." + (2 + i % 250)));
     }
     SplittableRandom random = new SplittableRandom(2026);
     FlowKey[] flows = new FlowKey[flowCount];
     for (int i = 0; i < flowCount; i++) {
-      flows[i] = FlowKey.ipv4(random.nextInt(), random.nextInt(65536), 0x7f000001, 80, Protocol.TCP);
+      flows[i] =
+          FlowKey.ipv4(random.nextInt(), random.nextInt(65536), 0x7f000001, 80, Protocol.TCP);
     }
-    System.out.printf("%n%d backends, %,d flows; then %s is drained, then removed"
-        + " (ideal move: 1/N = %.3f%%)%n", n, flowCount, backends.get(0).id(), 100.0 / n);
-    System.out.printf("%-27s %9s %9s %16s %16s%n", "algorithm", "max/mean", "min/mean",
-        "moved (drained)", "moved (removed)");
+    System.out.printf(
+        "%n%d backends, %,d flows; then %s is drained, then removed"
+            + " (ideal move: 1/N = %.3f%%)%n",
+        n, flowCount, backends.get(0).id(), 100.0 / n);
+    System.out.printf(
+        "%-27s %9s %9s %16s %16s%n",
+        "algorithm", "max/mean", "min/mean", "moved (drained)", "moved (removed)");
     for (SelectionAlgorithm algorithm : SelectionAlgorithm.values()) {
-      LoadBalancerConfig config = LoadBalancerConfig.builder()
-          .frontend(Frontend.of("web", "127.0.0.1"))
-          .pool(new BackendPool("web", backends))
-          .rule(LoadBalancingRule.builder("http").frontend("web").frontendPort(80)
-              .backendPool("web").algorithm(algorithm).build())
-          .build();
-      try (L4LoadBalancer lb = L4LoadBalancer.builder().config(config)
-          .flowTableCapacity(flowCount).build()) {
+      LoadBalancerConfig config =
+          LoadBalancerConfig.builder()
+              .frontend(Frontend.of("web", "127.0.0.1"))
+              .pool(new BackendPool("web", backends))
+              .rule(
+                  LoadBalancingRule.builder("http")
+                      .frontend("web")
+                      .frontendPort(80)
+                      .backendPool("web")
+                      .algorithm(algorithm)
+                      .build())
+              .build();
+      try (L4LoadBalancer lb =
+          L4LoadBalancer.builder().config(config).flowTableCapacity(flowCount).build()) {
         int[] counts = new int[n];
         String[] before = new String[flowCount];
         for (int i = 0; i < flowCount; i++) {
@@ -75,8 +86,8 @@ public final class DistributionExample {
           lb.removeBackend("web", backends.get(0).id());
           removed = moved(lb, flows, before);
         }
-        System.out.printf("%-27s %9.4f %9.4f %16s %16s%n", algorithm, max / mean, min / mean,
-            drained, removed);
+        System.out.printf(
+            "%-27s %9.4f %9.4f %16s %16s%n", algorithm, max / mean, min / mean, drained, removed);
         if (n <= 10) {
           StringBuilder line = new StringBuilder("    per backend:");
           for (int c : counts) {
@@ -86,9 +97,10 @@ public final class DistributionExample {
         }
       }
     }
-    System.out.println("Established flows never move: the flow table pins them (see"
-        + " EmbeddedSelectionExample). Jump hash can only lose its last bucket: drain, don't"
-        + " remove.");
+    System.out.println(
+        "Established flows never move: the flow table pins them (see"
+            + " EmbeddedSelectionExample). Jump hash can only lose its last bucket: drain, don't"
+            + " remove.");
   }
 
   /** Returns the share of flows whose new-flow answer is no longer {@code before}. */

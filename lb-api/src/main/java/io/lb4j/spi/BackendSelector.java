@@ -19,9 +19,9 @@ public interface BackendSelector {
   int select(long hash);
 
   /**
-   * Returns the index of the backend for retry number {@code attempt} of {@code hash}: attempt 0
-   * is {@link #select(long)}, a later attempt selects with a hash derived from both, as Envoy does
-   * for retries and bounded load. Consecutive attempts may return the same backend.
+   * Returns the index of the backend for retry number {@code attempt} of {@code hash}: attempt 0 is
+   * {@link #select(long)}, a later attempt selects with a hash derived from both, as Envoy does for
+   * retries and bounded load. Consecutive attempts may return the same backend.
    */
   default int select(long hash, int attempt) {
     return select(attempt == 0 ? hash : rehash(hash, attempt));

@@ -243,7 +243,8 @@ public final class L4LoadBalancer implements LoadBalancer {
       if (b.weight() != weight) {
         config = config.withPool(pool(pool).withBackend(b.withWeight(weight)));
         rebuild(rulesOfPool(pool));
-        logger.info("weight of backend {} in pool {}: {} -> {}", backendId, pool, b.weight(), weight);
+        logger.info(
+            "weight of backend {} in pool {}: {} -> {}", backendId, pool, b.weight(), weight);
       }
     }
   }
@@ -485,8 +486,8 @@ public final class L4LoadBalancer implements LoadBalancer {
   }
 
   /**
-   * Returns the slots of {@code backends} for {@code rule}, reusing each backend's slot so its
-   * flow count carries over, and forgets slots of departed backends that hold no flows.
+   * Returns the slots of {@code backends} for {@code rule}, reusing each backend's slot so its flow
+   * count carries over, and forgets slots of departed backends that hold no flows.
    */
   private BackendSlot[] slots(String rule, long idleNanos, List<Backend> backends) {
     Map<String, BackendSlot> byId = slotsByRule.computeIfAbsent(rule, r -> new HashMap<>());
@@ -535,8 +536,8 @@ public final class L4LoadBalancer implements LoadBalancer {
     }
 
     /**
-     * Sets the flow-hash seed; balancers that must agree on every flow's backend use the same
-     * seed. A fixed default.
+     * Sets the flow-hash seed; balancers that must agree on every flow's backend use the same seed.
+     * A fixed default.
      */
     public Builder seed(long seed) {
       this.seed = seed;

@@ -30,7 +30,9 @@ class GoldenFlowsTest {
     List<String> now = GoldenFlows.lines(L4LoadBalancer.DEFAULT_SEED);
     assertEquals(GoldenFlows.FLOWS + 1, golden.size());
     for (int i = 0; i < now.size(); i++) {
-      assertEquals(golden.get(i), now.get(i),
+      assertEquals(
+          golden.get(i),
+          now.get(i),
           "line " + (i + 1) + ": hashing changed; if deliberate, regenerate (see GoldenFlows)");
     }
   }
@@ -51,14 +53,19 @@ class GoldenFlowsTest {
     // Independent balancers agree without sharing state, as Maglev machines behind ECMP do.
     long seed = 1234567;
     String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-    Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-        GoldenFlows.class.getName(), Long.toString(seed))
-        .redirectError(ProcessBuilder.Redirect.INHERIT)
-        .directory(new File(System.getProperty("user.dir")))
-        .start();
+    Process p =
+        new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                GoldenFlows.class.getName(),
+                Long.toString(seed))
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .directory(new File(System.getProperty("user.dir")))
+            .start();
     List<String> other = new ArrayList<>();
-    try (BufferedReader r = new BufferedReader(
-        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line = r.readLine(); line != null; line = r.readLine()) {
         other.add(line);
       }

@@ -32,50 +32,72 @@ class L4LoadBalancerConcurrencyTest {
   private static final int OPS_PER_THREAD = 50_000;
 
   @ParameterizedTest
-  @EnumSource(value = SelectionAlgorithm.class,
+  @EnumSource(
+      value = SelectionAlgorithm.class,
       names = {"MAGLEV", "LEAST_CONNECTIONS", "WEIGHTED_ROUND_ROBIN"})
   void selectAndClose_duringChanges_countsStayConsistent(SelectionAlgorithm algorithm)
       throws Exception {
-    LoadBalancerConfig config = LoadBalancerConfig.builder()
-        .frontend(Frontend.of("fe", "127.0.0.1"))
-        .pool(new BackendPool("web", TestBackends.loopback("web", 8)))
-        .rule(LoadBalancingRule.builder("http").frontend("fe").frontendPort(80)
-            .backendPool("web").algorithm(algorithm).build())
-        .build();
-    L4LoadBalancer lb = L4LoadBalancer.builder().config(config).ticker(new FakeClock())
-        .executor(Runnable::run).scheduler(Scheduler.disabledScheduler()).build();
+    LoadBalancerConfig config =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", 8)))
+            .rule(
+                LoadBalancingRule.builder("http")
+                    .frontend("fe")
+                    .frontendPort(80)
+                    .backendPool("web")
+                    .algorithm(algorithm)
+                    .build())
+            .build();
+    L4LoadBalancer lb =
+        L4LoadBalancer.builder()
+            .config(config)
+            .ticker(new FakeClock())
+            .executor(Runnable::run)
+            .scheduler(Scheduler.disabledScheduler())
+            .build();
     ExecutorService pool = Executors.newFixedThreadPool(3);
     CountDownLatch start = new CountDownLatch(1);
     try {
       List<Future<Long>> workers = new ArrayList<>();
       for (int t = 0; t < 2; t++) {
         int thread = t;
-        workers.add(pool.submit(() -> {
-          start.await();
-          SplittableRandom random = new SplittableRandom(SEED + thread);
-          long selected = 0;
-          for (int i = 0; i < OPS_PER_THREAD; i++) {
-            FlowKey f = FlowKey.ipv4(0x7f000000 | (thread << 16) | random.nextInt(4096),
-                1000, 0x7f000001, 80, Protocol.TCP);
-            if (random.nextInt(3) == 0) {
-              lb.flowClosed(f);
-            } else {
-              Selection s = lb.select(f);
-              selected += s.isSelected() ? 1 : 0;
-            }
-          }
-          return selected;
-        }));
+        workers.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  SplittableRandom random = new SplittableRandom(SEED + thread);
+                  long selected = 0;
+                  for (int i = 0; i < OPS_PER_THREAD; i++) {
+                    FlowKey f =
+                        FlowKey.ipv4(
+                            0x7f000000 | (thread << 16) | random.nextInt(4096),
+                            1000,
+                            0x7f000001,
+                            80,
+                            Protocol.TCP);
+                    if (random.nextInt(3) == 0) {
+                      lb.flowClosed(f);
+                    } else {
+                      Selection s = lb.select(f);
+                      selected += s.isSelected() ? 1 : 0;
+                    }
+                  }
+                  return selected;
+                }));
       }
-      Future<?> control = pool.submit(() -> {
-        start.await();
-        for (int i = 0; i < 200; i++) {
-          String id = "web-" + (i % 8);
-          lb.setAdminState("web", id, i % 2 == 0 ? AdminState.DRAINING : AdminState.ENABLED);
-          lb.setWeight("web", id, 1 + i % 3);
-        }
-        return null;
-      });
+      Future<?> control =
+          pool.submit(
+              () -> {
+                start.await();
+                for (int i = 0; i < 200; i++) {
+                  String id = "web-" + (i % 8);
+                  lb.setAdminState(
+                      "web", id, i % 2 == 0 ? AdminState.DRAINING : AdminState.ENABLED);
+                  lb.setWeight("web", id, 1 + i % 3);
+                }
+                return null;
+              });
       start.countDown();
       long selected = 0;
       for (Future<Long> w : workers) {

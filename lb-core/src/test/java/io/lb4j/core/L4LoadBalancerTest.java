@@ -45,13 +45,20 @@ class L4LoadBalancerTest {
   }
 
   private L4LoadBalancer balancer(LoadBalancingRule.Builder rule, int backends, long capacity) {
-    LoadBalancerConfig config = LoadBalancerConfig.builder()
-        .frontend(Frontend.of("fe", "127.0.0.1"))
-        .pool(new BackendPool("web", TestBackends.loopback("web", backends)))
-        .rule(rule.build())
-        .natRule(InboundNatRule.builder("ssh-web-1").frontend("fe").frontendPort(50001)
-            .backendPool("web").backend("web-1").backendPort(22).build())
-        .build();
+    LoadBalancerConfig config =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", backends)))
+            .rule(rule.build())
+            .natRule(
+                InboundNatRule.builder("ssh-web-1")
+                    .frontend("fe")
+                    .frontendPort(50001)
+                    .backendPool("web")
+                    .backend("web-1")
+                    .backendPort(22)
+                    .build())
+            .build();
     return L4LoadBalancer.builder()
         .config(config)
         .ticker(clock)
@@ -62,8 +69,12 @@ class L4LoadBalancerTest {
   }
 
   private static LoadBalancingRule.Builder http() {
-    return LoadBalancingRule.builder("http").frontend("fe").frontendPort(80).backendPool("web")
-        .backendPort(8080).idleTimeout(IDLE);
+    return LoadBalancingRule.builder("http")
+        .frontend("fe")
+        .frontendPort(80)
+        .backendPool("web")
+        .backendPort(8080)
+        .idleTimeout(IDLE);
   }
 
   private static FlowKey flow(int client, int port) {
@@ -179,8 +190,10 @@ class L4LoadBalancerTest {
     Selection b = lb.select(flow(2, 2));
     Selection c = lb.select(flow(3, 3));
     assertEquals(Selection.Status.FLOW_TABLE_FULL, c.status());
-    assertEquals("http: the flow table is full (2 flows); new flows are refused, established"
-        + " flows are kept", c.detail());
+    assertEquals(
+        "http: the flow table is full (2 flows); new flows are refused, established"
+            + " flows are kept",
+        c.detail());
     assertSame(a, lb.select(flow(1, 1)));
     assertSame(b, lb.select(flow(2, 2)));
     lb.flowClosed(flow(1, 1));
@@ -192,9 +205,11 @@ class L4LoadBalancerTest {
     L4LoadBalancer lb = balancer(http(), 3);
     Selection s = lb.select(FlowKey.ipv4(0x7f000002, 1, FRONTEND, 81, Protocol.TCP));
     assertEquals(Selection.Status.NO_RULE, s.status());
-    assertEquals(Selection.Status.NO_RULE,
+    assertEquals(
+        Selection.Status.NO_RULE,
         lb.select(FlowKey.ipv4(0x7f000002, 1, FRONTEND, 80, Protocol.UDP)).status());
-    assertEquals(Selection.Status.NO_RULE,
+    assertEquals(
+        Selection.Status.NO_RULE,
         lb.select(FlowKey.ipv4(0x7f000002, 1, FRONTEND + 1, 80, Protocol.TCP)).status());
     assertEquals(0, lb.activeFlows());
   }
@@ -208,19 +223,22 @@ class L4LoadBalancerTest {
     lb.setWeight("web", "web-3", 0);
     Selection s = lb.select(flow(1, 1));
     assertEquals(Selection.Status.NO_AVAILABLE_BACKEND, s.status());
-    assertEquals("http: pool 'web' has 4 backends, none available (2 unhealthy, 1 draining,"
-        + " 1 weight 0)", s.detail());
+    assertEquals(
+        "http: pool 'web' has 4 backends, none available (2 unhealthy, 1 draining,"
+            + " 1 weight 0)",
+        s.detail());
     lb.setHealthy("http", "web-1", true);
     assertEquals("web-1", lb.select(flow(1, 1)).backend().id());
   }
 
   @Test
   void select_emptyPool_answersNoBackend() {
-    LoadBalancerConfig config = LoadBalancerConfig.builder()
-        .frontend(Frontend.of("fe", "127.0.0.1"))
-        .pool(new BackendPool("web", TestBackends.loopback("web", 2)))
-        .rule(http().build())
-        .build();
+    LoadBalancerConfig config =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", 2)))
+            .rule(http().build())
+            .build();
     L4LoadBalancer lb = L4LoadBalancer.builder().config(config).executor(Runnable::run).build();
     lb.removeBackend("web", "web-0");
     lb.removeBackend("web", "web-1");
@@ -232,10 +250,11 @@ class L4LoadBalancerTest {
   @Test
   void removeBackend_targetOfNatRule_isRefused() {
     L4LoadBalancer lb = balancer(http(), 2);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> lb.removeBackend("web", "web-1"));
-    assertEquals("backendId: 'web-1' is the target of inbound NAT rule 'ssh-web-1' (expected: a"
-        + " backend no NAT rule names; drain it with setAdminState(DRAINING) instead)",
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> lb.removeBackend("web", "web-1"));
+    assertEquals(
+        "backendId: 'web-1' is the target of inbound NAT rule 'ssh-web-1' (expected: a"
+            + " backend no NAT rule names; drain it with setAdminState(DRAINING) instead)",
         e.getMessage());
     assertEquals(2, lb.config().pool("web").backends().size());
   }
@@ -282,15 +301,26 @@ class L4LoadBalancerTest {
 
   @Test
   void select_sourceIpProtocolMode_separatesTcpFromUdp() {
-    LoadBalancerConfig config = LoadBalancerConfig.builder()
-        .frontend(Frontend.of("fe", "127.0.0.1"))
-        .pool(new BackendPool("dns", TestBackends.loopback("dns", 10)))
-        .rule(LoadBalancingRule.builder("dns-tcp").frontend("fe").frontendPort(53)
-            .backendPool("dns").distributionMode(DistributionMode.SOURCE_IP_PROTOCOL).build())
-        .rule(LoadBalancingRule.builder("dns-udp").frontend("fe").frontendPort(53)
-            .protocol(Protocol.UDP).backendPool("dns")
-            .distributionMode(DistributionMode.SOURCE_IP_PROTOCOL).build())
-        .build();
+    LoadBalancerConfig config =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("dns", TestBackends.loopback("dns", 10)))
+            .rule(
+                LoadBalancingRule.builder("dns-tcp")
+                    .frontend("fe")
+                    .frontendPort(53)
+                    .backendPool("dns")
+                    .distributionMode(DistributionMode.SOURCE_IP_PROTOCOL)
+                    .build())
+            .rule(
+                LoadBalancingRule.builder("dns-udp")
+                    .frontend("fe")
+                    .frontendPort(53)
+                    .protocol(Protocol.UDP)
+                    .backendPool("dns")
+                    .distributionMode(DistributionMode.SOURCE_IP_PROTOCOL)
+                    .build())
+            .build();
     L4LoadBalancer lb = L4LoadBalancer.builder().config(config).executor(Runnable::run).build();
     int differ = 0;
     for (int client = 0; client < 200; client++) {
@@ -306,8 +336,9 @@ class L4LoadBalancerTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = SelectionAlgorithm.class, names = {"LEAST_CONNECTIONS",
-      "WEIGHTED_LEAST_CONNECTIONS", "POWER_OF_TWO_CHOICES"})
+  @EnumSource(
+      value = SelectionAlgorithm.class,
+      names = {"LEAST_CONNECTIONS", "WEIGHTED_LEAST_CONNECTIONS", "POWER_OF_TWO_CHOICES"})
   void select_connectionSchedulers_seeFlowCountsFromTheTable(SelectionAlgorithm algorithm) {
     L4LoadBalancer lb = balancer(http().algorithm(algorithm), 4);
     for (int i = 0; i < 400; i++) {
@@ -316,15 +347,22 @@ class L4LoadBalancerTest {
     for (int b = 0; b < 4; b++) {
       int n = lb.activeFlows("http", "web-" + b);
       // least connections keeps them level; two choices within a few
-      assertEquals(100, n, algorithm == SelectionAlgorithm.POWER_OF_TWO_CHOICES ? 15 : 1,
+      assertEquals(
+          100,
+          n,
+          algorithm == SelectionAlgorithm.POWER_OF_TWO_CHOICES ? 15 : 1,
           algorithm + " web-" + b);
     }
   }
 
   @Test
   void select_boundedLoad_capsTheHotBackend() {
-    L4LoadBalancer lb = balancer(http().selection(SelectionPolicy.maglev().withBoundedLoad())
-        .distributionMode(DistributionMode.SOURCE_IP), 4);
+    L4LoadBalancer lb =
+        balancer(
+            http()
+                .selection(SelectionPolicy.maglev().withBoundedLoad())
+                .distributionMode(DistributionMode.SOURCE_IP),
+            4);
     // one client: SOURCE_IP alone would send every flow to one backend
     for (int port = 0; port < 400; port++) {
       assertTrue(lb.select(flow(1, port)).isSelected());
@@ -357,17 +395,22 @@ class L4LoadBalancerTest {
   @Test
   void runtimeChanges_unknownNames_areRefusedWithWhatIsKnown() {
     L4LoadBalancer lb = balancer(http(), 2);
-    assertEquals("pool: 'api' is not defined (known pools: [web])",
-        assertThrows(IllegalArgumentException.class,
-            () -> lb.addBackend("api", Backend.of("x", "127.0.0.9"))).getMessage());
-    assertEquals("backendId: 'web-9' is not defined in pool 'web' (known backends: [web-0,"
-            + " web-1])",
+    assertEquals(
+        "pool: 'api' is not defined (known pools: [web])",
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> lb.addBackend("api", Backend.of("x", "127.0.0.9")))
+            .getMessage());
+    assertEquals(
+        "backendId: 'web-9' is not defined in pool 'web' (known backends: [web-0," + " web-1])",
         assertThrows(IllegalArgumentException.class, () -> lb.setWeight("web", "web-9", 2))
             .getMessage());
-    assertEquals("rule: 'https' is not defined (known rules: [http, ssh-web-1])",
+    assertEquals(
+        "rule: 'https' is not defined (known rules: [http, ssh-web-1])",
         assertThrows(IllegalArgumentException.class, () -> lb.setHealthy("https", "web-0", true))
             .getMessage());
-    assertEquals("weight: 70000 (expected: 0-65535)",
+    assertEquals(
+        "weight: 70000 (expected: 0-65535)",
         assertThrows(IllegalArgumentException.class, () -> lb.setWeight("web", "web-0", 70000))
             .getMessage());
     assertFalse(lb.removeBackend("web", "web-9"));

@@ -174,8 +174,7 @@ public final class FlowTable<V> {
     /** Sets the most flows held; one million by default. */
     public Builder<V> capacity(long capacity) {
       if (capacity < 1) {
-        throw new IllegalArgumentException(
-            "flowTableCapacity: " + capacity + " (expected: >= 1)");
+        throw new IllegalArgumentException("flowTableCapacity: " + capacity + " (expected: >= 1)");
       }
       this.capacity = capacity;
       return this;

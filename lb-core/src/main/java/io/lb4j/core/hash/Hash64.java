@@ -3,8 +3,8 @@ package io.lb4j.core.hash;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The 64-bit hash functions lb4j builds on: xxHash64 (Yann Collet, XXH64 specification) over
- * bytes and over a few {@code long} words, and the SplitMix64 finalizer.
+ * The 64-bit hash functions lb4j builds on: xxHash64 (Yann Collet, XXH64 specification) over bytes
+ * and over a few {@code long} words, and the SplitMix64 finalizer.
  *
  * <p>{@link #xxHash64(byte[], long)} is XXH64 exactly. {@link #hashWords} is XXH64's path for
  * inputs shorter than 32 bytes applied to the words' little-endian bytes, so for up to three words
@@ -166,6 +166,9 @@ public final class Hash64 {
   }
 
   private static int readInt(byte[] b, int i) {
-    return (b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8 | (b[i + 2] & 0xFF) << 16 | (b[i + 3] & 0xFF) << 24;
+    return (b[i] & 0xFF)
+        | (b[i + 1] & 0xFF) << 8
+        | (b[i + 2] & 0xFF) << 16
+        | (b[i + 3] & 0xFF) << 24;
   }
 }

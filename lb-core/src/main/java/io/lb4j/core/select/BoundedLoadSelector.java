@@ -9,8 +9,8 @@ import java.util.function.IntUnaryOperator;
  * with Bounded Loads", SODA 2018, arXiv 1608.01350) over any consistent-hash selector.
  *
  * <p>With {@code T} active flows in all, a member of weight {@code w} out of a total {@code W} may
- * take a new flow only while it has fewer than {@code ⌈c × (T + 1) × w / W⌉}. A flow whose choice is
- * full retries with derived hashes ({@link BackendSelector#select(long, int)}), which spreads
+ * take a new flow only while it has fewer than {@code ⌈c × (T + 1) × w / W⌉}. A flow whose choice
+ * is full retries with derived hashes ({@link BackendSelector#select(long, int)}), which spreads
  * overflow instead of cascading it onto one neighbour (Envoy's approach, arXiv 1908.08762); after
  * {@link #MAX_ATTEMPTS} it takes the next member in key order that has room. Since the caps add up
  * to at least {@code c × (T + 1) > T}, some member always has room.
@@ -32,11 +32,7 @@ final class BoundedLoadSelector implements BackendSelector {
   private final IntSupplier total;
 
   BoundedLoadSelector(
-      BackendSelector inner,
-      Members m,
-      double factor,
-      IntUnaryOperator active,
-      IntSupplier total) {
+      BackendSelector inner, Members m, double factor, IntUnaryOperator active, IntSupplier total) {
     this.inner = inner;
     this.factor = factor;
     this.owners = m.eligibleCallerIndices();

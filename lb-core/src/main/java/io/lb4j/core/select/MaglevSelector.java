@@ -10,11 +10,11 @@ import java.util.Arrays;
  *
  * <p>Each eligible member, in key order, gets {@code offset = h1(key) mod M} and {@code skip =
  * h2(key) mod (M - 1) + 1}; its preference list is {@code (offset + j × skip) mod M}. Members take
- * turns claiming their next free preferred entry until the table is full. With weights, a member
- * of weight {@code w} takes a turn in round {@code r} only while {@code r × w >= taken × wmax}, so
- * it claims entries in proportion to its weight; with equal weights each member gets ⌊M/N⌋ or ⌈M/N⌉
- * entries. The preference position advances by adding {@code skip} and subtracting {@code M},
- * never by a division.
+ * turns claiming their next free preferred entry until the table is full. With weights, a member of
+ * weight {@code w} takes a turn in round {@code r} only while {@code r × w >= taken × wmax}, so it
+ * claims entries in proportion to its weight; with equal weights each member gets ⌊M/N⌋ or ⌈M/N⌉
+ * entries. The preference position advances by adding {@code skip} and subtracting {@code M}, never
+ * by a division.
  *
  * <p>A lookup reads one {@code int} from the table at {@code ⌊hash × M / 2^64⌋}.
  */

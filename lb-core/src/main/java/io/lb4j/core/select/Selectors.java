@@ -14,10 +14,10 @@ import java.util.function.IntUnaryOperator;
  * Builds the selectors behind every {@link SelectionAlgorithm}.
  *
  * <p>A selector is built from members, each a key (a backend's stable id) and a weight, and answers
- * the caller's index of a member. A member of weight 0 is present but receives nothing: a
- * tombstone for jump hash, skipped by the others. Members are sorted by key before any build, so
- * the caller's order never changes a result, and the tables are built with fixed seeds from the
- * keys alone, so every process builds the same table from the same members.
+ * the caller's index of a member. A member of weight 0 is present but receives nothing: a tombstone
+ * for jump hash, skipped by the others. Members are sorted by key before any build, so the caller's
+ * order never changes a result, and the tables are built with fixed seeds from the keys alone, so
+ * every process builds the same table from the same members.
  *
  * <pre>{@code
  * BackendSelector maglev = Selectors.maglev(new String[] {"a", "b", "c"}, new int[] {1, 1, 2}, 65537);

@@ -22,21 +22,36 @@ class FlowHasherTest {
 
   @Test
   void hash_sourceIp_ignoresPortsAndProtocol() {
-    long a = FlowHasher.hash(FlowKey.ipv4(CLIENT, 1000, FRONTEND, 80, Protocol.TCP),
-        DistributionMode.SOURCE_IP, SEED);
-    long b = FlowHasher.hash(FlowKey.ipv4(CLIENT, 2000, FRONTEND, 443, Protocol.UDP),
-        DistributionMode.SOURCE_IP, SEED);
+    long a =
+        FlowHasher.hash(
+            FlowKey.ipv4(CLIENT, 1000, FRONTEND, 80, Protocol.TCP),
+            DistributionMode.SOURCE_IP,
+            SEED);
+    long b =
+        FlowHasher.hash(
+            FlowKey.ipv4(CLIENT, 2000, FRONTEND, 443, Protocol.UDP),
+            DistributionMode.SOURCE_IP,
+            SEED);
     assertEquals(a, b);
   }
 
   @Test
   void hash_sourceIpProtocol_separatesProtocolsIgnoresPorts() {
-    long tcp = FlowHasher.hash(FlowKey.ipv4(CLIENT, 1000, FRONTEND, 80, Protocol.TCP),
-        DistributionMode.SOURCE_IP_PROTOCOL, SEED);
-    long tcpOtherPort = FlowHasher.hash(FlowKey.ipv4(CLIENT, 2000, FRONTEND, 80, Protocol.TCP),
-        DistributionMode.SOURCE_IP_PROTOCOL, SEED);
-    long udp = FlowHasher.hash(FlowKey.ipv4(CLIENT, 1000, FRONTEND, 80, Protocol.UDP),
-        DistributionMode.SOURCE_IP_PROTOCOL, SEED);
+    long tcp =
+        FlowHasher.hash(
+            FlowKey.ipv4(CLIENT, 1000, FRONTEND, 80, Protocol.TCP),
+            DistributionMode.SOURCE_IP_PROTOCOL,
+            SEED);
+    long tcpOtherPort =
+        FlowHasher.hash(
+            FlowKey.ipv4(CLIENT, 2000, FRONTEND, 80, Protocol.TCP),
+            DistributionMode.SOURCE_IP_PROTOCOL,
+            SEED);
+    long udp =
+        FlowHasher.hash(
+            FlowKey.ipv4(CLIENT, 1000, FRONTEND, 80, Protocol.UDP),
+            DistributionMode.SOURCE_IP_PROTOCOL,
+            SEED);
     assertEquals(tcp, tcpOtherPort);
     assertNotEquals(tcp, udp);
   }
@@ -62,22 +77,39 @@ class FlowHasherTest {
   @ParameterizedTest
   @EnumSource(DistributionMode.class)
   void hash_primitiveAndInetAddressForms_agree(DistributionMode mode) throws Exception {
-    FlowKey fromInet = FlowKey.of(Protocol.TCP, InetAddress.getByName("127.0.0.2"), 1000,
-        InetAddress.getByName("127.0.0.1"), 80);
+    FlowKey fromInet =
+        FlowKey.of(
+            Protocol.TCP,
+            InetAddress.getByName("127.0.0.2"),
+            1000,
+            InetAddress.getByName("127.0.0.1"),
+            80);
     FlowKey fromInts = FlowKey.ipv4(CLIENT, 1000, FRONTEND, 80, Protocol.TCP);
     assertEquals(fromInts, fromInet);
     assertEquals(FlowHasher.hash(fromInts, mode, SEED), FlowHasher.hash(fromInet, mode, SEED));
-    assertEquals(FlowHasher.hash(fromInts, mode, SEED),
+    assertEquals(
+        FlowHasher.hash(fromInts, mode, SEED),
         FlowHasher.hashIpv4(CLIENT, 1000, FRONTEND, 80, Protocol.TCP, mode, SEED));
   }
 
   @Test
   void hash_ipv6_usesAllAddressBits() throws Exception {
-    FlowKey a = FlowKey.of(Protocol.TCP, InetAddress.getByName("2001:db8::1"), 1000,
-        InetAddress.getByName("::1"), 80);
-    FlowKey b = FlowKey.of(Protocol.TCP, InetAddress.getByName("2001:db9::1"), 1000,
-        InetAddress.getByName("::1"), 80);
-    assertNotEquals(FlowHasher.hash(a, DistributionMode.SOURCE_IP, SEED),
+    FlowKey a =
+        FlowKey.of(
+            Protocol.TCP,
+            InetAddress.getByName("2001:db8::1"),
+            1000,
+            InetAddress.getByName("::1"),
+            80);
+    FlowKey b =
+        FlowKey.of(
+            Protocol.TCP,
+            InetAddress.getByName("2001:db9::1"),
+            1000,
+            InetAddress.getByName("::1"),
+            80);
+    assertNotEquals(
+        FlowHasher.hash(a, DistributionMode.SOURCE_IP, SEED),
         FlowHasher.hash(b, DistributionMode.SOURCE_IP, SEED));
     assertEquals("TCP [2001:db8:0:0:0:0:0:1]:1000 -> [0:0:0:0:0:0:0:1]:80", a.toString());
   }
@@ -87,8 +119,11 @@ class FlowHasherTest {
     // 65,536 source ports of one client into 64 buckets: each bucket near 1024 (sd 32).
     int[] buckets = new int[64];
     for (int port = 0; port < 65536; port++) {
-      long h = FlowHasher.hash(FlowKey.ipv4(CLIENT, port, FRONTEND, 80, Protocol.TCP),
-          DistributionMode.FIVE_TUPLE, SEED);
+      long h =
+          FlowHasher.hash(
+              FlowKey.ipv4(CLIENT, port, FRONTEND, 80, Protocol.TCP),
+              DistributionMode.FIVE_TUPLE,
+              SEED);
       buckets[Hash64.reduce(h, 64)]++;
     }
     for (int c : buckets) {
@@ -101,8 +136,7 @@ class FlowHasherTest {
     SplittableRandom random = new SplittableRandom(SEED);
     Set<Long> seen = new HashSet<>();
     for (int i = 0; i < 100_000; i++) {
-      FlowKey f = FlowKey.ipv4(random.nextInt(), random.nextInt(65536), FRONTEND, 80,
-          Protocol.TCP);
+      FlowKey f = FlowKey.ipv4(random.nextInt(), random.nextInt(65536), FRONTEND, 80, Protocol.TCP);
       seen.add(FlowHasher.hash(f, DistributionMode.FIVE_TUPLE, SEED));
     }
     assertTrue(seen.size() >= 99_999, "collisions among 100000 flows: " + (100_000 - seen.size()));

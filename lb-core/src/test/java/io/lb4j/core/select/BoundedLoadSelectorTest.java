@@ -20,7 +20,11 @@ class BoundedLoadSelectorTest {
 
   @ParameterizedTest
   @CsvSource({
-    "MAGLEV, 1.25", "RING_HASH, 1.25", "RENDEZVOUS, 1.25", "JUMP, 1.25", "MAGLEV, 1.01",
+    "MAGLEV, 1.25",
+    "RING_HASH, 1.25",
+    "RENDEZVOUS, 1.25",
+    "JUMP, 1.25",
+    "MAGLEV, 1.01",
     "JUMP, 2.0"
   })
   void select_skewedHashes_neverExceedsCap(SelectionAlgorithm algorithm, double c) {
@@ -31,9 +35,13 @@ class BoundedLoadSelectorTest {
     int totalWeight = 17;
     int[] active = new int[n];
     AtomicInteger total = new AtomicInteger();
-    BackendSelector selector = Selectors.of(
-        SelectionPolicy.of(algorithm).withBoundedLoad(c), keys, weights, i -> active[i],
-        total::get);
+    BackendSelector selector =
+        Selectors.of(
+            SelectionPolicy.of(algorithm).withBoundedLoad(c),
+            keys,
+            weights,
+            i -> active[i],
+            total::get);
     SplittableRandom random = new SplittableRandom(SEED);
     List<Integer> open = new ArrayList<>();
     for (int step = 0; step < 20_000; step++) {
@@ -48,8 +56,19 @@ class BoundedLoadSelectorTest {
       int after = ++active[i];
       int t = total.incrementAndGet();
       double cap = Math.ceil(c * t * weights[i] / totalWeight);
-      assertTrue(after <= cap, algorithm + " member " + i + " has " + after + " > cap " + cap
-          + " at step " + step + ", seed " + SEED);
+      assertTrue(
+          after <= cap,
+          algorithm
+              + " member "
+              + i
+              + " has "
+              + after
+              + " > cap "
+              + cap
+              + " at step "
+              + step
+              + ", seed "
+              + SEED);
       open.add(i);
     }
   }
@@ -59,10 +78,15 @@ class BoundedLoadSelectorTest {
   void select_underCap_equalsUnboundedChoice(SelectionAlgorithm algorithm) {
     int n = 20;
     String[] keys = TestBackends.keys(n);
-    BackendSelector plain = Selectors.of(SelectionPolicy.of(algorithm), keys,
-        TestBackends.ones(n), null, null);
-    BackendSelector bounded = Selectors.of(SelectionPolicy.of(algorithm).withBoundedLoad(),
-        keys, TestBackends.ones(n), i -> 0, () -> 0);
+    BackendSelector plain =
+        Selectors.of(SelectionPolicy.of(algorithm), keys, TestBackends.ones(n), null, null);
+    BackendSelector bounded =
+        Selectors.of(
+            SelectionPolicy.of(algorithm).withBoundedLoad(),
+            keys,
+            TestBackends.ones(n),
+            i -> 0,
+            () -> 0);
     SplittableRandom random = new SplittableRandom(SEED);
     for (int i = 0; i < 10_000; i++) {
       long h = random.nextLong();
@@ -73,9 +97,14 @@ class BoundedLoadSelectorTest {
   @ParameterizedTest
   @CsvSource({"ROUND_ROBIN", "LEAST_CONNECTIONS"})
   void policy_boundedLoadOnScheduler_isRefused(SelectionAlgorithm algorithm) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> SelectionPolicy.of(algorithm).withBoundedLoad());
-    assertEquals("boundedLoadFactor: 1.25 (expected: 0, bounded load applies to consistent-hash"
-        + " algorithms only, not " + algorithm + ")", e.getMessage());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> SelectionPolicy.of(algorithm).withBoundedLoad());
+    assertEquals(
+        "boundedLoadFactor: 1.25 (expected: 0, bounded load applies to consistent-hash"
+            + " algorithms only, not "
+            + algorithm
+            + ")",
+        e.getMessage());
   }
 }

@@ -22,8 +22,8 @@ class MaglevSelectorTest {
     // Maglev paper, Table 1: M = 7; B0 offset 3 skip 4, B1 offset 0 skip 2, B2 offset 3 skip 1.
     // Round 1: B0 takes 3, B1 takes 0, B2 finds 3 taken and takes 4.
     // Round 2: B0 skips 0 and 4, takes 1; B1 takes 2; B2 takes 5. Round 3: B0 skips 5, 2, takes 6.
-    int[] table = MaglevSelector.populate(
-        new int[] {3, 0, 3}, new int[] {4, 2, 1}, new long[] {1, 1, 1}, 7);
+    int[] table =
+        MaglevSelector.populate(new int[] {3, 0, 3}, new int[] {4, 2, 1}, new long[] {1, 1, 1}, 7);
     assertArrayEquals(new int[] {1, 0, 1, 0, 2, 2, 0}, table);
   }
 
@@ -34,25 +34,29 @@ class MaglevSelectorTest {
     // Round 2: B0 (2*2 >= 2) takes 2; B1 (2*1 >= 2) takes 3.
     // Round 3: B0 (6 >= 4) takes 4; B1 (3 < 4) waits. Round 4: B0 (8 >= 6) takes 5; B1 (4 >= 4)
     // takes 6.
-    int[] table = MaglevSelector.populate(
-        new int[] {0, 1}, new int[] {1, 1}, new long[] {2, 1}, 7);
+    int[] table = MaglevSelector.populate(new int[] {0, 1}, new int[] {1, 1}, new long[] {2, 1}, 7);
     assertArrayEquals(new int[] {0, 1, 0, 1, 0, 0, 1}, table);
   }
 
   @Test
   void table_tinyGolden_isStable() {
     // M = 7 over three keys: a deliberate change to key hashing or the fill shows up here.
-    MaglevSelector s = new MaglevSelector(
-        new Members(new String[] {"web-1", "web-2", "web-3"}, new int[] {1, 1, 1}), 7);
-    assertArrayEquals(GoldenVectors.MAGLEV_M7_WEB123, s.table(),
+    MaglevSelector s =
+        new MaglevSelector(
+            new Members(new String[] {"web-1", "web-2", "web-3"}, new int[] {1, 1, 1}), 7);
+    assertArrayEquals(
+        GoldenVectors.MAGLEV_M7_WEB123,
+        s.table(),
         "golden Maglev M=7 table: " + Arrays.toString(s.table()));
   }
 
   @ParameterizedTest
   @CsvSource({"65537, 3", "65537, 100", "65537, 1000", "655373, 1000", "7, 3", "5000011, 1000"})
   void table_equalWeights_entriesPerBackendWithinCeilingBound(int m, int n) {
-    int[] counts = entriesPerBackend(new MaglevSelector(
-        new Members(TestBackends.keys(n), TestBackends.ones(n)), m).table(), n);
+    int[] counts =
+        entriesPerBackend(
+            new MaglevSelector(new Members(TestBackends.keys(n), TestBackends.ones(n)), m).table(),
+            n);
     int max = Arrays.stream(counts).max().getAsInt();
     int min = Arrays.stream(counts).min().getAsInt();
     double mean = (double) m / n;
@@ -69,8 +73,9 @@ class MaglevSelectorTest {
       weights[i] = 1 + i % 4;
     }
     int m = 65537;
-    int[] counts = entriesPerBackend(
-        new MaglevSelector(new Members(TestBackends.keys(n), weights), m).table(), n);
+    int[] counts =
+        entriesPerBackend(
+            new MaglevSelector(new Members(TestBackends.keys(n), weights), m).table(), n);
     double perWeight = (double) m / Arrays.stream(weights).sum();
     for (int i = 0; i < n; i++) {
       // turns are exact up to one round: within one entry per unit of weight of the ideal share
@@ -130,8 +135,10 @@ class MaglevSelectorTest {
 
   @Test
   void constructor_nonPrimeTableSize_isRefused() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> Selectors.maglev(new String[] {"a"}, new int[] {1}, 65536));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> Selectors.maglev(new String[] {"a"}, new int[] {1}, 65536));
     assertEquals("maglevTableSize: 65536 (expected: a prime <= 5000011)", e.getMessage());
   }
 

@@ -16,8 +16,8 @@ class RingHashSelectorTest {
   @CsvSource({"100, 1000", "160, 1000", "1000, 200"})
   void ring_keyShares_relativeStdDevWithin20PercentOfInverseSqrtPoints(int points, int n) {
     // Each member's exact share of the 64-bit key space; theory: relative sd = 1/sqrt(points).
-    RingHashSelector ring = new RingHashSelector(
-        new Members(TestBackends.keys(n), TestBackends.ones(n)), points);
+    RingHashSelector ring =
+        new RingHashSelector(new Members(TestBackends.keys(n), TestBackends.ones(n)), points);
     double[] shares = ring.keyShares(n);
     double mean = 1.0 / n;
     double var = 0;
@@ -26,7 +26,8 @@ class RingHashSelectorTest {
     }
     double relSd = Math.sqrt(var / n) / mean;
     double expected = 1 / Math.sqrt(points);
-    assertTrue(Math.abs(relSd / expected - 1) <= 0.2,
+    assertTrue(
+        Math.abs(relSd / expected - 1) <= 0.2,
         "relative sd " + relSd + " vs 1/sqrt(" + points + ") = " + expected);
   }
 
@@ -57,16 +58,16 @@ class RingHashSelectorTest {
 
   @Test
   void build_hugeWeights_capsRingAtMaxPoints() {
-    RingHashSelector ring = new RingHashSelector(
-        new Members(new String[] {"a", "b"}, new int[] {65535, 1}), 1000);
+    RingHashSelector ring =
+        new RingHashSelector(new Members(new String[] {"a", "b"}, new int[] {65535, 1}), 1000);
     assertTrue(ring.points() <= RingHashSelector.MAX_POINTS, "points " + ring.points());
     assertTrue(ring.points() > RingHashSelector.MAX_POINTS / 2, "points " + ring.points());
   }
 
   @Test
   void select_hashAboveLastPoint_wrapsToFirst() {
-    RingHashSelector ring = new RingHashSelector(
-        new Members(new String[] {"a", "b", "c"}, new int[] {1, 1, 1}), 1);
+    RingHashSelector ring =
+        new RingHashSelector(new Members(new String[] {"a", "b", "c"}, new int[] {1, 1, 1}), 1);
     // -1 is the largest unsigned hash and 0 the smallest: past the last point -1 wraps to the first
     assertEquals(ring.select(0L), ring.select(-1L));
   }

@@ -37,8 +37,8 @@ class SchedulerTest {
   void leastConnections_picksFewestActive() {
     int[] active = {5, 2, 7, 2};
     BackendSelector lc =
-        Selectors.leastConnections(new String[] {"a", "b", "c", "d"}, new int[] {1, 1, 1, 1},
-            i -> active[i]);
+        Selectors.leastConnections(
+            new String[] {"a", "b", "c", "d"}, new int[] {1, 1, 1, 1}, i -> active[i]);
     SplittableRandom random = new SplittableRandom(SEED);
     int[] counts = new int[4];
     for (int i = 0; i < 1000; i++) {
@@ -53,8 +53,9 @@ class SchedulerTest {
   void weightedLeastConnections_comparesActivePerWeight() {
     // a: 10 active / weight 5 = 2; b: 3 active / weight 1 = 3 -> a wins despite more flows
     int[] active = {10, 3};
-    BackendSelector wlc = Selectors.weightedLeastConnections(
-        new String[] {"a", "b"}, new int[] {5, 1}, i -> active[i]);
+    BackendSelector wlc =
+        Selectors.weightedLeastConnections(
+            new String[] {"a", "b"}, new int[] {5, 1}, i -> active[i]);
     for (long h = 0; h < 100; h++) {
       assertEquals(0, wlc.select(h * 0x9E3779B97F4A7C15L));
     }

@@ -41,7 +41,8 @@ class SelectorContractTest {
       for (int attempt = 0; attempt < 3; attempt++) {
         int index = selector.select(h, attempt);
         assertTrue(index >= 0 && index < keys.length, algorithm + " index " + index);
-        assertTrue(weights[index] > 0,
+        assertTrue(
+            weights[index] > 0,
             algorithm + " chose ineligible " + keys[index] + " for hash " + h + ", seed " + SEED);
       }
     }
@@ -137,8 +138,13 @@ class SelectorContractTest {
     int[] counts = new int[n];
     int[] active = new int[n];
     AtomicInteger total = new AtomicInteger();
-    BackendSelector selector = Selectors.of(SelectionPolicy.of(algorithm), TestBackends.keys(n),
-        TestBackends.ones(n), i -> active[i], total::get);
+    BackendSelector selector =
+        Selectors.of(
+            SelectionPolicy.of(algorithm),
+            TestBackends.keys(n),
+            TestBackends.ones(n),
+            i -> active[i],
+            total::get);
     SplittableRandom random = new SplittableRandom(SEED);
     for (int i = 0; i < 100_000; i++) {
       int index = selector.select(random.nextLong());

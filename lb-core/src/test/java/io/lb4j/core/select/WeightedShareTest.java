@@ -11,9 +11,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Each algorithm's share of new flows per member against its weight, weights 1, 2, 3, 4, 10, with
- * a stated relative tolerance. 400,000 picks put the sampling sd of the smallest share (1/20) at
- * 0.8% of it; ring hash adds its own spread, 1/sqrt(points × weight).
+ * Each algorithm's share of new flows per member against its weight, weights 1, 2, 3, 4, 10, with a
+ * stated relative tolerance. 400,000 picks put the sampling sd of the smallest share (1/20) at 0.8%
+ * of it; ring hash adds its own spread, 1/sqrt(points × weight).
  */
 class WeightedShareTest {
   private static final long SEED = 31337;
@@ -57,7 +57,10 @@ class WeightedShareTest {
     for (int i = 0; i < n; i++) {
       double expected = (double) WEIGHTS[i] / 20;
       double actual = (double) counts[i] / samples;
-      assertEquals(expected, actual, expected * tolerance,
+      assertEquals(
+          expected,
+          actual,
+          expected * tolerance,
           algorithm + " member " + KEYS[i] + " weight " + WEIGHTS[i] + ", seed " + SEED);
     }
   }
