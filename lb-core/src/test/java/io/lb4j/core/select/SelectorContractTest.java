@@ -3,6 +3,8 @@ package io.lb4j.core.select;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lb4j.AdminState;
+import io.lb4j.Backend;
 import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
 import io.lb4j.spi.BackendSelector;
@@ -45,6 +47,23 @@ class SelectorContractTest {
             weights[index] > 0,
             algorithm + " chose ineligible " + keys[index] + " for hash " + h + ", seed " + SEED);
       }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(SelectionAlgorithm.class)
+  void select_drainingDisabledOrZeroWeight_neverReturned(SelectionAlgorithm algorithm) {
+    List<Backend> backends = new ArrayList<>(TestBackends.loopback("web", 12));
+    backends.set(1, backends.get(1).withAdminState(AdminState.DRAINING));
+    backends.set(5, backends.get(5).withAdminState(AdminState.DISABLED));
+    backends.set(9, backends.get(9).withWeight(0));
+    int[] active = new int[12];
+    BackendSelector selector =
+        Selectors.of(SelectionPolicy.of(algorithm), backends, i -> active[i], () -> 0);
+    SplittableRandom random = new SplittableRandom(SEED);
+    for (int i = 0; i < 10_000; i++) {
+      int index = selector.select(random.nextLong());
+      assertTrue(index != 1 && index != 5 && index != 9, algorithm + " chose " + index);
     }
   }
 
