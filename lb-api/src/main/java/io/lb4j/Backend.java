@@ -18,7 +18,8 @@ import java.net.InetSocketAddress;
  * }</pre>
  *
  * <p>{@link #toString()} reads {@code web-1(127.0.0.2, weight=3, ENABLED)} or {@code
- * db-1(127.0.0.3:5432, weight=1, DRAINING)}.
+ * db-1(127.0.0.3:5432, weight=1, DRAINING, FORCE_UP)} (the override shows when it is not {@code
+ * FOLLOW_PROBE}).
  *
  * <p>Instances are immutable and thread-safe.
  *
@@ -27,8 +28,15 @@ import java.net.InetSocketAddress;
  * @param port port override, or 0 to use the rule's backend port
  * @param weight relative share of new flows, 0-65535
  * @param adminState the operator's state
+ * @param healthOverride the operator's override of the probe verdict
  */
-public record Backend(String id, InetAddress address, int port, int weight, AdminState adminState) {
+public record Backend(
+    String id,
+    InetAddress address,
+    int port,
+    int weight,
+    AdminState adminState,
+    HealthOverride healthOverride) {
 
   /** The default weight, 1. */
   public static final int DEFAULT_WEIGHT = 1;
@@ -43,6 +51,7 @@ public record Backend(String id, InetAddress address, int port, int weight, Admi
     Checks.range("port", port, 0, 65535);
     Checks.range("weight", weight, 0, MAX_WEIGHT);
     Checks.notNull(adminState, "adminState");
+    Checks.notNull(healthOverride, "healthOverride");
   }
 
   /**
@@ -53,7 +62,12 @@ public record Backend(String id, InetAddress address, int port, int weight, Admi
    */
   public static Backend of(String id, String address) {
     return new Backend(
-        id, Checks.ipLiteral("address", address), 0, DEFAULT_WEIGHT, AdminState.ENABLED);
+        id,
+        Checks.ipLiteral("address", address),
+        0,
+        DEFAULT_WEIGHT,
+        AdminState.ENABLED,
+        HealthOverride.FOLLOW_PROBE);
   }
 
   /**
@@ -67,7 +81,8 @@ public record Backend(String id, InetAddress address, int port, int weight, Admi
         Checks.ipLiteral("address", address),
         Checks.port("port", port),
         DEFAULT_WEIGHT,
-        AdminState.ENABLED);
+        AdminState.ENABLED,
+        HealthOverride.FOLLOW_PROBE);
   }
 
   /**
@@ -76,12 +91,17 @@ public record Backend(String id, InetAddress address, int port, int weight, Admi
    * @throws IllegalArgumentException if {@code weight} is outside 0-65535
    */
   public Backend withWeight(int weight) {
-    return new Backend(id, address, port, weight, adminState);
+    return new Backend(id, address, port, weight, adminState, healthOverride);
   }
 
   /** Returns this backend in admin state {@code state}. */
   public Backend withAdminState(AdminState state) {
-    return new Backend(id, address, port, weight, state);
+    return new Backend(id, address, port, weight, state, healthOverride);
+  }
+
+  /** Returns this backend with health override {@code override}. */
+  public Backend withHealthOverride(HealthOverride override) {
+    return new Backend(id, address, port, weight, adminState, override);
   }
 
   /**
@@ -90,7 +110,7 @@ public record Backend(String id, InetAddress address, int port, int weight, Admi
    * @throws IllegalArgumentException if {@code port} is outside 0-65535
    */
   public Backend withPort(int port) {
-    return new Backend(id, address, port, weight, adminState);
+    return new Backend(id, address, port, weight, adminState, healthOverride);
   }
 
   /** Returns whether the backend overrides the rule's backend port. */
@@ -120,6 +140,7 @@ public record Backend(String id, InetAddress address, int port, int weight, Admi
         + weight
         + ", "
         + adminState
+        + (healthOverride == HealthOverride.FOLLOW_PROBE ? "" : ", " + healthOverride)
         + ")";
   }
 }

@@ -18,8 +18,13 @@ import java.util.List;
  * <p>Defaults: TCP; interval 5 s and timeout 5 s (Azure Load Balancer's 5 s interval, AWS NLB uses
  * 30 s); 2 successes in a row to become healthy and 3 failures in a row to become unhealthy
  * (HAProxy's {@code rise 2 fall 3}; AWS NLB uses 5 and 2); expected status 200 (Azure; AWS accepts
- * 200-399); path {@code /}. A {@link #port()} of 0 probes each backend's data port; any other port
- * is probed instead of it, and then a backend may be healthy while its data port is closed.
+ * 200-399); path {@code /}; no host name; 10% jitter; a new backend gets no flows until its first
+ * passing probe. A {@link #port()} of 0 probes each backend's data port; any other port is probed
+ * instead of it, and then a backend may be healthy while its data port is closed.
+ *
+ * <p>The first probe of a backend starts at a random point within one interval, so that a start
+ * with many backends does not probe them all at once; each later interval varies by up to {@code
+ * jitterPercent} either way.
  *
  * <p>Instances are immutable and thread-safe.
  *
@@ -32,6 +37,11 @@ import java.util.List;
  * @param healthyThreshold successes in a row that make a backend healthy, 1-100
  * @param unhealthyThreshold failures in a row that make a backend unhealthy, 1-100
  * @param expectedStatuses the HTTP statuses that count as healthy
+ * @param host the host name sent as HTTP {@code Host} and as TLS SNI, or null to send the backend's
+ *     IP address as Host and no SNI
+ * @param jitterPercent how far each interval varies at random, 0-50 percent either way
+ * @param initialState {@link HealthState#UNKNOWN} (no new flows until the first passing probe) or
+ *     {@link HealthState#HEALTHY} (new flows until probes fail)
  */
 public record HealthProbe(
     String name,
@@ -42,7 +52,10 @@ public record HealthProbe(
     Duration timeout,
     int healthyThreshold,
     int unhealthyThreshold,
-    List<StatusRange> expectedStatuses) {
+    List<StatusRange> expectedStatuses,
+    String host,
+    int jitterPercent,
+    HealthState initialState) {
 
   /** The default interval, 5 s, Azure Load Balancer's. */
   public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(5);
@@ -58,6 +71,15 @@ public record HealthProbe(
 
   /** The largest threshold accepted. */
   public static final int MAX_THRESHOLD = 100;
+
+  /** The default jitter, 10% of the interval either way (Armeria uses 20%, Envoy 0). */
+  public static final int DEFAULT_JITTER_PERCENT = 10;
+
+  /** The largest jitter, 50%: a next probe never comes sooner than half an interval. */
+  public static final int MAX_JITTER_PERCENT = 50;
+
+  private static final java.util.regex.Pattern HOST =
+      java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?");
 
   /** Validates the probe and copies the status list. */
   public HealthProbe {
@@ -81,6 +103,15 @@ public record HealthProbe(
     expectedStatuses = List.copyOf(expectedStatuses);
     if (expectedStatuses.isEmpty()) {
       throw new IllegalArgumentException("expectedStatuses: [] (expected: at least one status)");
+    }
+    if (host != null && !HOST.matcher(host).matches()) {
+      throw new IllegalArgumentException(
+          "host: '" + host + "' (expected: a DNS host name such as web.example.com)");
+    }
+    Checks.range("jitterPercent", jitterPercent, 0, MAX_JITTER_PERCENT);
+    Checks.notNull(initialState, "initialState");
+    if (initialState == HealthState.UNHEALTHY) {
+      throw new IllegalArgumentException("initialState: UNHEALTHY (expected: UNKNOWN or HEALTHY)");
     }
   }
 
@@ -114,7 +145,10 @@ public record HealthProbe(
         .timeout(timeout)
         .healthyThreshold(healthyThreshold)
         .unhealthyThreshold(unhealthyThreshold)
-        .expectedStatuses(expectedStatuses);
+        .expectedStatuses(expectedStatuses)
+        .host(host)
+        .jitterPercent(jitterPercent)
+        .initialState(initialState);
   }
 
   /**
@@ -133,6 +167,9 @@ public record HealthProbe(
     private int healthyThreshold = DEFAULT_HEALTHY_THRESHOLD;
     private int unhealthyThreshold = DEFAULT_UNHEALTHY_THRESHOLD;
     private List<StatusRange> expectedStatuses = List.of(StatusRange.of(200));
+    private String host;
+    private int jitterPercent = DEFAULT_JITTER_PERCENT;
+    private HealthState initialState = HealthState.UNKNOWN;
 
     private Builder(String name) {
       this.name = Checks.name("name", name);
@@ -192,6 +229,28 @@ public record HealthProbe(
       return this;
     }
 
+    /** Sets the host name for HTTP {@code Host} and TLS SNI, or null (the default) for none. */
+    public Builder host(String host) {
+      this.host = host;
+      return this;
+    }
+
+    /** Sets the jitter in percent of the interval, 0-50; 10 by default. */
+    public Builder jitterPercent(int percent) {
+      this.jitterPercent = Checks.range("jitterPercent", percent, 0, MAX_JITTER_PERCENT);
+      return this;
+    }
+
+    /**
+     * Sets the state of a backend before its first probe: {@link HealthState#UNKNOWN}, the default,
+     * gives it no new flows until a probe passes; {@link HealthState#HEALTHY} gives it flows until
+     * probes fail.
+     */
+    public Builder initialState(HealthState state) {
+      this.initialState = Checks.notNull(state, "initialState");
+      return this;
+    }
+
     /**
      * Returns the probe.
      *
@@ -207,7 +266,10 @@ public record HealthProbe(
           timeout,
           healthyThreshold,
           unhealthyThreshold,
-          expectedStatuses);
+          expectedStatuses,
+          host,
+          jitterPercent,
+          initialState);
     }
   }
 }

@@ -86,14 +86,41 @@ public interface LoadBalancer extends AutoCloseable {
   void setAdminState(String pool, String backendId, AdminState state);
 
   /**
-   * Sets whether backend {@code backendId} passes the health probe of rule {@code rule}. An
-   * unhealthy backend gets no new flows of that rule; its recorded flows continue.
+   * Sets the health override of backend {@code backendId} in pool {@code pool}: follow the probes,
+   * or force it up or down in every rule that uses the pool.
    *
-   * @throws IllegalArgumentException if the rule or the backend is not defined
+   * @throws IllegalArgumentException if the pool or the backend is not defined
    */
-  void setHealthy(String rule, String backendId, boolean healthy);
+  void setHealthOverride(String pool, String backendId, HealthOverride override);
 
-  /** Releases the balancer's resources; selections after it answer as before but record nothing. */
+  /**
+   * Reports that the data plane could not connect to backend {@code backendId} for a flow of rule
+   * {@code rule}: input to passive health ({@link OutlierDetection}). Cheap and non-blocking; an
+   * unknown rule or backend is ignored, since a report may race a removal.
+   */
+  void reportConnectFailure(String rule, String backendId);
+
+  /**
+   * Reports that the data plane connected to backend {@code backendId} for a flow of rule {@code
+   * rule}, ending its run of connect failures. Cheap and non-blocking.
+   */
+  void reportConnectSuccess(String rule, String backendId);
+
+  /**
+   * Returns the health of backend {@code backendId} for rule {@code rule}, with its recent probe
+   * results.
+   *
+   * @throws IllegalArgumentException if the rule is not defined or the backend is not in its pool
+   */
+  BackendHealth health(String rule, String backendId);
+
+  /** Adds a listener of health changes and ended flows. */
+  void addListener(LoadBalancerListener listener);
+
+  /**
+   * Stops probing and releases the balancer's resources; selections after it answer as before but
+   * record nothing.
+   */
   @Override
   void close();
 }

@@ -36,6 +36,13 @@ import java.time.Duration;
  * @param tcpReset whether a flow that idles out is reset (RST to both sides) rather than dropped
  *     silently
  * @param floatingIp whether direct server return is requested
+ * @param unhealthyFlowPolicy what happens to established flows of a backend that becomes unhealthy
+ * @param drainTimeout how long such flows continue under {@link
+ *     UnhealthyFlowPolicy#CLOSE_AFTER_DRAIN_TIMEOUT}
+ * @param noHealthyBackendPolicy what happens to new flows when backends are unhealthy
+ * @param panicThresholdPercent under {@link NoHealthyBackendPolicy#PANIC}, the percentage of
+ *     healthy backends below which new flows go to all of them
+ * @param outlierDetection passive health from connect failures
  */
 public record LoadBalancingRule(
     String name,
@@ -49,7 +56,18 @@ public record LoadBalancingRule(
     SelectionPolicy selection,
     Duration idleTimeout,
     boolean tcpReset,
-    boolean floatingIp) {
+    boolean floatingIp,
+    UnhealthyFlowPolicy unhealthyFlowPolicy,
+    Duration drainTimeout,
+    NoHealthyBackendPolicy noHealthyBackendPolicy,
+    int panicThresholdPercent,
+    OutlierDetection outlierDetection) {
+
+  /** The default drain timeout, 300 s: AWS NLB's default deregistration delay. */
+  public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(300);
+
+  /** The default panic threshold, 50%: Envoy's {@code healthy_panic_threshold}. */
+  public static final int DEFAULT_PANIC_THRESHOLD_PERCENT = 50;
 
   /** The default idle timeout, 4 minutes: Azure Load Balancer's default. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(4);
@@ -71,6 +89,11 @@ public record LoadBalancingRule(
     Checks.notNull(distributionMode, "distributionMode");
     Checks.notNull(selection, "selection");
     checkIdleTimeout(idleTimeout);
+    Checks.notNull(unhealthyFlowPolicy, "unhealthyFlowPolicy");
+    Checks.positive("drainTimeout", drainTimeout);
+    Checks.notNull(noHealthyBackendPolicy, "noHealthyBackendPolicy");
+    Checks.range("panicThresholdPercent", panicThresholdPercent, 1, 100);
+    Checks.notNull(outlierDetection, "outlierDetection");
   }
 
   static Duration checkIdleTimeout(Duration idleTimeout) {
@@ -105,7 +128,12 @@ public record LoadBalancingRule(
             .selection(selection)
             .idleTimeout(idleTimeout)
             .tcpReset(tcpReset)
-            .floatingIp(floatingIp);
+            .floatingIp(floatingIp)
+            .unhealthyFlowPolicy(unhealthyFlowPolicy)
+            .drainTimeout(drainTimeout)
+            .noHealthyBackendPolicy(noHealthyBackendPolicy)
+            .panicThresholdPercent(panicThresholdPercent)
+            .outlierDetection(outlierDetection);
     return probe == null ? b : b.probe(probe);
   }
 
@@ -128,6 +156,11 @@ public record LoadBalancingRule(
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
     private boolean tcpReset;
     private boolean floatingIp;
+    private UnhealthyFlowPolicy unhealthyFlowPolicy = UnhealthyFlowPolicy.KEEP;
+    private Duration drainTimeout = DEFAULT_DRAIN_TIMEOUT;
+    private NoHealthyBackendPolicy noHealthyBackendPolicy = NoHealthyBackendPolicy.FAIL_CLOSED;
+    private int panicThresholdPercent = DEFAULT_PANIC_THRESHOLD_PERCENT;
+    private OutlierDetection outlierDetection = OutlierDetection.DEFAULT;
 
     private Builder(String name) {
       this.name = Checks.name("name", name);
@@ -210,6 +243,36 @@ public record LoadBalancingRule(
       return this;
     }
 
+    /** Sets what happens to established flows of an unhealthy backend; keep them by default. */
+    public Builder unhealthyFlowPolicy(UnhealthyFlowPolicy policy) {
+      this.unhealthyFlowPolicy = Checks.notNull(policy, "unhealthyFlowPolicy");
+      return this;
+    }
+
+    /** Sets the drain timeout for flows of unhealthy backends; 300 s by default. */
+    public Builder drainTimeout(Duration drainTimeout) {
+      this.drainTimeout = Checks.positive("drainTimeout", drainTimeout);
+      return this;
+    }
+
+    /** Sets what happens to new flows when backends are unhealthy; fail closed by default. */
+    public Builder noHealthyBackendPolicy(NoHealthyBackendPolicy policy) {
+      this.noHealthyBackendPolicy = Checks.notNull(policy, "noHealthyBackendPolicy");
+      return this;
+    }
+
+    /** Sets the panic threshold in percent, 1-100; 50 by default. */
+    public Builder panicThresholdPercent(int percent) {
+      this.panicThresholdPercent = Checks.range("panicThresholdPercent", percent, 1, 100);
+      return this;
+    }
+
+    /** Sets passive health; {@link OutlierDetection#DEFAULT} by default. */
+    public Builder outlierDetection(OutlierDetection outlierDetection) {
+      this.outlierDetection = Checks.notNull(outlierDetection, "outlierDetection");
+      return this;
+    }
+
     /**
      * Returns the rule.
      *
@@ -235,7 +298,12 @@ public record LoadBalancingRule(
           selection,
           idleTimeout,
           tcpReset,
-          floatingIp);
+          floatingIp,
+          unhealthyFlowPolicy,
+          drainTimeout,
+          noHealthyBackendPolicy,
+          panicThresholdPercent,
+          outlierDetection);
     }
 
     private void require(String field, Object value) {

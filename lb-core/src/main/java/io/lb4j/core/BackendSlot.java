@@ -1,14 +1,23 @@
 package io.lb4j.core;
 
+import io.lb4j.Backend;
+import io.lb4j.HealthState;
 import io.lb4j.Selection;
+import io.lb4j.core.health.HealthProber;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One backend as one rule sees it: the answer to hand out, the count of flows pinned to it, and
- * whether it was disabled. Flows in the flow table point at their slot, so a slot outlives its
- * backend's removal from the pool for as long as flows remain on it.
+ * One backend as one rule sees it: the answer to hand out, the flows pinned to it, and its health
+ * for the rule. Flows in the flow table point at their slot, so a slot outlives its backend's
+ * removal from the pool for as long as flows remain on it.
+ *
+ * <p>The data plane reads {@link #selection} and {@link #disabled} and touches the counters; every
+ * other field belongs to the control plane and is guarded by the balancer's lock.
  */
 final class BackendSlot {
+  final String rule;
   final String backendId;
   final long idleTimeoutNanos;
   private final AtomicInteger active = new AtomicInteger();
@@ -20,7 +29,31 @@ final class BackendSlot {
   /** Whether the backend is {@code DISABLED}: its pinned flows are re-assigned on next use. */
   volatile boolean disabled;
 
-  BackendSlot(String backendId, long idleTimeoutNanos, AtomicInteger ruleTotal) {
+  /** Whether the backend took new flows in the last build. */
+  volatile boolean inRotation;
+
+  /** Connect failures in a row reported by the data plane. */
+  final AtomicInteger connectFailures = new AtomicInteger();
+
+  /** Whether an ejection decision is queued for the control plane. */
+  final AtomicBoolean ejectionQueued = new AtomicBoolean();
+
+  // Control plane, guarded by the balancer's lock.
+  Backend backend;
+  boolean member;
+  HealthProber.Target target;
+  HealthState probeState = HealthState.HEALTHY;
+  HealthState effective;
+  long ejectedUntilNanos; // 0 when not ejected
+  boolean awaitingProbe;
+  int ejections;
+  long lastEjectionEndNanos;
+  long lastEjectionNanos;
+  ScheduledFuture<?> ejectionTask;
+  ScheduledFuture<?> drainTask;
+
+  BackendSlot(String rule, String backendId, long idleTimeoutNanos, AtomicInteger ruleTotal) {
+    this.rule = rule;
     this.backendId = backendId;
     this.idleTimeoutNanos = idleTimeoutNanos;
     this.ruleTotal = ruleTotal;
@@ -38,5 +71,9 @@ final class BackendSlot {
 
   int active() {
     return active.get();
+  }
+
+  boolean ejected() {
+    return ejectedUntilNanos != 0;
   }
 }

@@ -4,19 +4,33 @@ import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.lb4j.AdminState;
 import io.lb4j.Backend;
+import io.lb4j.BackendHealth;
 import io.lb4j.BackendPool;
 import io.lb4j.DistributionMode;
 import io.lb4j.FlowKey;
-import io.lb4j.Frontend;
+import io.lb4j.HealthEvent;
+import io.lb4j.HealthOverride;
+import io.lb4j.HealthProbe;
+import io.lb4j.HealthState;
 import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerConfig;
+import io.lb4j.LoadBalancerListener;
 import io.lb4j.LoadBalancingRule;
+import io.lb4j.NoHealthyBackendPolicy;
+import io.lb4j.OutlierDetection;
+import io.lb4j.ProbeResult;
 import io.lb4j.Selection;
+import io.lb4j.UnhealthyFlowPolicy;
 import io.lb4j.core.flow.FlowTable;
+import io.lb4j.core.health.HealthProber;
+import io.lb4j.core.health.NioHealthChecker;
 import io.lb4j.core.select.Selectors;
 import io.lb4j.spi.BackendSelector;
+import io.lb4j.spi.HealthChecker;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -25,32 +39,44 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * lb4j's {@link LoadBalancer}: flow hashing per distribution mode, a selector per rule, and a flow
- * table that pins every flow to its backend.
+ * lb4j's {@link LoadBalancer}: flow hashing per distribution mode, a selector per rule, a flow
+ * table that pins every flow to its backend, and health from probes, overrides and passive
+ * ejection.
  *
  * <pre>{@code
  * LoadBalancer lb = L4LoadBalancer.builder()
  *     .config(LoadBalancerConfig.builder()
  *         .frontend(Frontend.of("web", "127.0.0.1"))
  *         .pool(BackendPool.of("web", Backend.of("web-1", "127.0.0.2"), Backend.of("web-2", "127.0.0.3")))
+ *         .probe(HealthProbe.tcp("tcp"))
  *         .rule(LoadBalancingRule.builder("http").frontend("web").frontendPort(80)
- *             .backendPool("web").backendPort(8080).build())
+ *             .backendPool("web").backendPort(8080).probe("tcp").build())
  *         .build())
  *     .build();
  * Selection s = lb.select(FlowKey.of(Protocol.TCP, client, frontend));
  * }</pre>
  *
- * <p>Each change of the control plane rebuilds the selectors of the rules it touches (a Maglev
- * table of 65537 entries over 1000 backends takes a few milliseconds) and publishes a new snapshot
- * with one volatile write. Two balancers built from the same configuration and seed, in any
- * process, give every new flow the same backend.
+ * <p>Each change of the control plane — membership, weight, admin state, override, a probe's
+ * verdict, an ejection — rebuilds the selectors of the rules it touches (a Maglev table of 65537
+ * entries over 1000 backends takes a few milliseconds) and publishes a new snapshot with one
+ * volatile write. Two balancers built from the same configuration and seed, in any process, give
+ * every new flow the same backend while they agree on health.
+ *
+ * <p>Probes run on the probe scheduler (one daemon thread unless one is given) with the {@link
+ * NioHealthChecker} unless another checker is given; health changes and listener calls happen on
+ * that scheduler.
  *
  * <p>Thread-safe.
  */
@@ -69,14 +95,24 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   private final long seed;
   private final FlowTable<BackendSlot> flows;
+  private final Ticker ticker;
+  private final InstantSource clock;
+  private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
   private final Object lock = new Object();
 
   // Control plane, guarded by lock.
   private LoadBalancerConfig config;
   private final Map<String, Map<String, BackendSlot>> slotsByRule = new HashMap<>();
-  private final Map<String, Set<String>> unhealthyByRule = new HashMap<>();
   private final Map<String, AtomicInteger> totalByRule = new HashMap<>();
   private final Map<String, RuleState> states = new LinkedHashMap<>();
+  private final Map<TargetKey, TargetRef> targets = new HashMap<>();
+  private final HealthChecker checker;
+  private final boolean ownsChecker;
+  private ScheduledExecutorService scheduler;
+  private final boolean ownsScheduler;
+  private HealthProber prober;
+  private final int historySize;
+  private final long probeSeed;
   private boolean closed;
 
   // Data plane.
@@ -86,6 +122,14 @@ public final class L4LoadBalancer implements LoadBalancer {
   private L4LoadBalancer(Builder b) {
     this.seed = b.seed;
     this.config = b.config;
+    this.ticker = b.ticker;
+    this.clock = b.clock;
+    this.historySize = b.historySize;
+    this.probeSeed = b.probeSeed;
+    this.ownsChecker = b.checker == null;
+    this.checker = b.checker != null ? b.checker : new NioHealthChecker(b.clock);
+    this.ownsScheduler = b.probeScheduler == null;
+    this.scheduler = b.probeScheduler;
     this.flows =
         FlowTable.<BackendSlot>builder()
             .capacity(b.flowTableCapacity)
@@ -96,10 +140,10 @@ public final class L4LoadBalancer implements LoadBalancer {
             .onExpired((flow, slot) -> slot.release())
             .build();
     synchronized (lock) {
-      for (LoadBalancingRule r : config.loadBalancingRules()) {
-        unhealthyByRule.put(r.name(), new HashSet<>());
-      }
       rebuild(allRuleNames());
+      if (prober != null) {
+        prober.start();
+      }
     }
   }
 
@@ -107,6 +151,8 @@ public final class L4LoadBalancer implements LoadBalancer {
   public static Builder builder() {
     return new Builder();
   }
+
+  // ---------------------------------------------------------------- data plane
 
   @Override
   public Selection select(FlowKey flow) {
@@ -162,6 +208,30 @@ public final class L4LoadBalancer implements LoadBalancer {
   }
 
   @Override
+  public void reportConnectFailure(String rule, String backendId) {
+    RuleState r = snapshot.rule(rule);
+    BackendSlot slot = r == null || r.nat ? null : r.slotById.get(backendId);
+    if (slot == null) {
+      return;
+    }
+    int threshold = r.outlierDetection.consecutiveFailures();
+    if (threshold > 0
+        && slot.connectFailures.incrementAndGet() >= threshold
+        && slot.ejectionQueued.compareAndSet(false, true)) {
+      onControlThread(() -> eject(slot));
+    }
+  }
+
+  @Override
+  public void reportConnectSuccess(String rule, String backendId) {
+    RuleState r = snapshot.rule(rule);
+    BackendSlot slot = r == null ? null : r.slotById.get(backendId);
+    if (slot != null && slot.connectFailures.get() != 0) {
+      slot.connectFailures.set(0);
+    }
+  }
+
+  @Override
   public long activeFlows() {
     return flows.size();
   }
@@ -183,11 +253,18 @@ public final class L4LoadBalancer implements LoadBalancer {
     flows.cleanUp();
   }
 
+  // ---------------------------------------------------------------- control plane
+
   @Override
   public LoadBalancerConfig config() {
     synchronized (lock) {
       return config;
     }
+  }
+
+  @Override
+  public void addListener(LoadBalancerListener listener) {
+    listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
   @Override
@@ -222,14 +299,7 @@ public final class L4LoadBalancer implements LoadBalancer {
         }
       }
       config = config.withPool(p.withoutBackend(backendId));
-      Set<String> rules = rulesOfPool(pool);
-      for (String rule : rules) {
-        Set<String> unhealthy = unhealthyByRule.get(rule);
-        if (unhealthy != null) {
-          unhealthy.remove(backendId);
-        }
-      }
-      rebuild(rules);
+      rebuild(rulesOfPool(pool));
       logger.info(
           "removed backend {} from pool {}; its established flows continue", backendId, pool);
       return true;
@@ -268,20 +338,61 @@ public final class L4LoadBalancer implements LoadBalancer {
   }
 
   @Override
-  public void setHealthy(String rule, String backendId, boolean healthy) {
+  public void setHealthOverride(String pool, String backendId, HealthOverride override) {
+    Objects.requireNonNull(override, "override");
     synchronized (lock) {
-      LoadBalancingRule r = config.loadBalancingRule(rule);
-      if (r == null) {
+      Backend b = backend(pool, backendId);
+      if (b.healthOverride() != override) {
+        config = config.withPool(pool(pool).withBackend(b.withHealthOverride(override)));
+        rebuild(rulesOfPool(pool));
+        logger.info(
+            "health override of backend {} in pool {}: {} -> {}",
+            backendId,
+            pool,
+            b.healthOverride(),
+            override);
+      }
+    }
+  }
+
+  @Override
+  public BackendHealth health(String rule, String backendId) {
+    synchronized (lock) {
+      Map<String, BackendSlot> slots = slotsByRule.get(rule);
+      if (slots == null) {
         throw new IllegalArgumentException(unknownRule(rule));
       }
-      backend(r.backendPool(), backendId);
-      Set<String> unhealthy = unhealthyByRule.get(rule);
-      boolean changed = healthy ? unhealthy.remove(backendId) : unhealthy.add(backendId);
-      if (changed) {
-        rebuild(Set.of(rule));
-        logger.info(
-            "backend {} of rule {} is now {}", backendId, rule, healthy ? "healthy" : "unhealthy");
+      BackendSlot slot = slots.get(backendId);
+      if (slot == null || !slot.member) {
+        String pool = poolOf(rule);
+        throw new IllegalArgumentException(
+            "backendId: '"
+                + backendId
+                + "' is not defined in pool '"
+                + pool
+                + "' (known backends: "
+                + config.pool(pool).backendIds()
+                + ")");
       }
+      long now = ticker.read();
+      return new BackendHealth(
+          rule,
+          backendId,
+          slot.effective,
+          slot.backend.healthOverride(),
+          slot.ejected()
+              ? clock.instant().plusNanos(Math.max(0, slot.ejectedUntilNanos - now))
+              : null,
+          slot.connectFailures.get(),
+          slot.inRotation,
+          slot.target == null ? List.of() : slot.target.results());
+    }
+  }
+
+  /** Returns the prober's counters, or null when no rule has a probe. */
+  public HealthProber.ProberStats proberStats() {
+    synchronized (lock) {
+      return prober == null ? null : prober.stats();
     }
   }
 
@@ -293,6 +404,15 @@ public final class L4LoadBalancer implements LoadBalancer {
       }
       closed = true;
       recording = false;
+      if (prober != null) {
+        prober.close();
+      }
+      if (ownsChecker && checker instanceof NioHealthChecker) {
+        ((NioHealthChecker) checker).close();
+      }
+      if (ownsScheduler && scheduler != null) {
+        scheduler.shutdownNow();
+      }
       flows.clear();
       for (Map<String, BackendSlot> slots : slotsByRule.values()) {
         for (BackendSlot slot : slots.values()) {
@@ -303,6 +423,238 @@ public final class L4LoadBalancer implements LoadBalancer {
       }
     }
   }
+
+  // ---------------------------------------------------------------- health
+
+  /** Runs {@code task} on the probe scheduler, creating it on first use. */
+  private void onControlThread(Runnable task) {
+    ScheduledExecutorService s;
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      s = scheduler();
+    }
+    try {
+      s.execute(task);
+    } catch (RejectedExecutionException e) {
+      logger.debug("control task refused after close", e);
+    }
+  }
+
+  private ScheduledExecutorService scheduler() {
+    if (scheduler == null) {
+      scheduler =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "lb4j-control");
+                t.setDaemon(true);
+                return t;
+              });
+    }
+    return scheduler;
+  }
+
+  private HealthProber prober() {
+    if (prober == null) {
+      prober =
+          HealthProber.builder()
+              .checker(checker)
+              .scheduler(scheduler())
+              .ticker(ticker)
+              .clock(clock)
+              .historySize(historySize)
+              .seed(probeSeed)
+              .listener(this::onProbeResult)
+              .build();
+    }
+    return prober;
+  }
+
+  private void onProbeResult(
+      HealthProber.Target target, ProbeResult result, HealthState before, HealthState after) {
+    synchronized (lock) {
+      TargetRef ref = targets.get(new TargetKey(target.probe().name(), target.address()));
+      if (ref == null || ref.target != target) {
+        return;
+      }
+      Set<String> changed = new HashSet<>();
+      for (BackendSlot slot : ref.slots) {
+        boolean returns = slot.awaitingProbe && result.isSuccess();
+        if (slot.probeState != after || returns) {
+          slot.probeState = after;
+          if (returns) {
+            endEjection(slot);
+          }
+          changed.add(slot.rule);
+        }
+      }
+      if (!changed.isEmpty()) {
+        rebuild(changed);
+      }
+    }
+  }
+
+  private void eject(BackendSlot slot) {
+    synchronized (lock) {
+      slot.ejectionQueued.set(false);
+      RuleState rule = states.get(slot.rule);
+      if (closed || rule == null || !slot.member || slot.ejected()) {
+        return;
+      }
+      OutlierDetection od = rule.outlierDetection;
+      if (!od.isEnabled() || slot.backend.healthOverride() == HealthOverride.FORCE_UP) {
+        return;
+      }
+      int ejected = 0;
+      int members = 0;
+      for (BackendSlot s : slotsByRule.get(slot.rule).values()) {
+        if (s.member) {
+          members++;
+          ejected += s.ejected() ? 1 : 0;
+        }
+      }
+      int allowed = Math.max(1, members * od.maxEjectionPercent() / 100);
+      if (ejected >= allowed) {
+        logger.warn(
+            "backend {} of rule {} failed {} connects in a row but is not ejected: {} of {}"
+                + " backends are ejected already (maxEjectionPercent {})",
+            slot.backendId,
+            slot.rule,
+            slot.connectFailures.get(),
+            ejected,
+            members,
+            od.maxEjectionPercent());
+        slot.connectFailures.set(0);
+        return;
+      }
+      long now = ticker.read();
+      if (slot.lastEjectionEndNanos != 0
+          && now - slot.lastEjectionEndNanos > slot.lastEjectionNanos) {
+        slot.ejections = 0; // quiet for as long as the last ejection: start over
+      }
+      slot.ejections++;
+      long duration =
+          Math.min(
+              od.baseEjectionTime().toNanos() * slot.ejections, od.maxEjectionTime().toNanos());
+      slot.lastEjectionNanos = duration;
+      slot.ejectedUntilNanos = now + duration;
+      slot.awaitingProbe = false;
+      slot.ejectionTask =
+          scheduler().schedule(() -> ejectionOver(slot), duration, TimeUnit.NANOSECONDS);
+      rebuild(Set.of(slot.rule));
+    }
+  }
+
+  private void ejectionOver(BackendSlot slot) {
+    synchronized (lock) {
+      if (closed || !slot.ejected()) {
+        return;
+      }
+      if (slot.target != null && slot.backend.healthOverride() == HealthOverride.FOLLOW_PROBE) {
+        slot.awaitingProbe = true; // returns with its next passing probe
+        logger.info(
+            "ejection of backend {} of rule {} is over; it returns with its next passing probe",
+            slot.backendId,
+            slot.rule);
+      } else {
+        endEjection(slot);
+        rebuild(Set.of(slot.rule));
+      }
+    }
+  }
+
+  private void endEjection(BackendSlot slot) {
+    slot.ejectedUntilNanos = 0;
+    slot.awaitingProbe = false;
+    slot.lastEjectionEndNanos = ticker.read();
+    slot.connectFailures.set(0);
+  }
+
+  private void drainUnhealthy(BackendSlot slot) {
+    List<FlowKey> ended = new ArrayList<>();
+    synchronized (lock) {
+      slot.drainTask = null;
+      if (closed || slot.effective != HealthState.UNHEALTHY) {
+        return;
+      }
+      flows.forEach(
+          (flow, s) -> {
+            if (s == slot) {
+              ended.add(flow);
+            }
+          });
+      ended.removeIf(flow -> !flows.remove(flow, slot));
+      for (int i = 0; i < ended.size(); i++) {
+        slot.release();
+      }
+    }
+    if (!ended.isEmpty()) {
+      String reason =
+          "backend unhealthy for the rule's drain timeout (" + drainTimeoutOf(slot.rule) + ")";
+      logger.info(
+          "ended {} flows of unhealthy backend {} of rule {}: {}",
+          ended.size(),
+          slot.backendId,
+          slot.rule,
+          reason);
+      for (LoadBalancerListener l : listeners) {
+        try {
+          l.onFlowsEnded(slot.rule, slot.backendId, List.copyOf(ended), reason);
+        } catch (RuntimeException e) {
+          logger.warn("listener failed", e);
+        }
+      }
+    }
+  }
+
+  private Duration drainTimeoutOf(String rule) {
+    LoadBalancingRule r = config.loadBalancingRule(rule);
+    return r == null ? Duration.ZERO : r.drainTimeout();
+  }
+
+  /** Returns the slot's health for its rule, from override, ejection and probe, in that order. */
+  private static HealthState effectiveHealth(BackendSlot slot, boolean probed) {
+    HealthOverride o = slot.backend.healthOverride();
+    if (o == HealthOverride.FORCE_UP) {
+      return HealthState.HEALTHY;
+    }
+    if (o == HealthOverride.FORCE_DOWN || slot.ejected()) {
+      return HealthState.UNHEALTHY;
+    }
+    return probed ? slot.probeState : HealthState.HEALTHY;
+  }
+
+  private String cause(BackendSlot slot, LoadBalancingRule rule) {
+    HealthOverride o = slot.backend.healthOverride();
+    if (o != HealthOverride.FOLLOW_PROBE) {
+      return "health override " + o;
+    }
+    if (slot.ejected()) {
+      OutlierDetection od = rule.outlierDetection();
+      return slot.awaitingProbe
+          ? "passive: ejection over, waiting for a passing probe"
+          : "passive: "
+              + od.consecutiveFailures()
+              + " connect failures in a row; ejected for "
+              + Duration.ofNanos(slot.lastEjectionNanos).toSeconds()
+              + " s (ejection "
+              + slot.ejections
+              + ")";
+    }
+    if (slot.target == null) {
+      return "no probe";
+    }
+    ProbeResult last = slot.target.lastResult();
+    if (last == null) {
+      return "not probed yet";
+    }
+    return last.isSuccess()
+        ? "probe passed: " + last
+        : "probe: " + slot.target.consecutiveFailures() + " failures in a row, last " + last;
+  }
+
+  // ---------------------------------------------------------------- building
 
   private BackendPool pool(String name) {
     Objects.requireNonNull(name, "pool");
@@ -333,6 +685,19 @@ public final class L4LoadBalancer implements LoadBalancer {
               + ")");
     }
     return b;
+  }
+
+  private String poolOf(String rule) {
+    LoadBalancingRule r = config.loadBalancingRule(rule);
+    if (r != null) {
+      return r.backendPool();
+    }
+    for (InboundNatRule n : config.inboundNatRules()) {
+      if (n.name().equals(rule)) {
+        return n.backendPool();
+      }
+    }
+    throw new IllegalArgumentException(unknownRule(rule));
   }
 
   private String unknownRule(String rule) {
@@ -368,9 +733,10 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   /** Rebuilds the named rules and publishes a snapshot of every rule, in configuration order. */
   private void rebuild(Set<String> names) {
+    List<HealthEvent> events = new ArrayList<>();
     for (LoadBalancingRule r : config.loadBalancingRules()) {
       if (names.contains(r.name())) {
-        states.put(r.name(), buildRule(r));
+        states.put(r.name(), buildRule(r, events));
       }
     }
     for (InboundNatRule r : config.inboundNatRules()) {
@@ -379,32 +745,94 @@ public final class L4LoadBalancer implements LoadBalancer {
       }
     }
     snapshot = new Snapshot(states.values().toArray(new RuleState[0]));
+    for (HealthEvent e : events) {
+      if (e.to() == HealthState.UNHEALTHY) {
+        logger.warn("{}", e);
+      } else {
+        logger.info("{}", e);
+      }
+      for (LoadBalancerListener l : listeners) {
+        try {
+          l.onHealthChange(e);
+        } catch (RuntimeException ex) {
+          logger.warn("listener failed on {}", e, ex);
+        }
+      }
+    }
   }
 
-  private RuleState buildRule(LoadBalancingRule rule) {
+  private RuleState buildRule(LoadBalancingRule rule, List<HealthEvent> events) {
     BackendPool pool = config.pool(rule.backendPool());
     List<Backend> backends = pool.backends();
-    Set<String> unhealthy = unhealthyByRule.get(rule.name());
+    HealthProbe probe = rule.probe() == null ? null : config.probe(rule.probe());
     BackendSlot[] slots = slots(rule.name(), rule.idleTimeout().toNanos(), backends);
     String[] keys = new String[backends.size()];
-    int[] weights = new int[backends.size()];
+    int[] healthy = new int[backends.size()];
+    int[] candidates = new int[backends.size()];
     int[] out = new int[4]; // unhealthy, draining, disabled, weight 0
+    int healthyCount = 0;
+    int candidateCount = 0;
     for (int i = 0; i < keys.length; i++) {
       Backend b = backends.get(i);
+      BackendSlot slot = slots[i];
       keys[i] = b.id();
-      slots[i].selection = Selection.selected(rule.name(), b, b.target(rule.backendPort()));
-      slots[i].disabled = b.adminState() == AdminState.DISABLED;
+      slot.backend = b;
+      slot.selection = Selection.selected(rule.name(), b, b.target(rule.backendPort()));
+      slot.disabled = b.adminState() == AdminState.DISABLED;
+      attachProbe(slot, probe, b.target(rule.backendPort()));
+      HealthState state = effectiveHealth(slot, probe != null);
+      if (slot.effective != state) {
+        if (slot.effective != null) {
+          events.add(
+              new HealthEvent(
+                  clock.instant(),
+                  rule.name(),
+                  b.id(),
+                  slot.effective,
+                  state,
+                  cause(slot, rule),
+                  slot.target == null ? null : slot.target.lastResult()));
+        }
+        slot.effective = state;
+        scheduleDrain(slot, rule);
+      }
+      boolean serving = b.adminState() == AdminState.ENABLED && b.weight() > 0;
+      if (serving) {
+        candidates[i] = b.weight();
+        candidateCount++;
+      }
       if (b.adminState() == AdminState.DISABLED) {
         out[2]++;
       } else if (b.adminState() == AdminState.DRAINING) {
         out[1]++;
-      } else if (unhealthy.contains(b.id())) {
+      } else if (state != HealthState.HEALTHY) {
         out[0]++;
       } else if (b.weight() == 0) {
         out[3]++;
       } else {
-        weights[i] = b.weight();
+        healthy[i] = b.weight();
+        healthyCount++;
       }
+    }
+    int[] weights = healthy;
+    if (candidateCount > 0 && healthyCount < candidateCount) {
+      NoHealthyBackendPolicy policy = rule.noHealthyBackendPolicy();
+      boolean failOpen = policy == NoHealthyBackendPolicy.FAIL_OPEN && healthyCount == 0;
+      boolean panic =
+          policy == NoHealthyBackendPolicy.PANIC
+              && healthyCount * 100 < rule.panicThresholdPercent() * candidateCount;
+      if (failOpen || panic) {
+        weights = candidates;
+        logger.debug(
+            "rule {}: {} of {} backends healthy; {} spreads new flows over all of them",
+            rule.name(),
+            healthyCount,
+            candidateCount,
+            policy);
+      }
+    }
+    for (int i = 0; i < slots.length; i++) {
+      slots[i].inRotation = weights[i] > 0;
     }
     AtomicInteger total = totalByRule.get(rule.name());
     BackendSelector selector =
@@ -434,23 +862,90 @@ public final class L4LoadBalancer implements LoadBalancer {
     return new RuleState(
         rule.name(),
         false,
-        frontend(rule.frontend()),
+        config.frontend(rule.frontend()),
         rule.protocol(),
         rule.frontendPort(),
         rule.distributionMode(),
+        rule.outlierDetection(),
         slots,
         selector,
         none,
         full(rule.name()));
   }
 
+  private void scheduleDrain(BackendSlot slot, LoadBalancingRule rule) {
+    if (slot.drainTask != null) {
+      slot.drainTask.cancel(false);
+      slot.drainTask = null;
+    }
+    if (slot.effective == HealthState.UNHEALTHY
+        && rule.unhealthyFlowPolicy() == UnhealthyFlowPolicy.CLOSE_AFTER_DRAIN_TIMEOUT
+        && !closed) {
+      slot.drainTask =
+          scheduler()
+              .schedule(
+                  () -> drainUnhealthy(slot), rule.drainTimeout().toNanos(), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** Points the slot at the prober target of (probe, address), sharing targets between rules. */
+  private void attachProbe(BackendSlot slot, HealthProbe probe, InetSocketAddress dataTarget) {
+    TargetKey key = null;
+    if (probe != null) {
+      InetSocketAddress address =
+          probe.port() == 0
+              ? dataTarget
+              : new InetSocketAddress(dataTarget.getAddress(), probe.port());
+      key = new TargetKey(probe.name(), address);
+    }
+    TargetKey current =
+        slot.target == null
+            ? null
+            : new TargetKey(slot.target.probe().name(), slot.target.address());
+    if (Objects.equals(key, current) || closed) {
+      return;
+    }
+    detachProbe(slot);
+    if (key == null) {
+      return;
+    }
+    TargetRef ref = targets.get(key);
+    if (ref == null) {
+      ref = new TargetRef(prober().add(key.address, probe));
+      targets.put(key, ref);
+    }
+    ref.slots.add(slot);
+    slot.target = ref.target;
+    slot.probeState = ref.target.state();
+  }
+
+  private void detachProbe(BackendSlot slot) {
+    if (slot.target == null) {
+      return;
+    }
+    TargetKey key = new TargetKey(slot.target.probe().name(), slot.target.address());
+    TargetRef ref = targets.get(key);
+    if (ref != null) {
+      ref.slots.remove(slot);
+      if (ref.slots.isEmpty()) {
+        targets.remove(key);
+        prober.remove(ref.target);
+      }
+    }
+    slot.target = null;
+    slot.probeState = HealthState.HEALTHY;
+  }
+
   private RuleState buildNatRule(InboundNatRule rule) {
     // LoadBalancerConfig guarantees the backend exists, and removeBackend refuses to break that.
     Backend b = config.pool(rule.backendPool()).backend(rule.backend());
     BackendSlot[] slots = slots(rule.name(), rule.idleTimeout().toNanos(), List.of(b));
+    slots[0].backend = b;
+    slots[0].effective = HealthState.HEALTHY;
     slots[0].selection =
         Selection.selected(rule.name(), b, new InetSocketAddress(b.address(), rule.backendPort()));
     slots[0].disabled = b.adminState() == AdminState.DISABLED;
+    slots[0].inRotation = b.adminState() == AdminState.ENABLED;
     BackendSelector selector =
         b.adminState() == AdminState.ENABLED ? hash -> 0 : hash -> BackendSelector.NONE;
     Selection none =
@@ -461,10 +956,11 @@ public final class L4LoadBalancer implements LoadBalancer {
     return new RuleState(
         rule.name(),
         true,
-        frontend(rule.frontend()),
+        config.frontend(rule.frontend()),
         rule.protocol(),
         rule.frontendPort(),
         DistributionMode.FIVE_TUPLE,
+        OutlierDetection.DISABLED,
         slots,
         selector,
         none,
@@ -481,13 +977,10 @@ public final class L4LoadBalancer implements LoadBalancer {
             + " flows); new flows are refused, established flows are kept");
   }
 
-  private Frontend frontend(String name) {
-    return config.frontend(name);
-  }
-
   /**
    * Returns the slots of {@code backends} for {@code rule}, reusing each backend's slot so its flow
-   * count carries over, and forgets slots of departed backends that hold no flows.
+   * count and health carry over; a departed backend's slot stops being probed and is forgotten once
+   * it holds no flows.
    */
   private BackendSlot[] slots(String rule, long idleNanos, List<Backend> backends) {
     Map<String, BackendSlot> byId = slotsByRule.computeIfAbsent(rule, r -> new HashMap<>());
@@ -497,9 +990,23 @@ public final class L4LoadBalancer implements LoadBalancer {
     for (int i = 0; i < slots.length; i++) {
       String id = backends.get(i).id();
       members.add(id);
-      slots[i] = byId.computeIfAbsent(id, k -> new BackendSlot(k, idleNanos, total));
+      slots[i] = byId.computeIfAbsent(id, k -> new BackendSlot(rule, k, idleNanos, total));
+      slots[i].member = true;
     }
-    byId.values().removeIf(s -> !members.contains(s.backendId) && s.active() == 0);
+    for (BackendSlot s : byId.values()) {
+      if (!members.contains(s.backendId) && s.member) {
+        s.member = false;
+        s.inRotation = false;
+        s.effective = null;
+        s.ejectedUntilNanos = 0;
+        s.awaitingProbe = false;
+        detachProbe(s);
+        if (s.ejectionTask != null) {
+          s.ejectionTask.cancel(false);
+        }
+      }
+    }
+    byId.values().removeIf(s -> !s.member && s.active() == 0);
     return slots;
   }
 
@@ -514,6 +1021,39 @@ public final class L4LoadBalancer implements LoadBalancer {
     return sb.toString();
   }
 
+  /** What the prober probes: a probe at an address. Rules that agree on both share it. */
+  private static final class TargetKey {
+    final String probe;
+    final InetSocketAddress address;
+
+    TargetKey(String probe, InetSocketAddress address) {
+      this.probe = probe;
+      this.address = address;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof TargetKey
+          && ((TargetKey) o).probe.equals(probe)
+          && ((TargetKey) o).address.equals(address);
+    }
+
+    @Override
+    public int hashCode() {
+      return probe.hashCode() * 31 + address.hashCode();
+    }
+  }
+
+  /** A prober target and the slots that follow it. */
+  private static final class TargetRef {
+    final HealthProber.Target target;
+    final Set<BackendSlot> slots = new HashSet<>();
+
+    TargetRef(HealthProber.Target target) {
+      this.target = target;
+    }
+  }
+
   /**
    * Builds an {@link L4LoadBalancer}.
    *
@@ -524,8 +1064,13 @@ public final class L4LoadBalancer implements LoadBalancer {
     private long seed = DEFAULT_SEED;
     private long flowTableCapacity = FlowTable.DEFAULT_CAPACITY;
     private Ticker ticker = Ticker.systemTicker();
+    private InstantSource clock = InstantSource.system();
     private Executor executor = ForkJoinPool.commonPool();
     private Scheduler scheduler = Scheduler.systemScheduler();
+    private HealthChecker checker;
+    private ScheduledExecutorService probeScheduler;
+    private int historySize = HealthProber.DEFAULT_HISTORY_SIZE;
+    private long probeSeed = System.nanoTime();
 
     private Builder() {}
 
@@ -558,9 +1103,15 @@ public final class L4LoadBalancer implements LoadBalancer {
       return this;
     }
 
-    /** Sets the flow table's time source; the system ticker by default. */
+    /** Sets the time source of flow expiry, probe schedules and ejections; the system ticker. */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /** Sets the wall clock of probe results and health events; the system clock by default. */
+    public Builder clock(InstantSource clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
@@ -577,7 +1128,41 @@ public final class L4LoadBalancer implements LoadBalancer {
     }
 
     /**
-     * Returns the balancer.
+     * Sets the checker that runs probes; a {@link NioHealthChecker}, closed with the balancer, by
+     * default.
+     */
+    public Builder healthChecker(HealthChecker checker) {
+      this.checker = Objects.requireNonNull(checker, "checker");
+      return this;
+    }
+
+    /**
+     * Sets the scheduler of probes, ejections and drains, on which health changes and listener
+     * calls run; one daemon thread, shut down with the balancer, by default. The balancer does not
+     * shut down a scheduler it was given.
+     */
+    public Builder probeScheduler(ScheduledExecutorService scheduler) {
+      this.probeScheduler = Objects.requireNonNull(scheduler, "probeScheduler");
+      return this;
+    }
+
+    /** Sets how many probe results each backend keeps, 1-1000; 10 by default. */
+    public Builder probeHistorySize(int size) {
+      if (size < 1 || size > 1000) {
+        throw new IllegalArgumentException("probeHistorySize: " + size + " (expected: 1-1000)");
+      }
+      this.historySize = size;
+      return this;
+    }
+
+    /** Sets the seed of the probes' jitter; random by default, fixed in tests. */
+    public Builder probeSeed(long seed) {
+      this.probeSeed = seed;
+      return this;
+    }
+
+    /**
+     * Returns the balancer, probing at once if a rule has a probe.
      *
      * @throws IllegalStateException if no configuration was set
      */

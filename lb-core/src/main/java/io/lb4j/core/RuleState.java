@@ -3,6 +3,7 @@ package io.lb4j.core;
 import io.lb4j.DistributionMode;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
+import io.lb4j.OutlierDetection;
 import io.lb4j.Protocol;
 import io.lb4j.Selection;
 import io.lb4j.core.hash.FlowHasher;
@@ -18,7 +19,9 @@ final class RuleState {
   final long addressHigh;
   final long addressLow;
   final DistributionMode mode;
+  final OutlierDetection outlierDetection;
   final BackendSlot[] slots;
+  final java.util.Map<String, BackendSlot> slotById;
   final BackendSelector selector;
   final Selection none;
   final Selection full;
@@ -30,6 +33,7 @@ final class RuleState {
       Protocol protocol,
       int port,
       DistributionMode mode,
+      OutlierDetection outlierDetection,
       BackendSlot[] slots,
       BackendSelector selector,
       Selection none,
@@ -43,7 +47,13 @@ final class RuleState {
     this.addressHigh = self.sourceHigh();
     this.addressLow = self.sourceLow();
     this.mode = mode;
+    this.outlierDetection = outlierDetection;
     this.slots = slots;
+    java.util.Map<String, BackendSlot> byId = new java.util.HashMap<>();
+    for (BackendSlot slot : slots) {
+      byId.put(slot.backendId, slot);
+    }
+    this.slotById = byId;
     this.selector = selector;
     this.none = none;
     this.full = full;

@@ -8,9 +8,18 @@ import io.lb4j.FlowKey;
  */
 final class Snapshot {
   final RuleState[] rules;
+  private final java.util.Map<String, RuleState> byName = new java.util.HashMap<>();
 
   Snapshot(RuleState[] rules) {
     this.rules = rules;
+    for (RuleState r : rules) {
+      byName.put(r.name, r);
+    }
+  }
+
+  /** Returns the rule named {@code name}, or null. */
+  RuleState rule(String name) {
+    return byName.get(name);
   }
 
   /**

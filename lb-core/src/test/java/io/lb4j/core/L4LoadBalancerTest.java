@@ -14,6 +14,7 @@ import io.lb4j.BackendPool;
 import io.lb4j.DistributionMode;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
+import io.lb4j.HealthOverride;
 import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
@@ -129,7 +130,7 @@ class L4LoadBalancerTest {
     lb.setWeight("web", id, 0);
     assertEquals(id, lb.select(f).backend().id());
     lb.setWeight("web", id, 1);
-    lb.setHealthy("http", id, false);
+    lb.setHealthOverride("web", id, HealthOverride.FORCE_DOWN);
     assertEquals(id, lb.select(f).backend().id());
     lb.setAdminState("web", id, AdminState.DRAINING);
     assertEquals(id, lb.select(f).backend().id());
@@ -217,8 +218,8 @@ class L4LoadBalancerTest {
   @Test
   void select_allOutOfRotation_answersWhy() {
     L4LoadBalancer lb = balancer(http(), 4);
-    lb.setHealthy("http", "web-0", false);
-    lb.setHealthy("http", "web-1", false);
+    lb.setHealthOverride("web", "web-0", HealthOverride.FORCE_DOWN);
+    lb.setHealthOverride("web", "web-1", HealthOverride.FORCE_DOWN);
     lb.setAdminState("web", "web-2", AdminState.DRAINING);
     lb.setWeight("web", "web-3", 0);
     Selection s = lb.select(flow(1, 1));
@@ -227,7 +228,7 @@ class L4LoadBalancerTest {
         "http: pool 'web' has 4 backends, none available (2 unhealthy, 1 draining,"
             + " 1 weight 0)",
         s.detail());
-    lb.setHealthy("http", "web-1", true);
+    lb.setHealthOverride("web", "web-1", HealthOverride.FOLLOW_PROBE);
     assertEquals("web-1", lb.select(flow(1, 1)).backend().id());
   }
 
@@ -407,7 +408,7 @@ class L4LoadBalancerTest {
             .getMessage());
     assertEquals(
         "rule: 'https' is not defined (known rules: [http, ssh-web-1])",
-        assertThrows(IllegalArgumentException.class, () -> lb.setHealthy("https", "web-0", true))
+        assertThrows(IllegalArgumentException.class, () -> lb.health("https", "web-0"))
             .getMessage());
     assertEquals(
         "weight: 70000 (expected: 0-65535)",

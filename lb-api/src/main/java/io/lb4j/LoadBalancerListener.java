@@ -1,0 +1,21 @@
+package io.lb4j;
+
+import java.util.List;
+
+/**
+ * Receives a balancer's events. Methods run on the balancer's control thread (the probe scheduler);
+ * they must be quick and must not block. Every method has a default that does nothing.
+ *
+ * <p>Implementations must be thread-safe.
+ */
+public interface LoadBalancerListener {
+
+  /** Called when a backend's health for a rule changes. */
+  default void onHealthChange(HealthEvent event) {}
+
+  /**
+   * Called when the balancer ends established flows — of a backend unhealthy past its rule's drain
+   * timeout — so that a data path can close their connections. The flows are already forgotten.
+   */
+  default void onFlowsEnded(String rule, String backendId, List<FlowKey> flows, String reason) {}
+}
