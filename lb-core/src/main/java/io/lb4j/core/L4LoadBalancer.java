@@ -769,7 +769,7 @@ public final class L4LoadBalancer implements LoadBalancer {
     String[] keys = new String[backends.size()];
     int[] healthy = new int[backends.size()];
     int[] candidates = new int[backends.size()];
-    int[] out = new int[4]; // unhealthy, draining, disabled, weight 0
+    int[] out = new int[5]; // unhealthy, draining, disabled, weight 0, not probed yet
     int healthyCount = 0;
     int candidateCount = 0;
     for (int i = 0; i < keys.length; i++) {
@@ -805,6 +805,8 @@ public final class L4LoadBalancer implements LoadBalancer {
         out[2]++;
       } else if (b.adminState() == AdminState.DRAINING) {
         out[1]++;
+      } else if (state == HealthState.UNKNOWN) {
+        out[4]++;
       } else if (state != HealthState.HEALTHY) {
         out[0]++;
       } else if (b.weight() == 0) {
@@ -1011,7 +1013,7 @@ public final class L4LoadBalancer implements LoadBalancer {
   }
 
   private static String reasons(int[] out) {
-    String[] names = {"unhealthy", "draining", "disabled", "weight 0"};
+    String[] names = {"unhealthy", "draining", "disabled", "weight 0", "not probed yet"};
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < names.length; i++) {
       if (out[i] > 0) {

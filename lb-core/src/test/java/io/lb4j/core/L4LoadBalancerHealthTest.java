@@ -1,0 +1,430 @@
+package io.lb4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.benmanes.caffeine.cache.Scheduler;
+import io.lb4j.Backend;
+import io.lb4j.BackendHealth;
+import io.lb4j.BackendPool;
+import io.lb4j.FlowKey;
+import io.lb4j.Frontend;
+import io.lb4j.HealthEvent;
+import io.lb4j.HealthOverride;
+import io.lb4j.HealthProbe;
+import io.lb4j.HealthState;
+import io.lb4j.LoadBalancerConfig;
+import io.lb4j.LoadBalancerListener;
+import io.lb4j.LoadBalancingRule;
+import io.lb4j.NoHealthyBackendPolicy;
+import io.lb4j.OutlierDetection;
+import io.lb4j.ProbeOutcome;
+import io.lb4j.Protocol;
+import io.lb4j.Selection;
+import io.lb4j.UnhealthyFlowPolicy;
+import io.lb4j.testing.FakeClock;
+import io.lb4j.testing.FakeHealthChecker;
+import io.lb4j.testing.TestBackends;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Health wired into selection, under a fake clock and a scripted checker. */
+class L4LoadBalancerHealthTest {
+  private static final Duration INTERVAL = Duration.ofSeconds(5);
+  private static final int FRONTEND = 0x7f000001;
+
+  private final FakeClock clock = new FakeClock();
+  private final FakeHealthChecker checker = new FakeHealthChecker(clock);
+  private final List<HealthEvent> events = new ArrayList<>();
+  private final List<String> ended = new ArrayList<>();
+
+  private static HealthProbe.Builder probe() {
+    return HealthProbe.builder("tcp")
+        .interval(INTERVAL)
+        .timeout(Duration.ofSeconds(2))
+        .healthyThreshold(2)
+        .unhealthyThreshold(2)
+        .jitterPercent(0);
+  }
+
+  private static LoadBalancingRule.Builder rule() {
+    return LoadBalancingRule.builder("http")
+        .frontend("fe")
+        .frontendPort(80)
+        .backendPool("web")
+        .backendPort(8080)
+        .probe("tcp");
+  }
+
+  private L4LoadBalancer balancer(LoadBalancingRule.Builder rule, HealthProbe.Builder probe) {
+    LoadBalancerConfig config =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", 4)))
+            .probe(probe.build())
+            .rule(rule.build())
+            .build();
+    L4LoadBalancer lb =
+        L4LoadBalancer.builder()
+            .config(config)
+            .ticker(clock)
+            .clock(clock)
+            .executor(Runnable::run)
+            .scheduler(Scheduler.disabledScheduler())
+            .probeScheduler(clock)
+            .healthChecker(checker)
+            .probeSeed(1)
+            .build();
+    lb.addListener(
+        new LoadBalancerListener() {
+          @Override
+          public void onHealthChange(HealthEvent event) {
+            events.add(event);
+          }
+
+          @Override
+          public void onFlowsEnded(String rule, String backendId, List<FlowKey> flows, String why) {
+            ended.add(rule + "/" + backendId + ": " + flows.size() + " flows, " + why);
+          }
+        });
+    return lb;
+  }
+
+  private static InetSocketAddress target(int backend) {
+    return new InetSocketAddress("127.0.2." + (2 + backend), 8080);
+  }
+
+  private static FlowKey flow(int i) {
+    return FlowKey.ipv4(0x7f000100 + i, 40000, FRONTEND, 80, Protocol.TCP);
+  }
+
+  private Set<String> newFlowBackends(L4LoadBalancer lb, int from, int count) {
+    Set<String> seen = new HashSet<>();
+    for (int i = from; i < from + count; i++) {
+      Selection s = lb.pick(flow(i));
+      if (s.isSelected()) {
+        seen.add(s.backend().id());
+      }
+    }
+    return seen;
+  }
+
+  @Test
+  void select_beforeFirstProbe_noFlowsThenAllAfterIt() {
+    L4LoadBalancer lb = balancer(rule(), probe());
+    Selection s = lb.select(flow(1));
+    assertEquals(Selection.Status.NO_AVAILABLE_BACKEND, s.status());
+    assertEquals("http: pool 'web' has 4 backends, none available (4 not probed yet)", s.detail());
+    clock.forwardTime(INTERVAL);
+    assertEquals(Set.of("web-0", "web-1", "web-2", "web-3"), newFlowBackends(lb, 0, 400));
+    assertEquals(4, events.size(), "UNKNOWN -> HEALTHY per backend: " + events);
+    assertEquals(HealthState.HEALTHY, events.get(0).to());
+    // a backend added later waits for its own first probe
+    lb.addBackend("web", Backend.of("web-new", "127.0.3.1"));
+    assertFalse(newFlowBackends(lb, 0, 400).contains("web-new"));
+    assertEquals(HealthState.UNKNOWN, lb.health("http", "web-new").state());
+    clock.forwardTime(INTERVAL);
+    assertTrue(newFlowBackends(lb, 0, 400).contains("web-new"));
+  }
+
+  @Test
+  void select_probeInitiallyHealthy_flowsAtOnce() {
+    L4LoadBalancer lb = balancer(rule(), probe().initialState(HealthState.HEALTHY));
+    assertTrue(lb.select(flow(1)).isSelected());
+  }
+
+  @Test
+  void select_backendFailsProbes_leavesRotationKeepsFlows() {
+    L4LoadBalancer lb = balancer(rule(), probe());
+    clock.forwardTime(INTERVAL);
+    List<FlowKey> onWeb1 = new ArrayList<>();
+    for (int i = 0; onWeb1.size() < 5; i++) {
+      if (lb.select(flow(i)).backend().id().equals("web-1")) {
+        onWeb1.add(flow(i));
+      }
+    }
+    checker.answer(target(1), ProbeOutcome.REFUSED);
+    clock.forwardTime(INTERVAL);
+    assertTrue(newFlowBackends(lb, 1000, 400).contains("web-1"), "1 failure < threshold 2");
+    clock.forwardTime(INTERVAL);
+    assertFalse(newFlowBackends(lb, 1000, 400).contains("web-1"));
+    for (FlowKey f : onWeb1) {
+      assertEquals("web-1", lb.select(f).backend().id(), "KEEP: established flows stay");
+    }
+    HealthEvent down = events.get(events.size() - 1);
+    assertEquals("web-1", down.backendId());
+    assertEquals(HealthState.UNHEALTHY, down.to());
+    assertTrue(down.cause().startsWith("probe: 2 failures in a row, last "), down.cause());
+    assertTrue(down.cause().contains("REFUSED"), down.cause());
+    BackendHealth h = lb.health("http", "web-1");
+    assertFalse(h.inRotation());
+    assertEquals(ProbeOutcome.REFUSED, h.lastResult().outcome());
+    assertEquals(3, h.recentResults().size());
+    // recovery after healthyThreshold passes
+    checker.answer(target(1), ProbeOutcome.SUCCESS);
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    assertTrue(newFlowBackends(lb, 1000, 400).contains("web-1"));
+    assertTrue(ended.isEmpty());
+  }
+
+  @Test
+  void select_closeAfterDrainTimeout_endsFlowsAtDeadline() {
+    L4LoadBalancer lb =
+        balancer(
+            rule()
+                .unhealthyFlowPolicy(UnhealthyFlowPolicy.CLOSE_AFTER_DRAIN_TIMEOUT)
+                .drainTimeout(Duration.ofSeconds(30)),
+            probe());
+    clock.forwardTime(INTERVAL);
+    List<FlowKey> onWeb2 = new ArrayList<>();
+    for (int i = 0; onWeb2.size() < 3; i++) {
+      if (lb.select(flow(i)).backend().id().equals("web-2")) {
+        onWeb2.add(flow(i));
+      }
+    }
+    checker.answer(target(2), ProbeOutcome.TIMEOUT);
+    while (lb.health("http", "web-2").state() != HealthState.UNHEALTHY) {
+      clock.forwardTime(Duration.ofMillis(100)); // until the second failure
+    }
+    java.time.Instant down = events.get(events.size() - 1).time();
+    clock.forwardTime(Duration.between(clock.instant(), down.plusSeconds(29)));
+    assertEquals(3, lb.activeFlows("http", "web-2"), "still draining");
+    assertTrue(ended.isEmpty());
+    clock.forwardTime(Duration.ofSeconds(1));
+    assertEquals(0, lb.activeFlows("http", "web-2"));
+    assertEquals(
+        List.of("http/web-2: 3 flows, backend unhealthy for the rule's drain timeout" + " (PT30S)"),
+        ended);
+    for (FlowKey f : onWeb2) {
+      assertNotEquals("web-2", lb.select(f).backend().id(), "ended flows start over elsewhere");
+    }
+  }
+
+  @Test
+  void select_recoveryBeforeDrainTimeout_keepsFlows() {
+    L4LoadBalancer lb =
+        balancer(
+            rule()
+                .unhealthyFlowPolicy(UnhealthyFlowPolicy.CLOSE_AFTER_DRAIN_TIMEOUT)
+                .drainTimeout(Duration.ofSeconds(60)),
+            probe());
+    clock.forwardTime(INTERVAL);
+    FlowKey f = null;
+    for (int i = 0; f == null; i++) {
+      if (lb.select(flow(i)).backend().id().equals("web-2")) {
+        f = flow(i);
+      }
+    }
+    checker.answer(target(2), ProbeOutcome.TIMEOUT);
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    checker.answer(target(2), ProbeOutcome.SUCCESS);
+    clock.forwardTime(INTERVAL.multipliedBy(2)); // healthy again after 2 passes
+    clock.forwardTime(Duration.ofSeconds(120));
+    assertEquals("web-2", lb.select(f).backend().id());
+    assertTrue(ended.isEmpty());
+  }
+
+  @Test
+  void select_allUnhealthyFailClosed_refusesWithReason() {
+    L4LoadBalancer lb = balancer(rule(), probe());
+    for (int b = 0; b < 4; b++) {
+      checker.answer(target(b), ProbeOutcome.REFUSED);
+    }
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    Selection s = lb.select(flow(1));
+    assertEquals(Selection.Status.NO_AVAILABLE_BACKEND, s.status());
+    assertEquals("http: pool 'web' has 4 backends, none available (4 unhealthy)", s.detail());
+  }
+
+  @Test
+  void select_allUnhealthyFailOpen_spreadsOverAll() {
+    L4LoadBalancer lb =
+        balancer(rule().noHealthyBackendPolicy(NoHealthyBackendPolicy.FAIL_OPEN), probe());
+    for (int b = 0; b < 4; b++) {
+      checker.answer(target(b), ProbeOutcome.REFUSED);
+    }
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    assertEquals(Set.of("web-0", "web-1", "web-2", "web-3"), newFlowBackends(lb, 0, 400));
+    // one healthy again: fail-open ends, it takes everything
+    checker.answer(target(3), ProbeOutcome.SUCCESS);
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    assertEquals(Set.of("web-3"), newFlowBackends(lb, 0, 400));
+  }
+
+  @Test
+  void select_panicThreshold_spreadsOverAllBelowIt() {
+    L4LoadBalancer lb =
+        balancer(
+            rule().noHealthyBackendPolicy(NoHealthyBackendPolicy.PANIC).panicThresholdPercent(50),
+            probe());
+    clock.forwardTime(INTERVAL);
+    checker.answer(target(0), ProbeOutcome.REFUSED);
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    // 3 of 4 healthy = 75% >= 50%: healthy only
+    assertEquals(Set.of("web-1", "web-2", "web-3"), newFlowBackends(lb, 0, 400));
+    checker.answer(target(1), ProbeOutcome.REFUSED);
+    checker.answer(target(2), ProbeOutcome.REFUSED);
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    // 1 of 4 = 25% < 50%: panic, all four
+    assertEquals(Set.of("web-0", "web-1", "web-2", "web-3"), newFlowBackends(lb, 0, 400));
+    assertTrue(lb.health("http", "web-0").inRotation());
+    assertEquals(HealthState.UNHEALTHY, lb.health("http", "web-0").state());
+  }
+
+  @Test
+  void setHealthOverride_forceUpAndDown_overrideProbes() {
+    L4LoadBalancer lb = balancer(rule(), probe());
+    checker.answer(target(0), ProbeOutcome.REFUSED);
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    assertFalse(newFlowBackends(lb, 0, 400).contains("web-0"));
+    lb.setHealthOverride("web", "web-0", HealthOverride.FORCE_UP);
+    assertTrue(newFlowBackends(lb, 0, 400).contains("web-0"));
+    assertEquals(HealthState.HEALTHY, lb.health("http", "web-0").state());
+    assertEquals("health override FORCE_UP", events.get(events.size() - 1).cause());
+    lb.setHealthOverride("web", "web-1", HealthOverride.FORCE_DOWN);
+    assertFalse(newFlowBackends(lb, 0, 400).contains("web-1"));
+    lb.setHealthOverride("web", "web-0", HealthOverride.FOLLOW_PROBE);
+    lb.setHealthOverride("web", "web-1", HealthOverride.FOLLOW_PROBE);
+    assertEquals(Set.of("web-1", "web-2", "web-3"), newFlowBackends(lb, 0, 400));
+  }
+
+  @Test
+  void reportConnectFailure_afterThreshold_ejectsThenReturnsWithNextPassingProbe() {
+    L4LoadBalancer lb = balancer(rule(), probe());
+    clock.forwardTime(INTERVAL);
+    for (int i = 0; i < 4; i++) {
+      lb.reportConnectFailure("http", "web-2");
+    }
+    clock.runDueTasks();
+    assertTrue(newFlowBackends(lb, 0, 400).contains("web-2"), "4 failures < 5");
+    lb.reportConnectFailure("http", "web-2");
+    clock.runDueTasks();
+    BackendHealth h = lb.health("http", "web-2");
+    assertTrue(h.isEjected());
+    assertEquals(clock.instant().plusSeconds(30), h.ejectedUntil());
+    assertFalse(newFlowBackends(lb, 0, 400).contains("web-2"));
+    assertEquals(
+        "passive: 5 connect failures in a row; ejected for 30 s (ejection 1)",
+        events.get(events.size() - 1).cause());
+    clock.forwardTime(Duration.ofSeconds(30));
+    // back-off over; still out until a probe passes (probes every 5 s)
+    assertTrue(lb.health("http", "web-2").isEjected());
+    clock.forwardTime(INTERVAL);
+    assertFalse(lb.health("http", "web-2").isEjected());
+    assertTrue(newFlowBackends(lb, 0, 400).contains("web-2"));
+    assertEquals(0, lb.health("http", "web-2").consecutiveConnectFailures());
+    // ejected again soon after: twice as long
+    for (int i = 0; i < 5; i++) {
+      lb.reportConnectFailure("http", "web-2");
+    }
+    clock.runDueTasks();
+    assertEquals(clock.instant().plusSeconds(60), lb.health("http", "web-2").ejectedUntil());
+  }
+
+  @Test
+  void reportConnectFailure_noProbe_returnsWhenBackOffEnds() {
+    L4LoadBalancer lb = balancer(rule().noProbe(), probe());
+    for (int i = 0; i < 5; i++) {
+      lb.reportConnectFailure("http", "web-3");
+    }
+    clock.runDueTasks();
+    assertFalse(newFlowBackends(lb, 0, 400).contains("web-3"));
+    clock.forwardTime(Duration.ofSeconds(30));
+    assertTrue(newFlowBackends(lb, 0, 400).contains("web-3"));
+    assertNull(lb.health("http", "web-3").ejectedUntil());
+  }
+
+  @Test
+  void reportConnectFailure_successResetsTheRun() {
+    L4LoadBalancer lb = balancer(rule().noProbe(), probe());
+    for (int i = 0; i < 4; i++) {
+      lb.reportConnectFailure("http", "web-3");
+    }
+    lb.reportConnectSuccess("http", "web-3");
+    lb.reportConnectFailure("http", "web-3");
+    clock.runDueTasks();
+    assertFalse(lb.health("http", "web-3").isEjected());
+    assertEquals(1, lb.health("http", "web-3").consecutiveConnectFailures());
+    lb.reportConnectFailure("http", "nobody"); // unknown backends are ignored
+    lb.reportConnectFailure("nothing", "web-3");
+  }
+
+  @Test
+  void reportConnectFailure_maxEjectionPercent_leavesTheRest() {
+    L4LoadBalancer lb =
+        balancer(
+            rule()
+                .noProbe()
+                .outlierDetection(
+                    new OutlierDetection(3, Duration.ofSeconds(30), Duration.ofSeconds(300), 50)),
+            probe());
+    for (int b = 0; b < 4; b++) {
+      for (int i = 0; i < 3; i++) {
+        lb.reportConnectFailure("http", "web-" + b);
+      }
+    }
+    clock.runDueTasks();
+    int ejected = 0;
+    for (int b = 0; b < 4; b++) {
+      ejected += lb.health("http", "web-" + b).isEjected() ? 1 : 0;
+    }
+    assertEquals(2, ejected, "50% of 4");
+  }
+
+  @Test
+  void probes_twoRulesShareOneTarget_probedOncePerInterval() {
+    LoadBalancerConfig config =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", 2)))
+            .probe(probe().build())
+            .rule(rule().build())
+            .rule(
+                LoadBalancingRule.builder("http-alt")
+                    .frontend("fe")
+                    .frontendPort(81)
+                    .backendPool("web")
+                    .backendPort(8080)
+                    .probe("tcp")
+                    .build())
+            .build();
+    L4LoadBalancer lb =
+        L4LoadBalancer.builder()
+            .config(config)
+            .ticker(clock)
+            .clock(clock)
+            .probeScheduler(clock)
+            .healthChecker(checker)
+            .probeSeed(1)
+            .build();
+    clock.forwardTime(INTERVAL.multipliedBy(4));
+    assertEquals(4, checker.calls(target(0)).size());
+    assertEquals(HealthState.HEALTHY, lb.health("http-alt", "web-0").state());
+    checker.answer(target(0), ProbeOutcome.REFUSED);
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    assertEquals(HealthState.UNHEALTHY, lb.health("http", "web-0").state());
+    assertEquals(HealthState.UNHEALTHY, lb.health("http-alt", "web-0").state());
+  }
+
+  @Test
+  void removeBackend_stopsItsProbes() {
+    L4LoadBalancer lb = balancer(rule(), probe());
+    clock.forwardTime(INTERVAL);
+    lb.removeBackend("web", "web-0");
+    int calls = checker.calls(target(0)).size();
+    clock.forwardTime(INTERVAL.multipliedBy(3));
+    assertEquals(calls, checker.calls(target(0)).size());
+    lb.close();
+    int all = checker.calls().size();
+    clock.forwardTime(INTERVAL.multipliedBy(3));
+    assertEquals(all, checker.calls().size(), "close stops probing");
+  }
+}
