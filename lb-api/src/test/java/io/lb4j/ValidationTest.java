@@ -204,4 +204,55 @@ class ValidationTest {
     refused(
         "destinationPort: -1 (expected: 0-65535)", () -> FlowKey.ipv4(1, 1, 2, -1, Protocol.UDP));
   }
+
+  @Test
+  void healthSettings_badValues_refused() {
+    refused(
+        "host: 'web_1.example' (expected: a DNS host name such as web.example.com)",
+        () -> HealthProbe.builder("p").host("web_1.example").build());
+    refused("jitterPercent: 51 (expected: 0-50)", () -> HealthProbe.builder("p").jitterPercent(51));
+    refused(
+        "initialState: UNHEALTHY (expected: UNKNOWN or HEALTHY)",
+        () -> HealthProbe.builder("p").initialState(HealthState.UNHEALTHY).build());
+    refused(
+        "panicThresholdPercent: 0 (expected: 1-100)",
+        () -> LoadBalancingRule.builder("r").panicThresholdPercent(0));
+    refused(
+        "drainTimeout: PT0S (expected: > 0)",
+        () -> LoadBalancingRule.builder("r").drainTimeout(Duration.ZERO));
+    refused(
+        "maxEjectionTime: PT10S (expected: >= baseEjectionTime PT30S)",
+        () -> new OutlierDetection(5, Duration.ofSeconds(30), Duration.ofSeconds(10), 10));
+    refused(
+        "maxEjectionPercent: 101 (expected: 0-100)",
+        () -> new OutlierDetection(5, Duration.ofSeconds(30), Duration.ofSeconds(300), 101));
+    refused(
+        "consecutiveFailures: -1 (expected: 0-1000)",
+        () -> new OutlierDetection(-1, Duration.ofSeconds(30), Duration.ofSeconds(300), 10));
+    refused(
+        "latency: PT-0.001S (expected: >= 0)",
+        () ->
+            new ProbeResult(
+                java.time.Instant.EPOCH, ProbeOutcome.SUCCESS, Duration.ofMillis(-1), "x"));
+  }
+
+  @Test
+  void healthSettings_defaults() {
+    HealthProbe p = HealthProbe.tcp("p");
+    assertEquals(10, p.jitterPercent());
+    assertEquals(HealthState.UNKNOWN, p.initialState());
+    assertEquals(null, p.host());
+    LoadBalancingRule r =
+        LoadBalancingRule.builder("r").frontend("fe").frontendPort(80).backendPool("web").build();
+    assertEquals(UnhealthyFlowPolicy.KEEP, r.unhealthyFlowPolicy());
+    assertEquals(NoHealthyBackendPolicy.FAIL_CLOSED, r.noHealthyBackendPolicy());
+    assertEquals(Duration.ofSeconds(300), r.drainTimeout());
+    assertEquals(50, r.panicThresholdPercent());
+    assertEquals(OutlierDetection.DEFAULT, r.outlierDetection());
+    assertEquals(5, r.outlierDetection().consecutiveFailures());
+    assertEquals(HealthOverride.FOLLOW_PROBE, Backend.of("a", "127.0.0.2").healthOverride());
+    assertEquals(
+        "a(127.0.0.2, weight=1, ENABLED, FORCE_UP)",
+        Backend.of("a", "127.0.0.2").withHealthOverride(HealthOverride.FORCE_UP).toString());
+  }
 }

@@ -480,6 +480,9 @@ public final class L4LoadBalancer implements LoadBalancer {
       }
       Set<String> changed = new HashSet<>();
       for (BackendSlot slot : ref.slots) {
+        if (slot.awaitingProbe && !result.isSuccess()) {
+          target.notifyNextResult(); // still waiting for a pass
+        }
         boolean returns = slot.awaitingProbe && result.isSuccess();
         if (slot.probeState != after || returns) {
           slot.probeState = after;
@@ -553,6 +556,7 @@ public final class L4LoadBalancer implements LoadBalancer {
       }
       if (slot.target != null && slot.backend.healthOverride() == HealthOverride.FOLLOW_PROBE) {
         slot.awaitingProbe = true; // returns with its next passing probe
+        slot.target.notifyNextResult();
         logger.info(
             "ejection of backend {} of rule {} is over; it returns with its next passing probe",
             slot.backendId,

@@ -43,12 +43,14 @@ import org.slf4j.LoggerFactory;
  *       probe's {@code jitterPercent} either way, and never before the previous one ended: probes
  *       of one target never overlap;
  *   <li>a probe that has not completed within its timeout plus {@link #TIMEOUT_GRACE} is recorded
- *       as {@link ProbeOutcome#TIMEOUT} and its result, if it comes later, is ignored: a slow
- *       target delays no one, itself included.
+ *       as {@link ProbeOutcome#TIMEOUT} by a sweep that runs every {@link #TIMEOUT_GRACE}, and its
+ *       result, if it comes later, is ignored: a slow target delays no one, itself included.
  * </ul>
  *
- * <p>Results feed a {@link HealthStateMachine}; every result goes to the {@link Listener} with the
- * state before and after. The listener runs on the scheduler.
+ * <p>Results feed a {@link HealthStateMachine} on the thread that completes the probe (the
+ * checker's I/O thread), so a probe costs no hop between threads. The {@link Listener} runs on the
+ * scheduler, for every result that changes the target's state and for the next result after {@link
+ * Target#notifyNextResult()}.
  *
  * <p>Thread-safe.
  */
@@ -70,6 +72,7 @@ public final class HealthProber implements AutoCloseable {
   private final long seed;
   private final Set<Target> targets = ConcurrentHashMap.newKeySet();
   private final Stats stats = new Stats();
+  private ScheduledFuture<?> sweeper;
   private volatile boolean started;
   private volatile boolean closed;
 
@@ -121,6 +124,8 @@ public final class HealthProber implements AutoCloseable {
     }
     if (!started) {
       started = true;
+      long grace = TIMEOUT_GRACE.toNanos();
+      sweeper = scheduler.scheduleAtFixedRate(this::sweep, grace, grace, TimeUnit.NANOSECONDS);
       for (Target t : targets) {
         scheduleFirst(t);
       }
@@ -131,6 +136,9 @@ public final class HealthProber implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    if (sweeper != null) {
+      sweeper.cancel(false);
+    }
     for (Target t : targets) {
       t.stop();
     }
@@ -183,68 +191,81 @@ public final class HealthProber implements AutoCloseable {
                   startTime, ProbeOutcome.NETWORK_ERROR, Duration.ZERO, "checker failed: " + e));
     }
     CompletableFuture<ProbeResult> future = stage.toCompletableFuture();
+    t.startTime = startTime;
     t.inFlight = future;
-    long backstop = t.probe.timeout().plus(TIMEOUT_GRACE).toNanos();
-    t.timeoutTask =
-        scheduler.schedule(
-            () ->
-                complete(
-                    t,
-                    sequence,
-                    new ProbeResult(
-                        startTime,
-                        ProbeOutcome.TIMEOUT,
-                        Duration.ofNanos(ticker.read() - startNanos),
-                        "no result within " + t.probe.timeout().toMillis() + " ms"),
-                    true),
-            backstop,
-            TimeUnit.NANOSECONDS);
     future.whenComplete(
-        (result, error) -> {
-          ProbeResult r =
-              result != null
-                  ? result
-                  : new ProbeResult(
-                      startTime,
-                      ProbeOutcome.NETWORK_ERROR,
-                      Duration.ofNanos(Math.max(0, ticker.read() - startNanos)),
-                      "checker failed: " + error);
-          try {
-            scheduler.execute(() -> complete(t, sequence, r, false));
-          } catch (RejectedExecutionException e) {
-            logger.debug("probe scheduler refused a result; prober stops", e);
-          }
-        });
+        (result, error) ->
+            complete(
+                t,
+                sequence,
+                result != null
+                    ? result
+                    : new ProbeResult(
+                        startTime,
+                        ProbeOutcome.NETWORK_ERROR,
+                        Duration.ofNanos(Math.max(0, ticker.read() - startNanos)),
+                        "checker failed: " + error),
+                false));
+  }
+
+  /** Records a timeout for every probe past its timeout plus the grace. */
+  private void sweep() {
+    long now = ticker.read();
+    long grace = TIMEOUT_GRACE.toNanos();
+    for (Target t : targets) {
+      CompletableFuture<ProbeResult> f = t.inFlight;
+      if (f != null && now - t.startNanos > t.probe.timeout().toNanos() + grace) {
+        complete(
+            t,
+            t.sequence,
+            new ProbeResult(
+                t.startTime,
+                ProbeOutcome.TIMEOUT,
+                Duration.ofNanos(now - t.startNanos),
+                "no result within " + t.probe.timeout().toMillis() + " ms"),
+            true);
+      }
+    }
   }
 
   private void complete(Target t, long sequence, ProbeResult result, boolean timedOut) {
     HealthState before;
     HealthState after;
+    boolean notify;
     synchronized (t) {
       if (t.stopped || sequence != t.sequence || t.inFlight == null) {
-        return; // stale: a later probe, a backstop that lost the race, or a removed target
+        return; // stale: a later probe, a sweep that lost the race, or a removed target
       }
       CompletableFuture<ProbeResult> f = t.inFlight;
       t.inFlight = null;
       if (timedOut) {
         stats.backstops.incrementAndGet();
         f.cancel(false);
-      } else if (t.timeoutTask != null) {
-        t.timeoutTask.cancel(false);
       }
       before = t.machine.state();
       after = t.machine.record(result.isSuccess());
       t.state = after;
       t.remember(result);
+      notify = before != after || t.notifyNext;
+      t.notifyNext = false;
     }
     stats.completed.incrementAndGet();
     if (!result.isSuccess()) {
       stats.failures.incrementAndGet();
     }
-    try {
-      listener.onResult(t, result, before, after);
-    } catch (RuntimeException e) {
-      logger.warn("health listener failed for {}", t, e);
+    if (notify) {
+      try {
+        scheduler.execute(
+            () -> {
+              try {
+                listener.onResult(t, result, before, after);
+              } catch (RuntimeException e) {
+                logger.warn("health listener failed for {}", t, e);
+              }
+            });
+      } catch (RejectedExecutionException e) {
+        logger.debug("probe scheduler refused a listener call; prober stops", e);
+      }
     }
     long interval = t.probe.interval().toNanos();
     double jitter = t.probe.jitterPercent() / 100.0;
@@ -254,13 +275,14 @@ public final class HealthProber implements AutoCloseable {
   }
 
   /**
-   * Receives every probe result with the target's state before and after it.
+   * Receives probe results that change a target's state, and the next result of a target after
+   * {@link Target#notifyNextResult()}, with the state before and after.
    *
    * <p>Implementations must be thread-safe.
    */
   @FunctionalInterface
   public interface Listener {
-    /** Called on the scheduler after each probe of {@code target}. */
+    /** Called on the scheduler after a probe of {@code target}. */
     void onResult(Target target, ProbeResult result, HealthState before, HealthState after);
   }
 
@@ -278,12 +300,13 @@ public final class HealthProber implements AutoCloseable {
     private final ArrayDeque<ProbeResult> history;
     private volatile HealthState state;
     volatile boolean stopped;
-    long sequence;
+    volatile long sequence;
     long dueNanos;
-    long startNanos;
-    CompletableFuture<ProbeResult> inFlight;
+    volatile long startNanos;
+    volatile Instant startTime;
+    volatile CompletableFuture<ProbeResult> inFlight;
     ScheduledFuture<?> next;
-    ScheduledFuture<?> timeoutTask;
+    boolean notifyNext;
 
     Target(InetSocketAddress address, HealthProbe probe, int historySize, long seed) {
       this.address = address;
@@ -320,6 +343,11 @@ public final class HealthProber implements AutoCloseable {
       return history.peekLast();
     }
 
+    /** Asks for the listener to be called with this target's next result, whatever it is. */
+    public synchronized void notifyNextResult() {
+      notifyNext = true;
+    }
+
     /** Returns the failures in a row so far. */
     public synchronized int consecutiveFailures() {
       return machine.consecutiveFailures();
@@ -336,9 +364,6 @@ public final class HealthProber implements AutoCloseable {
       stopped = true;
       if (next != null) {
         next.cancel(false);
-      }
-      if (timeoutTask != null) {
-        timeoutTask.cancel(false);
       }
       if (inFlight != null) {
         inFlight.cancel(false);

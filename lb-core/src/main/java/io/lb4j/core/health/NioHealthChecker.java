@@ -28,6 +28,7 @@ import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -75,6 +76,10 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
   private final ConcurrentLinkedQueue<Probe> pending = new ConcurrentLinkedQueue<>();
   private final PriorityQueue<Probe> deadlines = new PriorityQueue<>();
   private final Object lifecycle = new Object();
+
+  /** Whether a wake-up of the selector is already on its way: at most one per loop turn. */
+  private final AtomicBoolean wakeupPending = new AtomicBoolean();
+
   private volatile SSLContext tls;
   private Selector selector;
   private Thread thread;
@@ -104,7 +109,9 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
           p.result(ProbeOutcome.NETWORK_ERROR, "cannot open selector: " + e.getMessage()));
     }
     pending.add(p);
-    selector.wakeup();
+    if (wakeupPending.compareAndSet(false, true)) {
+      selector.wakeup();
+    }
     return p.future;
   }
 
@@ -142,7 +149,12 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
         Probe first = deadlines.peek();
         long waitMillis =
             first == null ? 0 : Math.max(1, (first.deadline - now + 999_999) / 1_000_000);
-        selector.select(waitMillis);
+        if (pending.isEmpty()) {
+          selector.select(waitMillis);
+        } else {
+          selector.selectNow();
+        }
+        wakeupPending.set(false); // probes queued from here on wake the next select
         for (SelectionKey key : selector.selectedKeys()) {
           Probe probe = (Probe) key.attachment();
           if (key.isValid()) {
@@ -184,7 +196,9 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
     try {
       p.channel = SocketChannel.open();
       p.channel.configureBlocking(false);
-      p.channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      if (p.probe.protocol() != ProbeProtocol.TCP) {
+        p.channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      }
       p.deadline = p.startNanos + p.probe.timeout().toNanos();
       deadlines.add(p);
       p.key = p.channel.register(selector, 0, p);
