@@ -47,6 +47,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -308,49 +310,45 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   @Override
   public void setWeight(String pool, String backendId, int weight) {
-    synchronized (lock) {
-      Backend b = backend(pool, backendId);
-      if (b.weight() != weight) {
-        config = config.withPool(pool(pool).withBackend(b.withWeight(weight)));
-        rebuild(rulesOfPool(pool));
-        logger.info(
-            "weight of backend {} in pool {}: {} -> {}", backendId, pool, b.weight(), weight);
-      }
-    }
+    changeBackend(pool, backendId, "weight", weight, Backend::weight, b -> b.withWeight(weight));
   }
 
   @Override
   public void setAdminState(String pool, String backendId, AdminState state) {
     Objects.requireNonNull(state, "state");
-    synchronized (lock) {
-      Backend b = backend(pool, backendId);
-      if (b.adminState() != state) {
-        config = config.withPool(pool(pool).withBackend(b.withAdminState(state)));
-        rebuild(rulesOfPool(pool));
-        logger.info(
-            "admin state of backend {} in pool {}: {} -> {}",
-            backendId,
-            pool,
-            b.adminState(),
-            state);
-      }
-    }
+    changeBackend(
+        pool, backendId, "admin state", state, Backend::adminState, b -> b.withAdminState(state));
   }
 
   @Override
   public void setHealthOverride(String pool, String backendId, HealthOverride override) {
     Objects.requireNonNull(override, "override");
+    changeBackend(
+        pool,
+        backendId,
+        "health override",
+        override,
+        Backend::healthOverride,
+        b -> b.withHealthOverride(override));
+  }
+
+  /** Changes one property of a backend, rebuilding the pool's rules if it really changed. */
+  private void changeBackend(
+      String pool,
+      String backendId,
+      String property,
+      Object value,
+      Function<Backend, Object> current,
+      UnaryOperator<Backend> change) {
     synchronized (lock) {
       Backend b = backend(pool, backendId);
-      if (b.healthOverride() != override) {
-        config = config.withPool(pool(pool).withBackend(b.withHealthOverride(override)));
+      Object before = current.apply(b);
+      Backend changed = change.apply(b); // validates the new value
+      if (!before.equals(value)) {
+        config = config.withPool(pool(pool).withBackend(changed));
         rebuild(rulesOfPool(pool));
         logger.info(
-            "health override of backend {} in pool {}: {} -> {}",
-            backendId,
-            pool,
-            b.healthOverride(),
-            override);
+            "{} of backend {} in pool {}: {} -> {}", property, backendId, pool, before, value);
       }
     }
   }

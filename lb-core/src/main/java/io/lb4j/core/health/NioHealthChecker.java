@@ -457,12 +457,8 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
 
     void handshake() throws IOException {
       while (true) {
-        if (netOut.hasRemaining()) {
-          channel.write(netOut);
-          if (netOut.hasRemaining()) {
-            key.interestOps(SelectionKey.OP_WRITE);
-            return;
-          }
+        if (!flushNetOut()) {
+          return;
         }
         SSLEngineResult.HandshakeStatus hs = engine.getHandshakeStatus();
         switch (hs) {
@@ -523,14 +519,22 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
       }
     }
 
+    /** Writes pending TLS bytes; returns false, waiting for OP_WRITE, if some remain. */
+    private boolean flushNetOut() throws IOException {
+      if (netOut.hasRemaining()) {
+        channel.write(netOut);
+        if (netOut.hasRemaining()) {
+          key.interestOps(SelectionKey.OP_WRITE);
+          return false;
+        }
+      }
+      return true;
+    }
+
     void wrapAndWrite(ByteBuffer app) throws IOException {
       while (true) {
-        if (netOut.hasRemaining()) {
-          channel.write(netOut);
-          if (netOut.hasRemaining()) {
-            key.interestOps(SelectionKey.OP_WRITE);
-            return;
-          }
+        if (!flushNetOut()) {
+          return;
         }
         if (!app.hasRemaining()) {
           key.interestOps(SelectionKey.OP_READ);
