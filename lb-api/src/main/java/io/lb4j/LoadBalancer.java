@@ -38,6 +38,16 @@ public interface LoadBalancer extends AutoCloseable {
    */
   Selection pick(FlowKey flow);
 
+  /**
+   * Picks again for {@code flow} after its backend could not be reached: forgets the flow's backend
+   * and selects with retry number {@code attempt} (1, 2, ...), which derives a new hash from the
+   * flow's, as Envoy does for retries. The answer may be the same backend; a caller that wants
+   * another tries the next attempt. Allocates nothing but the flow table's entry.
+   *
+   * @throws IllegalArgumentException if {@code attempt} is below 1
+   */
+  Selection reselect(FlowKey flow, int attempt);
+
   /** Forgets {@code flow}, as when its connection closes; returns whether it was known. */
   boolean flowClosed(FlowKey flow);
 
@@ -50,6 +60,15 @@ public interface LoadBalancer extends AutoCloseable {
    * @throws IllegalArgumentException if the rule is not defined
    */
   int activeFlows(String rule, String backendId);
+
+  /**
+   * Replaces the whole configuration, as a reload does. Established flows keep their backends;
+   * rules, pools and backends that stay keep their health, probe history and flow counts; a rule
+   * that is gone answers {@code NO_RULE} to new flows.
+   *
+   * @throws NullPointerException if {@code config} is null
+   */
+  void reconfigure(LoadBalancerConfig config);
 
   /** Returns the current configuration, with every run-time change applied. */
   LoadBalancerConfig config();

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class BackendSlot {
   final String rule;
   final String backendId;
-  final long idleTimeoutNanos;
+  volatile long idleTimeoutNanos;
   private final AtomicInteger active = new AtomicInteger();
   private final AtomicInteger ruleTotal;
 

@@ -23,6 +23,7 @@ import io.lb4j.ProbeResult;
 import io.lb4j.Selection;
 import io.lb4j.UnhealthyFlowPolicy;
 import io.lb4j.core.flow.FlowTable;
+import io.lb4j.core.hash.FlowHasher;
 import io.lb4j.core.health.HealthProber;
 import io.lb4j.core.health.NioHealthChecker;
 import io.lb4j.core.select.Selectors;
@@ -175,7 +176,31 @@ public final class L4LoadBalancer implements LoadBalancer {
         pinned.release();
       }
     }
-    int index = rule.select(flow, seed);
+    return assign(rule, flow, rule.select(flow, seed));
+  }
+
+  @Override
+  public Selection reselect(FlowKey flow, int attempt) {
+    if (attempt < 1) {
+      throw new IllegalArgumentException("attempt: " + attempt + " (expected: >= 1)");
+    }
+    RuleState rule = snapshot.find(flow);
+    if (rule == null) {
+      return NO_RULE;
+    }
+    int index = rule.selector.select(FlowHasher.hash(flow, rule.mode, seed), attempt);
+    if (!recording) {
+      return answer(rule, index);
+    }
+    BackendSlot pinned = flows.remove(flow);
+    if (pinned != null) {
+      pinned.release();
+    }
+    return assign(rule, flow, index);
+  }
+
+  /** Records {@code flow} on the slot at {@code index} and returns its answer. */
+  private Selection assign(RuleState rule, FlowKey flow, int index) {
     if (index < 0) {
       return rule.none;
     }
@@ -261,6 +286,30 @@ public final class L4LoadBalancer implements LoadBalancer {
   public LoadBalancerConfig config() {
     synchronized (lock) {
       return config;
+    }
+  }
+
+  @Override
+  public void reconfigure(LoadBalancerConfig next) {
+    Objects.requireNonNull(next, "config");
+    synchronized (lock) {
+      Set<String> before = allRuleNames();
+      config = next;
+      Set<String> after = allRuleNames();
+      for (String gone : before) {
+        if (!after.contains(gone)) {
+          states.remove(gone);
+          Map<String, BackendSlot> slots = slotsByRule.get(gone);
+          if (slots != null) {
+            for (BackendSlot s : slots.values()) {
+              retire(s);
+            }
+            slots.values().removeIf(s -> s.active() == 0);
+          }
+        }
+      }
+      rebuild(after);
+      logger.info("reconfigured: rules {}", after);
     }
   }
 
@@ -998,20 +1047,33 @@ public final class L4LoadBalancer implements LoadBalancer {
       slots[i].member = true;
     }
     for (BackendSlot s : byId.values()) {
-      if (!members.contains(s.backendId) && s.member) {
-        s.member = false;
-        s.inRotation = false;
-        s.effective = null;
-        s.ejectedUntilNanos = 0;
-        s.awaitingProbe = false;
-        detachProbe(s);
-        if (s.ejectionTask != null) {
-          s.ejectionTask.cancel(false);
-        }
+      if (!members.contains(s.backendId)) {
+        retire(s);
       }
+      s.idleTimeoutNanos = idleNanos;
     }
     byId.values().removeIf(s -> !s.member && s.active() == 0);
     return slots;
+  }
+
+  /** Takes a slot out of its rule: no probes, no ejection, no drain; its flows stay pinned. */
+  private void retire(BackendSlot s) {
+    if (!s.member) {
+      return;
+    }
+    s.member = false;
+    s.inRotation = false;
+    s.effective = null;
+    s.ejectedUntilNanos = 0;
+    s.awaitingProbe = false;
+    detachProbe(s);
+    if (s.ejectionTask != null) {
+      s.ejectionTask.cancel(false);
+    }
+    if (s.drainTask != null) {
+      s.drainTask.cancel(false);
+      s.drainTask = null;
+    }
   }
 
   private static String reasons(int[] out) {

@@ -443,4 +443,57 @@ class L4LoadBalancerTest {
     assertEquals(1.0 / 11, (double) moved / flows.length, 0.01, "seed " + SEED);
     assertTrue((double) excess / flows.length < 0.02, "excess " + excess + ", seed " + SEED);
   }
+
+  @Test
+  void reselect_afterConnectFailure_movesTheFlowAndItsCount() {
+    L4LoadBalancer lb = balancer(http(), 5);
+    FlowKey f = flow(9, 40000);
+    String first = lb.select(f).backend().id();
+    String other = null;
+    for (int attempt = 1; attempt <= 10 && other == null; attempt++) {
+      String id = lb.reselect(f, attempt).backend().id();
+      other = id.equals(first) ? null : id;
+    }
+    assertTrue(other != null, "ten attempts never left " + first);
+    assertEquals(other, lb.select(f).backend().id(), "the flow is pinned to the new backend");
+    assertEquals(0, lb.activeFlows("http", first));
+    assertEquals(1, lb.activeFlows("http", other));
+    assertEquals(1, lb.activeFlows());
+    assertEquals(
+        "attempt: 0 (expected: >= 1)",
+        assertThrows(IllegalArgumentException.class, () -> lb.reselect(f, 0)).getMessage());
+  }
+
+  @Test
+  void reconfigure_newConfig_keepsEstablishedFlowsAndAppliesTheRest() {
+    L4LoadBalancer lb = balancer(http(), 3);
+    FlowKey f = flow(1, 40000);
+    String pinned = lb.select(f).backend().id();
+    LoadBalancerConfig next = lb.config().toBuilder().build();
+    LoadBalancerConfig changed =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", 6)))
+            .rule(http().algorithm(SelectionAlgorithm.RING_HASH).build())
+            .natRule(next.inboundNatRules().get(0))
+            .build();
+    lb.reconfigure(changed);
+    assertEquals(pinned, lb.select(f).backend().id(), "established flow moved on reload");
+    assertEquals(1, lb.activeFlows("http", pinned));
+    assertEquals(
+        SelectionAlgorithm.RING_HASH,
+        lb.config().loadBalancingRule("http").selection().algorithm());
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < 600; i++) {
+      seen.add(lb.pick(flow(i, 50000)).backend().id());
+    }
+    assertEquals(6, seen.size(), "new backends take new flows: " + seen);
+    // a rule that is gone answers NO_RULE to new flows
+    lb.reconfigure(
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", 2)))
+            .build());
+    assertEquals(Selection.Status.NO_RULE, lb.pick(flow(2, 2)).status());
+  }
 }
