@@ -1,8 +1,5 @@
 /**
- * The Netty adapter: lb4j's core as a TCP/UDP NAT proxy and the standalone proxy that runs from a
- * configuration file.
- *
- * <p>The module builds and carries its dependencies; the proxy itself is the subject of the
- * adapter's own work item and is not in this release yet.
+ * The Netty adapter: {@link io.lb4j.netty.NettyL4Proxy}, a TCP NAT proxy over lb4j's balancer, and
+ * the standalone proxy run from a YAML file ({@link io.lb4j.netty.ProxyMain}).
  */
 package io.lb4j.netty;

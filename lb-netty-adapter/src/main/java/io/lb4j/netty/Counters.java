@@ -1,0 +1,63 @@
+package io.lb4j.netty;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Connection counters of a rule, a backend of a rule, or a frontend. Updated by the event loops
+ * without locks; {@link #snapshot()} reads them.
+ *
+ * <p>Thread-safe.
+ */
+public final class Counters {
+  final AtomicLong active = new AtomicLong();
+  final LongAdder total = new LongAdder();
+  final LongAdder bytesToBackend = new LongAdder();
+  final LongAdder bytesToClient = new LongAdder();
+  final LongAdder connectFailures = new LongAdder();
+  final LongAdder resets = new LongAdder();
+  final LongAdder idleTimeouts = new LongAdder();
+  final LongAdder refusals = new LongAdder();
+  final LongAdder hairpin = new LongAdder();
+
+  /** Returns the counts now. */
+  public Snapshot snapshot() {
+    return new Snapshot(
+        active.get(),
+        total.sum(),
+        bytesToBackend.sum(),
+        bytesToClient.sum(),
+        connectFailures.sum(),
+        resets.sum(),
+        idleTimeouts.sum(),
+        refusals.sum(),
+        hairpin.sum());
+  }
+
+  /**
+   * Counts at one moment.
+   *
+   * <p>Instances are immutable and thread-safe.
+   *
+   * @param activeConnections connections open now
+   * @param totalConnections connections accepted (frontend, rule) or made (backend) so far
+   * @param bytesToBackend bytes relayed from clients to backends
+   * @param bytesToClient bytes relayed from backends to clients
+   * @param connectFailures connects to backends that failed (refused, timed out, unreachable)
+   * @param resets connections the proxy ended with a TCP reset
+   * @param idleTimeouts connections closed by the idle timeout
+   * @param refusals connections refused: source filter, connection limit, no available backend,
+   *     malformed PROXY header
+   * @param hairpinConnections connections whose client is itself a backend of the pool it reached
+   */
+  public record Snapshot(
+      long activeConnections,
+      long totalConnections,
+      long bytesToBackend,
+      long bytesToClient,
+      long connectFailures,
+      long resets,
+      long idleTimeouts,
+      long refusals,
+      long hairpinConnections) {}
+}

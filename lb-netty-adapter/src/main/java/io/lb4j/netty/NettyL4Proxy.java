@@ -1,0 +1,554 @@
+package io.lb4j.netty;
+
+import io.lb4j.Backend;
+import io.lb4j.BackendPool;
+import io.lb4j.FlowKey;
+import io.lb4j.Frontend;
+import io.lb4j.InboundNatRule;
+import io.lb4j.LoadBalancerConfig;
+import io.lb4j.LoadBalancerListener;
+import io.lb4j.LoadBalancingRule;
+import io.lb4j.Protocol;
+import io.lb4j.core.L4LoadBalancer;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A TCP NAT proxy over an {@link L4LoadBalancer}: for every load-balancing and inbound NAT rule it
+ * listens on the frontend's address and port, and relays each accepted connection to the backend
+ * the balancer selects.
+ *
+ * <pre>{@code
+ * try (NettyL4Proxy proxy = NettyL4Proxy.builder().loadBalancer(lb).build().start()) {
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <p>A user-space proxy terminates the client's connection and opens a second one to the backend,
+ * so the backend sees the proxy as the source: send the PROXY protocol header ({@link
+ * RuleOptions#sendProxyProtocol()}) to tell it the client's address. Floating IP (direct server
+ * return) needs the kernel's help and is refused at {@link #start()}; so are UDP rules, which this
+ * proxy does not carry.
+ *
+ * <p>Connections of a backend that leaves rotation keep going (or end at the rule's drain timeout,
+ * per the balancer's policy); a backend {@code DISABLED} by the operator loses them within a second
+ * of activity. Events run on Netty event loops: native epoll where it loads, else NIO.
+ *
+ * <p>Thread-safe.
+ */
+public final class NettyL4Proxy implements AutoCloseable {
+  private static final Logger logger = LoggerFactory.getLogger(NettyL4Proxy.class);
+
+  private final L4LoadBalancer lb;
+  private final Transport transport;
+  private final EventLoopGroup group;
+  private final Object lock = new Object();
+  private final Map<String, Counters> ruleCounters = new ConcurrentHashMap<>();
+  private final Map<String, Counters> frontendCounters = new ConcurrentHashMap<>();
+  private final Map<String, Counters> backendCounters = new ConcurrentHashMap<>();
+  private final Map<FlowKey, Channel> connections = new ConcurrentHashMap<>();
+  private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+
+  // guarded by lock
+  private Map<String, FrontendOptions> frontendOptions;
+  private Map<String, RuleOptions> ruleOptions;
+  private final Map<String, Listener> listeners = new LinkedHashMap<>();
+  private boolean started;
+  private boolean closed;
+
+  private volatile Map<String, Route> routes = Map.of();
+
+  private NettyL4Proxy(Builder b) {
+    this.lb = b.lb;
+    this.transport = b.transport.resolve();
+    this.frontendOptions = Map.copyOf(b.frontendOptions);
+    this.ruleOptions = Map.copyOf(b.ruleOptions);
+    this.group = transport.newGroup(b.ioThreads, "lb4j-proxy");
+  }
+
+  /** Returns a builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Binds every rule's listener and starts proxying; returns this proxy.
+   *
+   * @throws IllegalStateException if a rule asks for floating IP or UDP, an option names an unknown
+   *     frontend or rule, or a listener cannot bind (the message says which and why)
+   */
+  public NettyL4Proxy start() {
+    synchronized (lock) {
+      if (started || closed) {
+        throw new IllegalStateException(
+            "proxy: " + (closed ? "closed" : "started") + " (expected: new)");
+      }
+      LoadBalancerConfig config = lb.config();
+      check(config, frontendOptions, ruleOptions);
+      lb.addListener(
+          new LoadBalancerListener() {
+            @Override
+            public void onFlowsEnded(
+                String rule, String backendId, List<FlowKey> flows, String reason) {
+              for (FlowKey f : flows) {
+                Channel ch = connections.get(f);
+                if (ch != null) {
+                  logger.debug("closing {} of {}/{}: {}", f, rule, backendId, reason);
+                  ch.close();
+                }
+              }
+            }
+          });
+      try {
+        bindAll(config);
+      } catch (RuntimeException e) {
+        closeListeners(listeners.keySet());
+        throw e;
+      }
+      started = true;
+      logger.info("proxy started on {} ({} transport)", listeners.values(), transport);
+      return this;
+    }
+  }
+
+  /**
+   * Applies a new configuration without dropping established connections: the balancer is
+   * reconfigured, listeners of rules that are gone stop accepting, new ones bind, and new
+   * connections use the new options. An invalid configuration changes nothing.
+   *
+   * @throws IllegalStateException if the new configuration is refused, with the reason; the old one
+   *     stays in force
+   */
+  public void reload(
+      LoadBalancerConfig config,
+      Map<String, FrontendOptions> frontends,
+      Map<String, RuleOptions> rules) {
+    synchronized (lock) {
+      if (!started || closed) {
+        throw new IllegalStateException("proxy: not running (expected: started)");
+      }
+      check(config, frontends, rules);
+      Map<String, Listener> wanted = wantedListeners(config);
+      Set<String> stale = new HashSet<>();
+      for (Map.Entry<String, Listener> e : listeners.entrySet()) {
+        Listener w = wanted.get(e.getKey());
+        if (w == null || !w.address.equals(e.getValue().address)) {
+          stale.add(e.getKey());
+        }
+      }
+      // bind the new listeners first: a bind failure leaves everything as it was
+      List<String> added = new ArrayList<>();
+      Map<String, Route> nextRoutes = routes(config, frontends, rules);
+      Map<String, Route> previous = routes;
+      routes = merge(previous, nextRoutes);
+      try {
+        for (Map.Entry<String, Listener> e : wanted.entrySet()) {
+          if (!listeners.containsKey(e.getKey()) || stale.contains(e.getKey())) {
+            if (stale.contains(e.getKey())) {
+              closeListeners(Set.of(e.getKey()));
+            }
+            listeners.put(e.getKey(), bind(e.getValue()));
+            added.add(e.getKey());
+          }
+        }
+      } catch (RuntimeException e) {
+        closeListeners(new HashSet<>(added));
+        routes = previous;
+        throw e;
+      }
+      for (String name : stale) {
+        if (!wanted.containsKey(name)) {
+          closeListeners(Set.of(name));
+        }
+      }
+      lb.reconfigure(config);
+      this.frontendOptions = Map.copyOf(frontends);
+      this.ruleOptions = Map.copyOf(rules);
+      routes = nextRoutes;
+      logger.info("proxy reloaded: listening on {}", listeners.values());
+    }
+  }
+
+  private static Map<String, Route> merge(Map<String, Route> a, Map<String, Route> b) {
+    Map<String, Route> m = new HashMap<>(a);
+    m.putAll(b);
+    return m;
+  }
+
+  /**
+   * Stops accepting, waits up to {@code drain} for established connections to finish, then closes
+   * the rest and releases the event loops. Returns the number of connections closed by force.
+   */
+  public int shutdown(Duration drain) {
+    synchronized (lock) {
+      if (closed) {
+        return 0;
+      }
+      closed = true;
+      closeListeners(new HashSet<>(listeners.keySet()));
+    }
+    long deadline = System.nanoTime() + drain.toNanos();
+    while (!connections.isEmpty() && System.nanoTime() < deadline) {
+      try {
+        TimeUnit.MILLISECONDS.sleep(
+            Math.min(50, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    int forced = connections.size();
+    channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS); // both sides of every connection
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    logger.info("proxy stopped; {} connections closed at the drain deadline", forced);
+    return forced;
+  }
+
+  /** Closes at once: {@code shutdown(Duration.ZERO)}. */
+  @Override
+  public void close() {
+    shutdown(Duration.ZERO);
+  }
+
+  /** Returns the addresses the proxy listens on, by rule name. */
+  public Map<String, InetSocketAddress> listeners() {
+    synchronized (lock) {
+      Map<String, InetSocketAddress> out = new LinkedHashMap<>();
+      for (Map.Entry<String, Listener> e : listeners.entrySet()) {
+        out.put(e.getKey(), (InetSocketAddress) e.getValue().channel.localAddress());
+      }
+      return out;
+    }
+  }
+
+  /** Returns the counters of rule {@code rule} (all zero for an unknown rule). */
+  public Counters.Snapshot ruleCounters(String rule) {
+    return ruleCounters.computeIfAbsent(rule, r -> new Counters()).snapshot();
+  }
+
+  /** Returns the counters of backend {@code backendId} in rule {@code rule}. */
+  public Counters.Snapshot backendSnapshot(String rule, String backendId) {
+    return backendCounters(rule, backendId).snapshot();
+  }
+
+  /** Returns the counters of frontend {@code frontend}. */
+  public Counters.Snapshot frontendCounters(String frontend) {
+    return frontendCounters.computeIfAbsent(frontend, f -> new Counters()).snapshot();
+  }
+
+  /** Returns the number of connections open now. */
+  public int activeConnections() {
+    return connections.size();
+  }
+
+  /** Returns the balancer behind this proxy. */
+  public L4LoadBalancer loadBalancer() {
+    return lb;
+  }
+
+  /** Returns the transport in use: EPOLL or NIO. */
+  public Transport transport() {
+    return transport;
+  }
+
+  Counters backendCounters(String rule, String backendId) {
+    return backendCounters.computeIfAbsent(rule + "/" + backendId, k -> new Counters());
+  }
+
+  Route route(String rule) {
+    return routes.get(rule);
+  }
+
+  void register(FlowKey flow, Channel ch) {
+    connections.put(flow, ch);
+  }
+
+  void unregister(FlowKey flow, Channel ch) {
+    connections.remove(flow, ch);
+  }
+
+  /** Keeps {@code ch} until it closes, so that shutdown can close it. */
+  void track(Channel ch) {
+    channels.add(ch);
+  }
+
+  // ---------------------------------------------------------------- listeners
+
+  /** A rule's listening socket. */
+  private static final class Listener {
+    final String rule;
+    final InetSocketAddress address;
+    Channel channel;
+
+    Listener(String rule, InetSocketAddress address) {
+      this.rule = rule;
+      this.address = address;
+    }
+
+    @Override
+    public String toString() {
+      return rule + "@" + (channel != null ? channel.localAddress() : address);
+    }
+  }
+
+  private void bindAll(LoadBalancerConfig config) {
+    routes = routes(config, frontendOptions, ruleOptions);
+    for (Map.Entry<String, Listener> e : wantedListeners(config).entrySet()) {
+      listeners.put(e.getKey(), bind(e.getValue()));
+    }
+  }
+
+  private Map<String, Listener> wantedListeners(LoadBalancerConfig config) {
+    Map<String, Listener> out = new LinkedHashMap<>();
+    for (LoadBalancingRule r : config.loadBalancingRules()) {
+      out.put(
+          r.name(),
+          new Listener(
+              r.name(),
+              new InetSocketAddress(config.frontend(r.frontend()).address(), r.frontendPort())));
+    }
+    for (InboundNatRule r : config.inboundNatRules()) {
+      out.put(
+          r.name(),
+          new Listener(
+              r.name(),
+              new InetSocketAddress(config.frontend(r.frontend()).address(), r.frontendPort())));
+    }
+    return out;
+  }
+
+  private Listener bind(Listener l) {
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(group)
+            .channel(transport.serverChannel())
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.AUTO_READ, false)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childHandler(new ProxyInitializer(this, l.rule));
+    try {
+      l.channel = b.bind(l.address).syncUninterruptibly().channel();
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "rule '" + l.rule + "': cannot listen on " + l.address + ": " + e.getMessage(), e);
+    }
+    return l;
+  }
+
+  private void closeListeners(Set<String> names) {
+    for (String name : names) {
+      Listener l = listeners.remove(name);
+      if (l != null && l.channel != null) {
+        l.channel.close().syncUninterruptibly();
+      }
+    }
+  }
+
+  private Map<String, Route> routes(
+      LoadBalancerConfig config,
+      Map<String, FrontendOptions> frontends,
+      Map<String, RuleOptions> rules) {
+    Map<String, Route> out = new HashMap<>();
+    for (LoadBalancingRule r : config.loadBalancingRules()) {
+      out.put(
+          r.name(),
+          route(
+              config,
+              r.name(),
+              r.frontend(),
+              r.idleTimeout(),
+              r.tcpReset(),
+              config.pool(r.backendPool()),
+              frontends,
+              rules));
+    }
+    for (InboundNatRule r : config.inboundNatRules()) {
+      out.put(
+          r.name(),
+          route(
+              config,
+              r.name(),
+              r.frontend(),
+              r.idleTimeout(),
+              r.tcpReset(),
+              config.pool(r.backendPool()),
+              frontends,
+              rules));
+    }
+    return out;
+  }
+
+  private Route route(
+      LoadBalancerConfig config,
+      String rule,
+      String frontend,
+      Duration idle,
+      boolean tcpReset,
+      BackendPool pool,
+      Map<String, FrontendOptions> frontends,
+      Map<String, RuleOptions> rules) {
+    Set<InetAddress> addresses = new HashSet<>();
+    for (Backend b : pool.backends()) {
+      addresses.add(b.address());
+    }
+    return new Route(
+        rule,
+        frontend,
+        idle.toNanos(),
+        tcpReset,
+        rules.getOrDefault(rule, RuleOptions.DEFAULT),
+        frontends.getOrDefault(frontend, FrontendOptions.DEFAULT),
+        Set.copyOf(addresses),
+        ruleCounters.computeIfAbsent(rule, k -> new Counters()),
+        frontendCounters.computeIfAbsent(frontend, k -> new Counters()));
+  }
+
+  /** Refuses what a user-space TCP proxy cannot do, and options naming nothing. */
+  static void check(
+      LoadBalancerConfig config,
+      Map<String, FrontendOptions> frontends,
+      Map<String, RuleOptions> rules) {
+    Set<String> ruleNames = new HashSet<>();
+    for (LoadBalancingRule r : config.loadBalancingRules()) {
+      ruleNames.add(r.name());
+      if (r.floatingIp()) {
+        throw new IllegalStateException(
+            "rule '"
+                + r.name()
+                + "': floatingIp: true (expected: false; floating IP, or direct server return,"
+                + " needs the kernel to forward packets with the frontend address kept, and a"
+                + " user-space proxy terminates every connection instead: run the rule without"
+                + " it, and send the PROXY protocol if backends need the client address)");
+      }
+      if (r.protocol() != Protocol.TCP) {
+        throw new IllegalStateException(
+            "rule '"
+                + r.name()
+                + "': protocol: "
+                + r.protocol()
+                + " (expected: TCP; this proxy carries TCP only)");
+      }
+    }
+    for (InboundNatRule r : config.inboundNatRules()) {
+      ruleNames.add(r.name());
+      if (r.protocol() != Protocol.TCP) {
+        throw new IllegalStateException(
+            "inbound NAT rule '"
+                + r.name()
+                + "': protocol: "
+                + r.protocol()
+                + " (expected: TCP; this proxy carries TCP only)");
+      }
+    }
+    for (String r : rules.keySet()) {
+      if (!ruleNames.contains(r)) {
+        throw new IllegalStateException(
+            "rule options: '" + r + "' is not defined (known rules: " + sorted(ruleNames) + ")");
+      }
+    }
+    Set<String> frontendNames = new HashSet<>();
+    for (Frontend f : config.frontends()) {
+      frontendNames.add(f.name());
+    }
+    for (String f : frontends.keySet()) {
+      if (!frontendNames.contains(f)) {
+        throw new IllegalStateException(
+            "frontend options: '"
+                + f
+                + "' is not defined (known frontends: "
+                + sorted(frontendNames)
+                + ")");
+      }
+    }
+  }
+
+  private static List<String> sorted(Set<String> names) {
+    List<String> out = new ArrayList<>(names);
+    out.sort(null);
+    return out;
+  }
+
+  /**
+   * Builds a {@link NettyL4Proxy}.
+   *
+   * <p>Not thread-safe.
+   */
+  public static final class Builder {
+    private L4LoadBalancer lb;
+    private Transport transport = Transport.AUTO;
+    private int ioThreads = Runtime.getRuntime().availableProcessors();
+    private final Map<String, FrontendOptions> frontendOptions = new HashMap<>();
+    private final Map<String, RuleOptions> ruleOptions = new HashMap<>();
+
+    private Builder() {}
+
+    /** Sets the balancer; required. */
+    public Builder loadBalancer(L4LoadBalancer lb) {
+      this.lb = Objects.requireNonNull(lb, "loadBalancer");
+      return this;
+    }
+
+    /** Sets the transport; {@link Transport#AUTO} by default. */
+    public Builder transport(Transport transport) {
+      this.transport = Objects.requireNonNull(transport, "transport");
+      return this;
+    }
+
+    /** Sets the number of event loops; the number of processors by default. */
+    public Builder ioThreads(int threads) {
+      if (threads < 1 || threads > 1024) {
+        throw new IllegalArgumentException("ioThreads: " + threads + " (expected: 1-1024)");
+      }
+      this.ioThreads = threads;
+      return this;
+    }
+
+    /** Sets the options of frontend {@code frontend}; {@link FrontendOptions#DEFAULT} otherwise. */
+    public Builder frontendOptions(String frontend, FrontendOptions options) {
+      frontendOptions.put(
+          Objects.requireNonNull(frontend, "frontend"), Objects.requireNonNull(options, "options"));
+      return this;
+    }
+
+    /** Sets the options of rule {@code rule}; {@link RuleOptions#DEFAULT} otherwise. */
+    public Builder ruleOptions(String rule, RuleOptions options) {
+      ruleOptions.put(
+          Objects.requireNonNull(rule, "rule"), Objects.requireNonNull(options, "options"));
+      return this;
+    }
+
+    /**
+     * Returns the proxy, not started.
+     *
+     * @throws IllegalStateException if no balancer was set
+     */
+    public NettyL4Proxy build() {
+      if (lb == null) {
+        throw new IllegalStateException("loadBalancer: not set (expected: an L4LoadBalancer)");
+      }
+      return new NettyL4Proxy(this);
+    }
+  }
+}

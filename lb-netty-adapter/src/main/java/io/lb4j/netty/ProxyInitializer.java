@@ -1,0 +1,34 @@
+package io.lb4j.netty;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/** Sets up an accepted connection: PROXY header decoding if asked, idle timer, frontend handler. */
+final class ProxyInitializer extends ChannelInitializer<SocketChannel> {
+  private final NettyL4Proxy proxy;
+  private final String rule;
+
+  ProxyInitializer(NettyL4Proxy proxy, String rule) {
+    this.proxy = proxy;
+    this.rule = rule;
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    Route route = proxy.route(rule);
+    if (route == null) {
+      ch.close(); // the rule went away in a reload between accept and here
+      return;
+    }
+    if (route.frontendOptions().acceptProxyProtocol()) {
+      ch.pipeline().addLast("proxy-protocol", new HAProxyMessageDecoder());
+    }
+    ch.pipeline()
+        .addLast(
+            "idle", new IdleStateHandler(0, 0, route.idleTimeoutNanos(), TimeUnit.NANOSECONDS));
+    ch.pipeline().addLast("frontend", new ProxyFrontendHandler(proxy, route));
+  }
+}

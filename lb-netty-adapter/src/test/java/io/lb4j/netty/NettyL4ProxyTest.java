@@ -1,0 +1,447 @@
+package io.lb4j.netty;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lb4j.DistributionMode;
+import io.lb4j.HealthProbe;
+import io.lb4j.InboundNatRule;
+import io.lb4j.OutlierDetection;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** The proxy over real sockets on 127.0.0.0/8 only. */
+class NettyL4ProxyTest {
+  private static final long SEED = 44;
+  private static final int TIMEOUT_MS = 10_000;
+
+  @AfterAll
+  static void noLeaks() {
+    assertEquals(List.of(), LeakRecorder.collect(), "Netty reported leaked buffers");
+  }
+
+  private static Socket client(InetSocketAddress to) throws IOException {
+    return client(to, null);
+  }
+
+  private static Socket client(InetSocketAddress to, String bindHost) throws IOException {
+    Socket s = new Socket();
+    if (bindHost != null) {
+      s.bind(new InetSocketAddress(InetAddress.getByName(bindHost), 0));
+    }
+    s.setSoTimeout(TIMEOUT_MS);
+    s.connect(to, TIMEOUT_MS);
+    return s;
+  }
+
+  /** Waits up to 5 s for {@code counter} to reach {@code expected}; fails with what it saw. */
+  private static void awaitCount(java.util.function.LongSupplier counter, long expected) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (counter.getAsLong() < expected && System.nanoTime() < deadline) {
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+    }
+    assertEquals(expected, counter.getAsLong());
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    int c;
+    while ((c = in.read()) >= 0 && c != '\n') {
+      b.write(c);
+    }
+    return b.toString(US_ASCII);
+  }
+
+  @Test
+  void relay_manyConcurrentLargeTransfers_bytesIntact() throws Exception {
+    try (ProxyFixture f = ProxyFixture.of(3, TestServer.Mode.ECHO)) {
+      int clients = 24;
+      int size = 1 << 20;
+      ExecutorService pool = Executors.newFixedThreadPool(clients * 2);
+      try {
+        List<Future<Boolean>> results = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+          int id = c;
+          results.add(
+              pool.submit(
+                  () -> {
+                    byte[] payload = new byte[size];
+                    new SplittableRandom(SEED + id).nextBytes(payload);
+                    try (Socket s = client(f.frontend)) {
+                      Future<?> writer =
+                          pool.submit(
+                              () -> {
+                                s.getOutputStream().write(payload);
+                                s.shutdownOutput(); // half-close: the echo must still come back
+                                // in full
+                                return null;
+                              });
+                      MessageDigest got = MessageDigest.getInstance("SHA-256");
+                      byte[] buf = new byte[65536];
+                      long total = 0;
+                      int n;
+                      while ((n = s.getInputStream().read(buf)) > 0) {
+                        got.update(buf, 0, n);
+                        total += n;
+                      }
+                      writer.get(30, TimeUnit.SECONDS);
+                      return total == size
+                          && MessageDigest.isEqual(
+                              got.digest(), MessageDigest.getInstance("SHA-256").digest(payload));
+                    }
+                  }));
+        }
+        for (int c = 0; c < clients; c++) {
+          assertTrue(results.get(c).get(60, TimeUnit.SECONDS), "client " + c + " seed " + SEED);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      Counters.Snapshot rule = f.proxy.ruleCounters("app");
+      assertEquals(clients, rule.totalConnections());
+      assertEquals((long) clients * size, rule.bytesToBackend());
+      assertEquals((long) clients * size, rule.bytesToClient());
+    }
+  }
+
+  @Test
+  void relay_backendNeverReads_clientStallsInsteadOfProxyBuffering() throws Exception {
+    try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.HOLD);
+        SocketChannel c = SocketChannel.open(f.frontend)) {
+      c.configureBlocking(false);
+      ByteBuffer chunk = ByteBuffer.allocate(1 << 16);
+      long written = 0;
+      long zeroSince = 0;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      // write until the writes have returned 0 for 500 ms: the pipe is full end to end
+      while (System.nanoTime() < deadline) {
+        chunk.clear();
+        int n = c.write(chunk);
+        written += n;
+        if (n > 0) {
+          zeroSince = 0;
+        } else if (zeroSince == 0) {
+          zeroSince = System.nanoTime();
+        } else if (System.nanoTime() - zeroSince > TimeUnit.MILLISECONDS.toNanos(500)) {
+          break;
+        }
+        if (written > (256L << 20)) {
+          break;
+        }
+      }
+      // kernel buffers on both legs plus one in-flight read in the proxy: a few MiB, not 256
+      assertTrue(written < (32L << 20), "the proxy kept reading: " + written + " bytes accepted");
+      assertTrue(zeroSince != 0, "the client never stalled");
+    }
+  }
+
+  @Test
+  void relay_halfClose_backendStillAnswers() throws Exception {
+    try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.RECORD);
+        Socket s = client(f.frontend)) {
+      s.getOutputStream().write("hello END".getBytes(US_ASCII));
+      s.shutdownOutput();
+      assertEquals("ok", readLine(s.getInputStream()));
+      assertEquals(
+          "hello END", new String(f.servers.get(0).recorded.poll(5, TimeUnit.SECONDS), US_ASCII));
+    }
+  }
+
+  @Test
+  void idleTimeout_withoutReset_closesQuietly() throws Exception {
+    try (ProxyFixture f =
+            new ProxyFixture(
+                1,
+                TestServer.Mode.ECHO,
+                r -> r.idleTimeout(Duration.ofMillis(300)),
+                c -> c,
+                p -> p);
+        Socket s = client(f.frontend)) {
+      long start = System.nanoTime();
+      assertEquals(-1, s.getInputStream().read(), "expected end of stream (FIN)");
+      assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(250));
+      assertEquals(1, f.proxy.ruleCounters("app").idleTimeouts());
+      assertEquals(0, f.proxy.ruleCounters("app").resets());
+    }
+  }
+
+  @Test
+  void idleTimeout_withTcpReset_resetsTheClient() throws Exception {
+    try (ProxyFixture f =
+            new ProxyFixture(
+                1,
+                TestServer.Mode.ECHO,
+                r -> r.idleTimeout(Duration.ofMillis(300)).tcpReset(true),
+                c -> c,
+                p -> p);
+        Socket s = client(f.frontend)) {
+      SocketException e = assertThrows(SocketException.class, () -> s.getInputStream().read());
+      assertTrue(e.getMessage().contains("reset"), e.getMessage());
+      assertEquals(1, f.proxy.ruleCounters("app").resets());
+      String backendSide = f.servers.get(0).closes.poll(5, TimeUnit.SECONDS);
+      assertTrue(backendSide.contains("reset"), "backend side: " + backendSide);
+    }
+  }
+
+  @Test
+  void proxyProtocolV1_sentToBackend_exactlyPerSpecification() throws Exception {
+    try (ProxyFixture f =
+            new ProxyFixture(
+                1,
+                TestServer.Mode.RECORD,
+                r -> r,
+                c -> c,
+                p ->
+                    p.ruleOptions("app", RuleOptions.DEFAULT.withProxyProtocol(ProxyProtocol.V1)));
+        Socket s = client(f.frontend, "127.0.0.9")) {
+      s.getOutputStream().write("END".getBytes(US_ASCII));
+      assertEquals("ok", readLine(s.getInputStream()));
+      String expected =
+          "PROXY TCP4 127.0.0.9 127.0.0.1 "
+              + s.getLocalPort()
+              + " "
+              + f.frontend.getPort()
+              + "\r\nEND";
+      assertEquals(
+          expected, new String(f.servers.get(0).recorded.poll(5, TimeUnit.SECONDS), US_ASCII));
+    }
+  }
+
+  @Test
+  void proxyProtocolV2_sentToBackend_exactlyPerSpecification() throws Exception {
+    try (ProxyFixture f =
+            new ProxyFixture(
+                1,
+                TestServer.Mode.RECORD,
+                r -> r,
+                c -> c,
+                p ->
+                    p.ruleOptions("app", RuleOptions.DEFAULT.withProxyProtocol(ProxyProtocol.V2)));
+        Socket s = client(f.frontend, "127.0.0.9")) {
+      s.getOutputStream().write("END".getBytes(US_ASCII));
+      assertEquals("ok", readLine(s.getInputStream()));
+      ByteBuffer expected = ByteBuffer.allocate(28 + 3);
+      // signature, version 2 + PROXY, TCP over IPv4, length 12, addresses, ports (spec 2.2)
+      expected.put(
+          new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
+      expected.put((byte) 0x21).put((byte) 0x11).putShort((short) 12);
+      expected.put(new byte[] {127, 0, 0, 9}).put(new byte[] {127, 0, 0, 1});
+      expected.putShort((short) s.getLocalPort()).putShort((short) f.frontend.getPort());
+      expected.put("END".getBytes(US_ASCII));
+      assertArrayEquals(expected.array(), f.servers.get(0).recorded.poll(5, TimeUnit.SECONDS));
+    }
+  }
+
+  @Test
+  void acceptProxyProtocol_upstreamHeader_setsTheClientAddress() throws Exception {
+    try (ProxyFixture f =
+        new ProxyFixture(
+            1,
+            TestServer.Mode.RECORD,
+            r -> r,
+            c -> c,
+            p ->
+                p.frontendOptions("fe", new FrontendOptions(true, 0, List.of(), List.of()))
+                    .ruleOptions("app", RuleOptions.DEFAULT.withProxyProtocol(ProxyProtocol.V1)))) {
+      try (Socket s = client(f.frontend)) {
+        s.getOutputStream()
+            .write("PROXY TCP4 127.0.0.77 127.0.0.1 5555 80\r\nEND".getBytes(US_ASCII));
+        assertEquals("ok", readLine(s.getInputStream()));
+      }
+      assertEquals(
+          "PROXY TCP4 127.0.0.77 127.0.0.1 5555 80\r\nEND",
+          new String(f.servers.get(0).recorded.poll(5, TimeUnit.SECONDS), US_ASCII));
+      // a malformed header closes that connection only, and is counted
+      try (Socket bad = client(f.frontend)) {
+        bad.getOutputStream().write("GARBAGE GARBAGE GARBAGE\r\n".getBytes(US_ASCII));
+        assertEquals(-1, bad.getInputStream().read());
+      }
+      // Netty's decoder closes the socket before the refusal is counted: wait for it, bounded
+      awaitCount(() -> f.proxy.frontendCounters("fe").refusals(), 1);
+      try (Socket s = client(f.frontend)) {
+        s.getOutputStream()
+            .write("PROXY TCP4 127.0.0.78 127.0.0.1 5556 80\r\nEND".getBytes(US_ASCII));
+        assertEquals("ok", readLine(s.getInputStream()));
+      }
+    }
+  }
+
+  @Test
+  void natRule_reachesTheNamedBackendPort() throws Exception {
+    int natPort = TestServer.freePort(ProxyFixture.FRONTEND_HOST);
+    TestServer ssh = new TestServer("ssh", "127.0.0.3", TestServer.Mode.GREET_THEN_ECHO);
+    try (ssh;
+        ProxyFixture f =
+            new ProxyFixture(
+                2,
+                TestServer.Mode.GREET_THEN_ECHO,
+                r -> r,
+                c ->
+                    c.natRule(
+                        InboundNatRule.builder("ssh-web-1")
+                            .frontend("fe")
+                            .frontendPort(natPort)
+                            .backendPool("web")
+                            .backend("web-1")
+                            .backendPort(ssh.address.getPort())
+                            .build()),
+                p -> p);
+        Socket s = client(new InetSocketAddress(ProxyFixture.FRONTEND_HOST, natPort))) {
+      // web-1 is 127.0.0.3; the NAT rule's port is where "ssh" listens on that address
+      assertEquals("ssh", readLine(s.getInputStream()));
+      assertEquals(1, f.proxy.ruleCounters("ssh-web-1").totalConnections());
+    }
+  }
+
+  @Test
+  void frontendLimits_denyListAndMaxConnections_refuseAndCount() throws Exception {
+    try (ProxyFixture f =
+        new ProxyFixture(
+            1,
+            TestServer.Mode.GREET_THEN_ECHO,
+            r -> r,
+            c -> c,
+            p ->
+                p.frontendOptions(
+                    "fe",
+                    new FrontendOptions(
+                        false, 2, List.of(), List.of(Cidr.parse("127.0.0.66/32")))))) {
+      try (Socket denied = client(f.frontend, "127.0.0.66")) {
+        assertEquals(-1, denied.getInputStream().read());
+      }
+      try (Socket a = client(f.frontend);
+          Socket b = client(f.frontend)) {
+        assertEquals("web-0", readLine(a.getInputStream()));
+        assertEquals("web-0", readLine(b.getInputStream()));
+        try (Socket third = client(f.frontend)) {
+          assertEquals(-1, third.getInputStream().read(), "over maxConnections 2");
+        }
+      }
+      assertEquals(2, f.proxy.frontendCounters("fe").refusals());
+    }
+  }
+
+  @Test
+  void start_floatingIp_isRefusedWithExplanation() throws Exception {
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                new ProxyFixture(1, TestServer.Mode.ECHO, r -> r.floatingIp(true), c -> c, p -> p));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "rule 'app': floatingIp: true (expected: false;"
+                    + " floating IP, or direct server return, needs the kernel"),
+        e.getMessage());
+  }
+
+  @Test
+  void hairpin_backendReachingItsOwnPool_worksAndIsCounted() throws Exception {
+    try (ProxyFixture f = ProxyFixture.of(2, TestServer.Mode.GREET_THEN_ECHO);
+        Socket s = client(f.frontend, "127.0.0.2")) { // 127.0.0.2 is web-0
+      String id = readLine(s.getInputStream());
+      assertTrue(id.startsWith("web-"), id);
+      assertEquals(1, f.proxy.ruleCounters("app").hairpinConnections());
+    }
+  }
+
+  @Test
+  void distributionModes_overTheWire_spreadOrStick() throws Exception {
+    try (ProxyFixture five = ProxyFixture.of(3, TestServer.Mode.GREET_THEN_ECHO)) {
+      Set<String> seen = new HashSet<>();
+      for (int i = 0; i < 30; i++) {
+        try (Socket s = client(five.frontend, "127.0.0.50")) {
+          seen.add(readLine(s.getInputStream()));
+        }
+      }
+      assertEquals(3, seen.size(), "FIVE_TUPLE over 30 source ports: " + seen);
+    }
+    try (ProxyFixture sticky =
+        new ProxyFixture(
+            3,
+            TestServer.Mode.GREET_THEN_ECHO,
+            r -> r.distributionMode(DistributionMode.SOURCE_IP),
+            c -> c,
+            p -> p)) {
+      Map<String, Set<String>> bySource = new HashMap<>();
+      for (int i = 0; i < 40; i++) {
+        String src = "127.0.0." + (50 + i % 4);
+        try (Socket s = client(sticky.frontend, src)) {
+          bySource.computeIfAbsent(src, k -> new HashSet<>()).add(readLine(s.getInputStream()));
+        }
+      }
+      for (Map.Entry<String, Set<String>> e : bySource.entrySet()) {
+        assertEquals(1, e.getValue().size(), "SOURCE_IP moved " + e.getKey() + ": " + e);
+      }
+    }
+  }
+
+  @Test
+  void failover_backendDiesUnderLoad_noClientFailsOrHangs() throws Exception {
+    try (ProxyFixture f =
+        new ProxyFixture(
+            3,
+            TestServer.Mode.GREET_THEN_ECHO,
+            r -> r.probe("tcp").outlierDetection(OutlierDetection.DEFAULT),
+            c ->
+                c.probe(
+                    HealthProbe.builder("tcp")
+                        .interval(Duration.ofMillis(200))
+                        .timeout(Duration.ofMillis(150))
+                        .healthyThreshold(1)
+                        .unhealthyThreshold(1)
+                        .initialState(io.lb4j.HealthState.HEALTHY)
+                        .build()),
+            p -> p)) {
+      int clients = 300;
+      int killAt = 60;
+      Set<String> afterWindow = new HashSet<>();
+      long killedAt = 0;
+      for (int i = 0; i < clients; i++) {
+        if (i == killAt) {
+          f.servers.get(1).kill(); // web-1 dies: nothing listens any more
+          killedAt = System.nanoTime();
+        }
+        try (Socket s = client(f.frontend, "127.0.0." + (60 + i % 20))) {
+          String id = readLine(s.getInputStream());
+          assertTrue(id.startsWith("web-"), "client " + i + " got '" + id + "'");
+          s.getOutputStream().write("ping\n".getBytes(US_ASCII));
+          assertEquals("ping", readLine(s.getInputStream()), "client " + i);
+          if (killedAt != 0 && System.nanoTime() - killedAt > TimeUnit.MILLISECONDS.toNanos(600)) {
+            afterWindow.add(id);
+          }
+        }
+      }
+      assertTrue(!afterWindow.contains("web-1"), "web-1 still chosen after the probe window");
+      assertEquals(io.lb4j.HealthState.UNHEALTHY, f.lb.health("app", "web-1").state());
+      assertTrue(f.proxy.ruleCounters("app").connectFailures() >= 0);
+      assertEquals(clients, f.proxy.ruleCounters("app").totalConnections());
+    }
+  }
+}

@@ -1,0 +1,67 @@
+package io.lb4j.netty;
+
+import io.lb4j.Backend;
+import io.lb4j.BackendPool;
+import io.lb4j.Frontend;
+import io.lb4j.LoadBalancerConfig;
+import io.lb4j.LoadBalancingRule;
+import io.lb4j.core.L4LoadBalancer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+/** Backends, a balancer and a started proxy on loopback, closed together. */
+final class ProxyFixture implements AutoCloseable {
+  static final String FRONTEND_HOST = "127.0.0.1";
+
+  final List<TestServer> servers = new ArrayList<>();
+  final L4LoadBalancer lb;
+  final NettyL4Proxy proxy;
+  final InetSocketAddress frontend;
+
+  ProxyFixture(
+      int backends,
+      TestServer.Mode mode,
+      UnaryOperator<LoadBalancingRule.Builder> rule,
+      UnaryOperator<LoadBalancerConfig.Builder> config,
+      UnaryOperator<NettyL4Proxy.Builder> proxyOptions)
+      throws IOException {
+    List<Backend> list = new ArrayList<>();
+    for (int i = 0; i < backends; i++) {
+      TestServer s = new TestServer("web-" + i, "127.0.0." + (2 + i), mode);
+      servers.add(s);
+      list.add(Backend.of(s.id, s.address.getAddress().getHostAddress(), s.address.getPort()));
+    }
+    int port = TestServer.freePort(FRONTEND_HOST);
+    frontend = new InetSocketAddress(FRONTEND_HOST, port);
+    LoadBalancerConfig.Builder cb =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", FRONTEND_HOST))
+            .pool(new BackendPool("web", list))
+            .rule(
+                rule.apply(
+                        LoadBalancingRule.builder("app")
+                            .frontend("fe")
+                            .frontendPort(port)
+                            .backendPool("web"))
+                    .build());
+    lb = L4LoadBalancer.builder().config(config.apply(cb).build()).build();
+    proxy =
+        proxyOptions.apply(NettyL4Proxy.builder().loadBalancer(lb).ioThreads(2)).build().start();
+  }
+
+  static ProxyFixture of(int backends, TestServer.Mode mode) throws IOException {
+    return new ProxyFixture(backends, mode, r -> r, c -> c, p -> p);
+  }
+
+  @Override
+  public void close() throws IOException {
+    proxy.close();
+    lb.close();
+    for (TestServer s : servers) {
+      s.close();
+    }
+  }
+}

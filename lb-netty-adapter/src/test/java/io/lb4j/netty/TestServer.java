@@ -1,0 +1,141 @@
+package io.lb4j.netty;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A blocking TCP server on a loopback address for proxy tests, one daemon thread per connection:
+ * echo (after an optional greeting naming the server), record the first bytes, or hold (accept and
+ * read nothing until released).
+ */
+final class TestServer implements AutoCloseable {
+  enum Mode {
+    ECHO,
+    GREET_THEN_ECHO,
+    RECORD,
+    HOLD
+  }
+
+  final String id;
+  final InetSocketAddress address;
+  final AtomicInteger accepted = new AtomicInteger();
+  final BlockingQueue<byte[]> recorded = new LinkedBlockingQueue<>();
+  final BlockingQueue<String> closes = new LinkedBlockingQueue<>();
+  private final ServerSocket server;
+  private final Mode mode;
+  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  final CountDownLatch release = new CountDownLatch(1);
+
+  TestServer(String id, String host, Mode mode) throws IOException {
+    this.id = id;
+    this.mode = mode;
+    this.server = new ServerSocket(0, 200, InetAddress.getByName(host));
+    this.address = new InetSocketAddress(server.getInetAddress(), server.getLocalPort());
+    Thread t = new Thread(this::acceptLoop, "test-server-" + id);
+    t.setDaemon(true);
+    t.start();
+  }
+
+  private void acceptLoop() {
+    while (!server.isClosed()) {
+      try {
+        Socket s = server.accept();
+        accepted.incrementAndGet();
+        sockets.add(s);
+        Thread t = new Thread(() -> serve(s), "test-conn-" + id);
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private void serve(Socket s) {
+    try (s) {
+      InputStream in = s.getInputStream();
+      OutputStream out = s.getOutputStream();
+      switch (mode) {
+        case GREET_THEN_ECHO:
+          out.write((id + "\n").getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          echo(in, out);
+          break;
+        case ECHO:
+          echo(in, out);
+          break;
+        case RECORD:
+          byte[] buf = new byte[256];
+          int n = 0;
+          int r;
+          while (n < buf.length && (r = in.read(buf, n, buf.length - n)) > 0) {
+            n += r;
+            if (n >= 8 && new String(buf, 0, n, StandardCharsets.ISO_8859_1).contains("END")) {
+              break;
+            }
+          }
+          recorded.add(java.util.Arrays.copyOf(buf, n));
+          out.write("ok\n".getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          break;
+        case HOLD:
+          release.await();
+          break;
+        default:
+          throw new AssertionError(mode);
+      }
+      closes.add("closed");
+    } catch (IOException e) {
+      closes.add(e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void echo(InputStream in, OutputStream out) throws IOException {
+    byte[] buf = new byte[16384];
+    int n;
+    while ((n = in.read(buf)) > 0) {
+      out.write(buf, 0, n);
+      out.flush();
+    }
+  }
+
+  /** Kills the server: stops listening and resets every connection. */
+  void kill() throws IOException {
+    server.close();
+    for (Socket s : sockets) {
+      try {
+        s.setSoLinger(true, 0);
+        s.close();
+      } catch (IOException e) {
+        // already gone
+      }
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    release.countDown();
+    kill();
+  }
+
+  /** Returns a port on {@code host} that was free a moment ago (bound to port 0, then closed). */
+  static int freePort(String host) throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+      return s.getLocalPort();
+    }
+  }
+}
