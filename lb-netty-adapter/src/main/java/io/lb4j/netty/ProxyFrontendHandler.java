@@ -61,6 +61,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
   private int attempts;
   private final Set<String> tried = new HashSet<>(4);
   private boolean admitted;
+  private boolean counted; // holds a place in the frontend's connection count
   private boolean backendActive;
   private boolean backendReady;
   private ArrayDeque<Object> early; // client bytes that came before the backend connected
@@ -92,6 +93,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     frontend = (InetSocketAddress) inbound.localAddress();
     route.frontendCounters().total.increment();
     route.frontendCounters().active.incrementAndGet();
+    counted = true;
     if (route.frontendOptions().acceptProxyProtocol()) {
       inbound.read(); // the decoder turns the first bytes into an HAProxyMessage
     } else {
@@ -390,13 +392,13 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     done = true;
+    release();
     if (early != null) {
       Object m;
       while ((m = early.poll()) != null) {
         ReferenceCountUtil.release(m);
       }
     }
-    route.frontendCounters().active.decrementAndGet();
     if (admitted) {
       route.ruleCounters().active.decrementAndGet();
       lb.flowClosed(flow);
@@ -421,7 +423,16 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     ctx.close();
   }
 
+  /** Gives back the connection's place in the frontend's count, once. */
+  private void release() {
+    if (counted) {
+      counted = false;
+      route.frontendCounters().active.decrementAndGet();
+    }
+  }
+
   private void refuse(ChannelHandlerContext ctx, String why) {
+    release(); // before the close the client sees: a refused connection takes no place
     route.frontendCounters().refusals.increment();
     route.ruleCounters().refusals.increment();
     logger.debug("refused {} -> {}: {}", client, frontend, why);
