@@ -266,6 +266,11 @@ public final class NettyL4Proxy implements AutoCloseable {
     return lb;
   }
 
+  /** Returns the event loops, for servers that share them (the admin endpoint). */
+  EventLoopGroup eventLoops() {
+    return group;
+  }
+
   /** Returns the transport in use: EPOLL or NIO. */
   public Transport transport() {
     return transport;

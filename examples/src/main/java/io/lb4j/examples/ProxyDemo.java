@@ -1,0 +1,109 @@
+package io.lb4j.examples;
+
+import com.sun.net.httpserver.HttpServer;
+import io.lb4j.HealthEvent;
+import io.lb4j.HealthState;
+import io.lb4j.LoadBalancerListener;
+import io.lb4j.netty.StandaloneProxy;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The standalone proxy on {@code examples/lb4j-demo.yaml} in front of three demo HTTP backends on
+ * 127.0.0.2-4:8081: requests spread, one backend dies, the probes take it out, requests go on.
+ */
+public final class ProxyDemo {
+  public static void main(String[] args) throws Exception {
+    Path config = Path.of(args.length > 0 ? args[0] : "examples/lb4j-demo.yaml");
+    List<HttpServer> backends = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      backends.add(backend("web-" + i, "127.0.0." + (1 + i)));
+    }
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    try (StandaloneProxy proxy = StandaloneProxy.start(config)) {
+      System.out.println("proxy listening on " + proxy.proxy().listeners());
+      System.out.println("admin: http://127.0.0.1:" + proxy.adminAddress().getPort() + "/backends");
+      CountDownLatch up = new CountDownLatch(3);
+      CountDownLatch down = new CountDownLatch(1);
+      proxy
+          .proxy()
+          .loadBalancer()
+          .addListener(
+              new LoadBalancerListener() {
+                @Override
+                public void onHealthChange(HealthEvent e) {
+                  System.out.println("  health: " + e);
+                  (e.to() == HealthState.HEALTHY ? up : down).countDown();
+                }
+              });
+      up.await(10, TimeUnit.SECONDS);
+      requests(12);
+
+      System.out.println("stopping web-2 ...");
+      backends.get(1).stop(0);
+      down.await(10, TimeUnit.SECONDS);
+      requests(12);
+
+      String admin =
+          http.send(
+                  HttpRequest.newBuilder(
+                          URI.create(
+                              "http://127.0.0.1:" + proxy.adminAddress().getPort() + "/rules"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
+      System.out.println("GET /rules ->\n" + admin);
+    } finally {
+      for (HttpServer s : backends) {
+        s.stop(0);
+      }
+    }
+  }
+
+  /** Sends {@code n} HTTP/1.0 requests, each on a new connection, and prints who answered. */
+  private static void requests(int n) throws IOException {
+    StringBuilder sb = new StringBuilder("  " + n + " requests to 127.0.0.1:8080 answered by:");
+    for (int i = 0; i < n; i++) {
+      try (Socket s = new Socket("127.0.0.1", 8080)) {
+        s.setSoTimeout(5000);
+        s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        sb.append(' ').append(response.substring(response.indexOf("\r\n\r\n") + 4));
+      }
+    }
+    System.out.println(sb);
+  }
+
+  /** A demo backend: answers its name on / and 200 on /healthz. */
+  private static HttpServer backend(String name, String address) throws IOException {
+    HttpServer s = HttpServer.create(new InetSocketAddress(address, 8081), 50);
+    s.createContext(
+        "/",
+        exchange -> {
+          try (InputStream in = exchange.getRequestBody()) {
+            in.readAllBytes();
+          }
+          byte[] body =
+              (exchange.getRequestURI().getPath().equals("/healthz") ? "ok" : name)
+                  .getBytes(StandardCharsets.US_ASCII);
+          exchange.sendResponseHeaders(200, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
+    s.start();
+    return s;
+  }
+}

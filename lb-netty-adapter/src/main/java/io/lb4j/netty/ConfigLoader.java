@@ -1,0 +1,612 @@
+package io.lb4j.netty;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.lb4j.AdminState;
+import io.lb4j.Backend;
+import io.lb4j.BackendPool;
+import io.lb4j.DistributionMode;
+import io.lb4j.Frontend;
+import io.lb4j.HealthOverride;
+import io.lb4j.HealthProbe;
+import io.lb4j.HealthState;
+import io.lb4j.InboundNatRule;
+import io.lb4j.LoadBalancerConfig;
+import io.lb4j.LoadBalancingRule;
+import io.lb4j.NoHealthyBackendPolicy;
+import io.lb4j.OutlierDetection;
+import io.lb4j.ProbeProtocol;
+import io.lb4j.Protocol;
+import io.lb4j.SelectionAlgorithm;
+import io.lb4j.SelectionPolicy;
+import io.lb4j.UnhealthyFlowPolicy;
+import io.lb4j.core.L4LoadBalancer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a standalone proxy's YAML file into a {@link ProxyConfig}. Every error names the file, the
+ * path inside it, the bad value and what was expected, for example {@code lb.yaml:
+ * loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])}; unknown keys
+ * are errors too, so that a typo never passes silently. See {@code docs/configuration.md}.
+ *
+ * <p>Thread-safe.
+ */
+public final class ConfigLoader {
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+
+  /** The admin endpoint's default address, 127.0.0.1:9901 (Envoy's admin port). */
+  public static final InetSocketAddress DEFAULT_ADMIN =
+      new InetSocketAddress(InetAddress.getLoopbackAddress(), 9901);
+
+  private ConfigLoader() {}
+
+  /**
+   * Reads and checks {@code file}.
+   *
+   * @throws IllegalArgumentException with the file, path, value and expectation of the first error
+   */
+  public static ProxyConfig load(Path file) {
+    String name = file.getFileName().toString();
+    String text;
+    try {
+      text = Files.readString(file);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(name + ": cannot read " + file + ": " + e.getMessage(), e);
+    }
+    return parse(name, text);
+  }
+
+  /**
+   * Reads and checks YAML {@code text}, naming it {@code name} in errors.
+   *
+   * @throws IllegalArgumentException with the name, path, value and expectation of the first error
+   */
+  public static ProxyConfig parse(String name, String text) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(text);
+    } catch (JsonProcessingException e) {
+      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+      throw new IllegalArgumentException(
+          name + ": not valid YAML" + where + ": " + e.getOriginalMessage(), e);
+    }
+    try {
+      if (root == null || !root.isObject()) {
+        throw new ConfigError("", "(expected: a mapping with frontends, backendPools, rules...)");
+      }
+      return read(new Node("", root));
+    } catch (ConfigError e) {
+      throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static ProxyConfig read(Node root) {
+    root.only(
+        "frontends",
+        "backendPools",
+        "probes",
+        "loadBalancingRules",
+        "inboundNatRules",
+        "admin",
+        "shutdown",
+        "proxy");
+    LoadBalancerConfig.Builder lb = LoadBalancerConfig.builder();
+    Map<String, FrontendOptions> frontendOptions = new HashMap<>();
+    Map<String, RuleOptions> ruleOptions = new HashMap<>();
+    Set<String> poolNames = new HashSet<>();
+
+    for (Node f : root.list("frontends", true)) {
+      f.only("name", "address", "acceptProxyProtocol", "maxConnections", "allow", "deny");
+      String fname = f.string("name", null);
+      lb.frontend(f.build(() -> Frontend.of(fname, f.string("address", null))));
+      List<Cidr> allow = new ArrayList<>();
+      for (Node c : f.list("allow", false)) {
+        allow.add(c.build(() -> Cidr.parse(c.scalar())));
+      }
+      List<Cidr> deny = new ArrayList<>();
+      for (Node c : f.list("deny", false)) {
+        deny.add(c.build(() -> Cidr.parse(c.scalar())));
+      }
+      frontendOptions.put(
+          fname,
+          f.build(
+              () ->
+                  new FrontendOptions(
+                      f.bool("acceptProxyProtocol", false),
+                      f.integer("maxConnections", 0),
+                      allow,
+                      deny)));
+    }
+
+    for (Node p : root.list("backendPools", true)) {
+      p.only("name", "backends");
+      String pname = p.string("name", null);
+      if (!poolNames.add(pname)) {
+        throw new ConfigError(p.path + ".name", "'" + pname + "' (expected: unique among pools)");
+      }
+      List<Backend> backends = new ArrayList<>();
+      for (Node b : p.list("backends", false)) {
+        b.only("id", "address", "port", "weight", "adminState", "healthOverride");
+        backends.add(
+            b.build(
+                () -> {
+                  Backend backend = Backend.of(b.string("id", null), b.string("address", null));
+                  return new Backend(
+                      backend.id(),
+                      backend.address(),
+                      b.integer("port", 0),
+                      b.integer("weight", Backend.DEFAULT_WEIGHT),
+                      b.enumeration("adminState", AdminState.class, AdminState.ENABLED),
+                      b.enumeration(
+                          "healthOverride", HealthOverride.class, HealthOverride.FOLLOW_PROBE));
+                }));
+      }
+      lb.pool(p.build(() -> new BackendPool(pname, backends)));
+    }
+
+    for (Node p : root.list("probes", false)) {
+      p.only(
+          "name",
+          "protocol",
+          "port",
+          "path",
+          "host",
+          "interval",
+          "timeout",
+          "healthyThreshold",
+          "unhealthyThreshold",
+          "expectedStatuses",
+          "jitterPercent",
+          "initialState");
+      lb.probe(
+          p.build(
+              () ->
+                  HealthProbe.builder(p.string("name", null))
+                      .protocol(p.enumeration("protocol", ProbeProtocol.class, ProbeProtocol.TCP))
+                      .port(p.integer("port", 0))
+                      .path(p.string("path", "/"))
+                      .host(p.has("host") ? p.string("host", null) : null)
+                      .interval(p.duration("interval", HealthProbe.DEFAULT_INTERVAL))
+                      .timeout(p.duration("timeout", HealthProbe.DEFAULT_TIMEOUT))
+                      .healthyThreshold(
+                          p.integer("healthyThreshold", HealthProbe.DEFAULT_HEALTHY_THRESHOLD))
+                      .unhealthyThreshold(
+                          p.integer("unhealthyThreshold", HealthProbe.DEFAULT_UNHEALTHY_THRESHOLD))
+                      .expectedStatuses(p.string("expectedStatuses", "200"))
+                      .jitterPercent(p.integer("jitterPercent", HealthProbe.DEFAULT_JITTER_PERCENT))
+                      .initialState(
+                          p.enumeration("initialState", HealthState.class, HealthState.UNKNOWN))
+                      .build()));
+    }
+
+    for (Node r : root.list("loadBalancingRules", false)) {
+      r.only(
+          "name",
+          "frontend",
+          "protocol",
+          "frontendPort",
+          "backendPool",
+          "backendPort",
+          "probe",
+          "distributionMode",
+          "algorithm",
+          "maglevTableSize",
+          "ringPointsPerWeight",
+          "boundedLoadFactor",
+          "idleTimeout",
+          "tcpReset",
+          "floatingIp",
+          "unhealthyFlowPolicy",
+          "drainTimeout",
+          "noHealthyBackendPolicy",
+          "panicThresholdPercent",
+          "outlierDetection",
+          "proxyProtocol",
+          "connectTimeout",
+          "maxConnectAttempts");
+      String rname = r.string("name", null);
+      LoadBalancingRule rule =
+          r.build(
+              () -> {
+                LoadBalancingRule.Builder b =
+                    LoadBalancingRule.builder(rname)
+                        .frontend(r.string("frontend", null))
+                        .protocol(r.enumeration("protocol", Protocol.class, Protocol.TCP))
+                        .frontendPort(r.integer("frontendPort", null))
+                        .backendPool(r.string("backendPool", null))
+                        .distributionMode(
+                            r.enumeration(
+                                "distributionMode",
+                                DistributionMode.class,
+                                DistributionMode.FIVE_TUPLE))
+                        .selection(
+                            new SelectionPolicy(
+                                r.enumeration(
+                                    "algorithm",
+                                    SelectionAlgorithm.class,
+                                    SelectionAlgorithm.MAGLEV),
+                                r.integer(
+                                    "maglevTableSize", SelectionPolicy.DEFAULT_MAGLEV_TABLE_SIZE),
+                                r.integer(
+                                    "ringPointsPerWeight",
+                                    SelectionPolicy.DEFAULT_RING_POINTS_PER_WEIGHT),
+                                r.decimal("boundedLoadFactor", 0)))
+                        .idleTimeout(
+                            r.duration("idleTimeout", LoadBalancingRule.DEFAULT_IDLE_TIMEOUT))
+                        .tcpReset(r.bool("tcpReset", false))
+                        .floatingIp(r.bool("floatingIp", false))
+                        .unhealthyFlowPolicy(
+                            r.enumeration(
+                                "unhealthyFlowPolicy",
+                                UnhealthyFlowPolicy.class,
+                                UnhealthyFlowPolicy.KEEP))
+                        .drainTimeout(
+                            r.duration("drainTimeout", LoadBalancingRule.DEFAULT_DRAIN_TIMEOUT))
+                        .noHealthyBackendPolicy(
+                            r.enumeration(
+                                "noHealthyBackendPolicy",
+                                NoHealthyBackendPolicy.class,
+                                NoHealthyBackendPolicy.FAIL_CLOSED))
+                        .panicThresholdPercent(
+                            r.integer(
+                                "panicThresholdPercent",
+                                LoadBalancingRule.DEFAULT_PANIC_THRESHOLD_PERCENT))
+                        .outlierDetection(outlier(r));
+                if (r.has("backendPort")) {
+                  b.backendPort(r.integer("backendPort", null));
+                }
+                if (r.has("probe")) {
+                  b.probe(r.string("probe", null));
+                }
+                return b.build();
+              });
+      lb.rule(rule);
+      ruleOptions.put(rname, ruleOptions(r));
+    }
+
+    for (Node r : root.list("inboundNatRules", false)) {
+      r.only(
+          "name",
+          "frontend",
+          "protocol",
+          "frontendPort",
+          "backendPool",
+          "backend",
+          "backendPort",
+          "idleTimeout",
+          "tcpReset",
+          "proxyProtocol",
+          "connectTimeout",
+          "maxConnectAttempts");
+      String rname = r.string("name", null);
+      lb.natRule(
+          r.build(
+              () -> {
+                InboundNatRule.Builder b =
+                    InboundNatRule.builder(rname)
+                        .frontend(r.string("frontend", null))
+                        .protocol(r.enumeration("protocol", Protocol.class, Protocol.TCP))
+                        .frontendPort(r.integer("frontendPort", null))
+                        .backendPool(r.string("backendPool", null))
+                        .backend(r.string("backend", null))
+                        .idleTimeout(
+                            r.duration("idleTimeout", LoadBalancingRule.DEFAULT_IDLE_TIMEOUT))
+                        .tcpReset(r.bool("tcpReset", false));
+                if (r.has("backendPort")) {
+                  b.backendPort(r.integer("backendPort", null));
+                }
+                return b.build();
+              }));
+      ruleOptions.put(rname, ruleOptions(r));
+    }
+
+    LoadBalancerConfig config = lb.build(); // cross-references, with paths in the messages
+    InetSocketAddress admin = DEFAULT_ADMIN;
+    if (root.has("admin")) {
+      Node a = root.child("admin");
+      a.only("enabled", "address", "port");
+      if (!a.bool("enabled", true)) {
+        admin = null;
+      } else {
+        InetAddress address =
+            a.build(
+                () ->
+                    InetAddress.getByName(
+                        Frontend.of("admin", a.string("address", "127.0.0.1"))
+                            .address()
+                            .getHostAddress()));
+        admin = new InetSocketAddress(address, a.integer("port", DEFAULT_ADMIN.getPort()));
+      }
+    }
+    Duration drain = Duration.ofSeconds(30);
+    if (root.has("shutdown")) {
+      Node s = root.child("shutdown");
+      s.only("drainTimeout");
+      drain = s.duration("drainTimeout", drain);
+    }
+    int ioThreads = Runtime.getRuntime().availableProcessors();
+    Transport transport = Transport.AUTO;
+    long seed = L4LoadBalancer.DEFAULT_SEED;
+    if (root.has("proxy")) {
+      Node p = root.child("proxy");
+      p.only("ioThreads", "transport", "seed");
+      ioThreads = p.integer("ioThreads", ioThreads);
+      if (ioThreads < 1 || ioThreads > 1024) {
+        throw new ConfigError(p.path + ".ioThreads", ioThreads + " (expected: 1-1024)");
+      }
+      transport = p.enumeration("transport", Transport.class, Transport.AUTO);
+      seed = p.has("seed") ? p.longValue("seed") : seed;
+    }
+    NettyL4Proxy.check(config, frontendOptions, ruleOptions);
+    return new ProxyConfig(
+        config, frontendOptions, ruleOptions, admin, drain, ioThreads, transport, seed);
+  }
+
+  private static OutlierDetection outlier(Node r) {
+    if (!r.has("outlierDetection")) {
+      return OutlierDetection.DEFAULT;
+    }
+    Node o = r.child("outlierDetection");
+    o.only("consecutiveFailures", "baseEjectionTime", "maxEjectionTime", "maxEjectionPercent");
+    OutlierDetection d = OutlierDetection.DEFAULT;
+    return o.build(
+        () ->
+            new OutlierDetection(
+                o.integer("consecutiveFailures", d.consecutiveFailures()),
+                o.duration("baseEjectionTime", d.baseEjectionTime()),
+                o.duration("maxEjectionTime", d.maxEjectionTime()),
+                o.integer("maxEjectionPercent", d.maxEjectionPercent())));
+  }
+
+  private static RuleOptions ruleOptions(Node r) {
+    RuleOptions d = RuleOptions.DEFAULT;
+    return r.build(
+        () ->
+            new RuleOptions(
+                r.enumeration("proxyProtocol", ProxyProtocol.class, d.sendProxyProtocol()),
+                r.duration("connectTimeout", d.connectTimeout()),
+                r.integer("maxConnectAttempts", d.maxConnectAttempts())));
+  }
+
+  /** An error at a path, before the file name is put in front. */
+  private static final class ConfigError extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ConfigError(String path, String message) {
+      super(path.isEmpty() ? message : path + ": " + message);
+    }
+  }
+
+  /** A producer that may throw; its errors get the node's path. */
+  private interface Build<T> {
+    T get() throws Exception;
+  }
+
+  /** A YAML node with its path from the root, such as {@code loadBalancingRules[1]}. */
+  private static final class Node {
+    final String path;
+    final JsonNode json;
+
+    Node(String path, JsonNode json) {
+      this.path = path;
+      this.json = json;
+    }
+
+    private String at(String field) {
+      return path.isEmpty() ? field : path + "." + field;
+    }
+
+    boolean has(String field) {
+      return json.has(field) && !json.get(field).isNull();
+    }
+
+    Node child(String field) {
+      JsonNode c = json.get(field);
+      if (c == null || !c.isObject()) {
+        throw new ConfigError(at(field), describe(c) + " (expected: a mapping)");
+      }
+      return new Node(at(field), c);
+    }
+
+    /** Refuses keys other than {@code known}: typos never pass silently. */
+    void only(String... known) {
+      Set<String> allowed = new LinkedHashSet<>(Arrays.asList(known));
+      for (Iterator<String> it = json.fieldNames(); it.hasNext(); ) {
+        String f = it.next();
+        if (!allowed.contains(f)) {
+          throw new ConfigError(at(f), "unknown key (expected one of: " + allowed + ")");
+        }
+      }
+    }
+
+    List<Node> list(String field, boolean required) {
+      JsonNode l = json.get(field);
+      if (l == null || l.isNull()) {
+        if (required) {
+          throw new ConfigError(at(field), "missing (expected: a list)");
+        }
+        return List.of();
+      }
+      if (!l.isArray()) {
+        throw new ConfigError(at(field), describe(l) + " (expected: a list)");
+      }
+      List<Node> out = new ArrayList<>();
+      for (int i = 0; i < l.size(); i++) {
+        out.add(new Node(at(field) + "[" + i + "]", l.get(i)));
+      }
+      return out;
+    }
+
+    String scalar() {
+      if (!json.isValueNode() || json.isNull()) {
+        throw new ConfigError(path, describe(json) + " (expected: a value)");
+      }
+      return json.asText();
+    }
+
+    String string(String field, String fallback) {
+      JsonNode v = json.get(field);
+      if (v == null || v.isNull()) {
+        if (fallback == null) {
+          throw new ConfigError(at(field), "missing (expected: a value)");
+        }
+        return fallback;
+      }
+      if (!v.isValueNode()) {
+        throw new ConfigError(at(field), describe(v) + " (expected: a value)");
+      }
+      return v.asText();
+    }
+
+    int integer(String field, Integer fallback) {
+      JsonNode v = json.get(field);
+      if (v == null || v.isNull()) {
+        if (fallback == null) {
+          throw new ConfigError(at(field), "missing (expected: a whole number)");
+        }
+        return fallback;
+      }
+      if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+        throw new ConfigError(at(field), describe(v) + " (expected: a whole number)");
+      }
+      return v.asInt();
+    }
+
+    long longValue(String field) {
+      JsonNode v = json.get(field);
+      if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
+        throw new ConfigError(at(field), describe(v) + " (expected: a whole number)");
+      }
+      return v.asLong();
+    }
+
+    double decimal(String field, double fallback) {
+      JsonNode v = json.get(field);
+      if (v == null || v.isNull()) {
+        return fallback;
+      }
+      if (!v.isNumber()) {
+        throw new ConfigError(at(field), describe(v) + " (expected: a number)");
+      }
+      return v.asDouble();
+    }
+
+    boolean bool(String field, boolean fallback) {
+      JsonNode v = json.get(field);
+      if (v == null || v.isNull()) {
+        return fallback;
+      }
+      if (!v.isBoolean()) {
+        throw new ConfigError(at(field), describe(v) + " (expected: true or false)");
+      }
+      return v.asBoolean();
+    }
+
+    <E extends Enum<E>> E enumeration(String field, Class<E> type, E fallback) {
+      JsonNode v = json.get(field);
+      if (v == null || v.isNull()) {
+        return fallback;
+      }
+      String s = v.asText().trim().toUpperCase(Locale.ROOT).replace('-', '_');
+      for (E e : type.getEnumConstants()) {
+        if (e.name().equals(s)) {
+          return e;
+        }
+      }
+      throw new ConfigError(
+          at(field),
+          describe(v) + " (expected one of: " + Arrays.toString(type.getEnumConstants()) + ")");
+    }
+
+    Duration duration(String field, Duration fallback) {
+      JsonNode v = json.get(field);
+      if (v == null || v.isNull()) {
+        return fallback;
+      }
+      String s = v.asText().trim();
+      Matcher m = DURATION.matcher(s);
+      try {
+        if (m.matches()) {
+          long n = Long.parseLong(m.group(1));
+          switch (m.group(2)) {
+            case "ms":
+              return Duration.ofMillis(n);
+            case "s":
+              return Duration.ofSeconds(n);
+            case "m":
+              return Duration.ofMinutes(n);
+            case "h":
+              return Duration.ofHours(n);
+            default:
+              return Duration.ofDays(n);
+          }
+        }
+        if (s.startsWith("P") || s.startsWith("p")) {
+          return Duration.parse(s);
+        }
+      } catch (NumberFormatException | DateTimeParseException | ArithmeticException e) {
+        // reported below
+      }
+      throw new ConfigError(
+          at(field), describe(v) + " (expected: a duration such as 250ms, 5s, 4m, 1h, 1d or PT5S)");
+    }
+
+    /** Runs {@code build}; an error from a model value gets this node's path in front. */
+    <T> T build(Build<T> build) {
+      try {
+        return build.get();
+      } catch (ConfigError e) {
+        throw e;
+      } catch (IllegalArgumentException | IllegalStateException | NullPointerException e) {
+        String message = String.valueOf(e.getMessage());
+        int colon = message.indexOf(':');
+        String field = colon > 0 ? message.substring(0, colon) : "";
+        if (json.has(field)) { // "weight: 70000 (...)" -> "...backends[2].weight: 70000 (...)"
+          throw new ConfigError(at(field), message.substring(colon + 2));
+        }
+        throw new ConfigError(path, message);
+      } catch (Exception e) {
+        throw new ConfigError(path, e.toString());
+      }
+    }
+
+    private static String describe(JsonNode v) {
+      if (v == null || v.isNull()) {
+        return "missing";
+      }
+      if (v.isTextual()) {
+        return "'" + v.asText() + "'";
+      }
+      if (v.isArray()) {
+        return "a list";
+      }
+      if (v.isObject()) {
+        return "a mapping";
+      }
+      return v.asText();
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package io.lb4j.netty;
+
+import io.lb4j.LoadBalancerConfig;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A standalone proxy's whole configuration, as read from its YAML file by {@link ConfigLoader}: the
+ * balancer's model plus what only the proxy needs.
+ *
+ * <p>Instances are immutable and thread-safe.
+ *
+ * @param loadBalancer frontends, pools, probes and rules
+ * @param frontendOptions per frontend: PROXY header accepted, connection limit, source filters
+ * @param ruleOptions per rule: PROXY header sent, connect timeout and attempts
+ * @param admin where the admin HTTP endpoint listens, or null for none
+ * @param shutdownDrain how long established connections may take to finish on SIGTERM
+ * @param ioThreads event loops
+ * @param transport I/O transport
+ * @param seed the flow-hash seed
+ */
+public record ProxyConfig(
+    LoadBalancerConfig loadBalancer,
+    Map<String, FrontendOptions> frontendOptions,
+    Map<String, RuleOptions> ruleOptions,
+    InetSocketAddress admin,
+    Duration shutdownDrain,
+    int ioThreads,
+    Transport transport,
+    long seed) {
+
+  /** Copies the maps. */
+  public ProxyConfig {
+    Objects.requireNonNull(loadBalancer, "loadBalancer");
+    frontendOptions = Map.copyOf(frontendOptions);
+    ruleOptions = Map.copyOf(ruleOptions);
+    Objects.requireNonNull(shutdownDrain, "shutdownDrain");
+    Objects.requireNonNull(transport, "transport");
+  }
+}

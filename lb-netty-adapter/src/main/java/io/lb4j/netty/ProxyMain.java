@@ -1,0 +1,160 @@
+package io.lb4j.netty;
+
+import java.io.PrintWriter;
+import java.lang.reflect.Proxy;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The standalone proxy's command line.
+ *
+ * <pre>
+ * java -jar lb-netty-adapter/target/lb4j-proxy.jar --config lb.yaml
+ * java -jar lb-netty-adapter/target/lb4j-proxy.jar --check lb.yaml
+ * </pre>
+ *
+ * <p>SIGTERM stops accepting, lets established connections finish up to {@code
+ * shutdown.drainTimeout} and exits 0; SIGHUP re-reads the file (as {@code POST /reload} does). Exit
+ * codes: 0 done, 1 a runtime failure (a port in use), 2 an invalid configuration or command line.
+ *
+ * <p>Not thread-safe; one per process.
+ */
+@Command(
+    name = "lb4j-proxy",
+    mixinStandardHelpOptions = true,
+    version = "lb4j proxy 0.1.0",
+    description = "Runs lb4j's L4 proxy from a YAML configuration file.")
+public final class ProxyMain implements Callable<Integer> {
+  private static final Logger logger = LoggerFactory.getLogger(ProxyMain.class);
+
+  /** Exit code of an invalid configuration. */
+  public static final int CONFIG_ERROR = 2;
+
+  /** Exit code of a runtime failure. */
+  public static final int RUNTIME_ERROR = 1;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "Run the proxy from FILE.")
+  private Path config;
+
+  @Option(names = "--check", paramLabel = "FILE", description = "Check FILE and exit.")
+  private Path check;
+
+  private PrintWriter out = new PrintWriter(System.out, true);
+  private PrintWriter err = new PrintWriter(System.err, true);
+
+  /** Runs the command line and exits with its code. */
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns its exit code (for tests and embedding). */
+  public static int run(String... args) {
+    ProxyMain main = new ProxyMain();
+    CommandLine cli = new CommandLine(main);
+    main.out = cli.getOut();
+    main.err = cli.getErr();
+    return cli.execute(args);
+  }
+
+  @Override
+  public Integer call() {
+    if ((config == null) == (check == null)) {
+      err.println("lb4j-proxy: give exactly one of --config FILE or --check FILE");
+      return CONFIG_ERROR;
+    }
+    if (check != null) {
+      try {
+        ProxyConfig c = ConfigLoader.load(check);
+        out.printf(
+            "%s: OK (%d frontends, %d pools, %d probes, %d load-balancing rules,"
+                + " %d inbound NAT rules)%n",
+            check,
+            c.loadBalancer().frontends().size(),
+            c.loadBalancer().pools().size(),
+            c.loadBalancer().probes().size(),
+            c.loadBalancer().loadBalancingRules().size(),
+            c.loadBalancer().inboundNatRules().size());
+        return 0;
+      } catch (IllegalArgumentException e) {
+        err.println(e.getMessage());
+        return CONFIG_ERROR;
+      }
+    }
+    StandaloneProxy proxy;
+    try {
+      proxy = StandaloneProxy.start(config);
+    } catch (IllegalArgumentException e) {
+      err.println(e.getMessage());
+      return CONFIG_ERROR;
+    } catch (IllegalStateException e) {
+      err.println(e.getMessage());
+      return RUNTIME_ERROR;
+    }
+    out.printf(
+        "lb4j proxy listening: %s (%s transport)%n",
+        proxy.proxy().listeners(), proxy.proxy().transport());
+    if (proxy.adminAddress() != null) {
+      out.printf(
+          "admin: http://%s:%d/backends%n",
+          proxy.adminAddress().getAddress().getHostAddress(), proxy.adminAddress().getPort());
+    }
+    CountDownLatch stop = new CountDownLatch(1);
+    boolean term = onSignal("TERM", stop::countDown);
+    onSignal("INT", stop::countDown);
+    onSignal(
+        "HUP",
+        () -> {
+          String error = proxy.reload();
+          if (error != null) {
+            err.println("reload refused: " + error);
+          }
+        });
+    if (!term) {
+      Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "lb4j-shutdown"));
+    }
+    try {
+      stop.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    out.println(
+        "lb4j proxy: stopping; established connections may finish for "
+            + proxy.config().shutdownDrain());
+    int forced = proxy.shutdown();
+    out.printf("lb4j proxy: stopped (%d connections closed at the deadline)%n", forced);
+    return 0;
+  }
+
+  /**
+   * Handles the signal {@code name} with {@code action}, through {@code sun.misc.Signal} looked up
+   * reflectively (it is unsupported API); returns false where it is missing.
+   */
+  static boolean onSignal(String name, Runnable action) {
+    try {
+      Class<?> signalClass = Class.forName("sun.misc.Signal");
+      Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
+      Object signal = signalClass.getConstructor(String.class).newInstance(name);
+      Object handler =
+          Proxy.newProxyInstance(
+              handlerClass.getClassLoader(),
+              new Class<?>[] {handlerClass},
+              (p, method, args) -> {
+                if (method.getName().equals("handle")) {
+                  action.run();
+                }
+                return null;
+              });
+      signalClass.getMethod("handle", signalClass, handlerClass).invoke(null, signal, handler);
+      return true;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      logger.debug("no handler for SIG{}: {}", name, e.toString());
+      return false;
+    }
+  }
+}

@@ -1,0 +1,137 @@
+package io.lb4j.netty;
+
+import io.lb4j.core.L4LoadBalancer;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The standalone proxy: a balancer, a {@link NettyL4Proxy} and the admin endpoint, run from a YAML
+ * file and reloaded from it.
+ *
+ * <pre>{@code
+ * try (StandaloneProxy p = StandaloneProxy.start(Path.of("lb.yaml"))) {
+ *   System.out.println("admin on " + p.adminAddress());
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe.
+ */
+public final class StandaloneProxy implements AutoCloseable {
+  private static final Logger logger = LoggerFactory.getLogger(StandaloneProxy.class);
+
+  private final Path file;
+  private final L4LoadBalancer lb;
+  private final NettyL4Proxy proxy;
+  private final AdminServer admin;
+  private final Object lock = new Object();
+  private ProxyConfig config;
+
+  private StandaloneProxy(Path file, ProxyConfig config) {
+    this.file = file;
+    this.config = config;
+    this.lb = L4LoadBalancer.builder().config(config.loadBalancer()).seed(config.seed()).build();
+    NettyL4Proxy.Builder b =
+        NettyL4Proxy.builder()
+            .loadBalancer(lb)
+            .ioThreads(config.ioThreads())
+            .transport(config.transport());
+    config.frontendOptions().forEach(b::frontendOptions);
+    config.ruleOptions().forEach(b::ruleOptions);
+    NettyL4Proxy p = b.build();
+    try {
+      p.start();
+      this.admin =
+          config.admin() == null
+              ? null
+              : new AdminServer(this, config.admin(), p.eventLoops(), p.transport());
+    } catch (RuntimeException e) {
+      p.close();
+      lb.close();
+      throw e;
+    }
+    this.proxy = p;
+  }
+
+  /**
+   * Reads {@code file}, starts proxying and the admin endpoint.
+   *
+   * @throws IllegalArgumentException if the file is invalid (the message names file, path, value
+   *     and expectation)
+   * @throws IllegalStateException if a listener cannot bind
+   */
+  public static StandaloneProxy start(Path file) {
+    Objects.requireNonNull(file, "file");
+    return new StandaloneProxy(file, ConfigLoader.load(file));
+  }
+
+  /**
+   * Re-reads the file and applies it without dropping established connections; returns null on
+   * success, or why nothing changed.
+   */
+  public String reload() {
+    synchronized (lock) {
+      ProxyConfig next;
+      try {
+        next = ConfigLoader.load(file);
+        proxy.reload(next.loadBalancer(), next.frontendOptions(), next.ruleOptions());
+      } catch (RuntimeException e) {
+        logger.warn("reload refused, the running configuration stays: {}", e.getMessage());
+        return e.getMessage();
+      }
+      if (!Objects.equals(next.admin(), config.admin())
+          || next.ioThreads() != config.ioThreads()
+          || next.transport() != config.transport()
+          || next.seed() != config.seed()) {
+        logger.warn(
+            "reload: admin and proxy settings (admin, ioThreads, transport, seed) take"
+                + " effect at the next start");
+      }
+      config = next;
+      logger.info("reloaded {}", file);
+      return null;
+    }
+  }
+
+  /** Returns the admin endpoint's address, or null when it is off. */
+  public InetSocketAddress adminAddress() {
+    return admin == null ? null : admin.address();
+  }
+
+  /** Returns the proxy. */
+  public NettyL4Proxy proxy() {
+    return proxy;
+  }
+
+  /** Returns the configuration in force. */
+  public ProxyConfig config() {
+    synchronized (lock) {
+      return config;
+    }
+  }
+
+  /**
+   * Stops accepting, lets established connections finish up to the configured drain timeout, then
+   * closes everything; returns the number of connections closed by force.
+   */
+  public int shutdown() {
+    if (admin != null) {
+      admin.close();
+    }
+    int forced = proxy.shutdown(config().shutdownDrain());
+    lb.close();
+    return forced;
+  }
+
+  /** Closes at once. */
+  @Override
+  public void close() {
+    if (admin != null) {
+      admin.close();
+    }
+    proxy.close();
+    lb.close();
+  }
+}
