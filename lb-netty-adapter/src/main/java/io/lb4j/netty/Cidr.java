@@ -37,8 +37,10 @@ public record Cidr(InetAddress network, int prefixLength) {
     String s = cidr.trim();
     int slash = s.indexOf('/');
     String host = slash < 0 ? s : s.substring(0, slash);
+    // strict literals: InetAddress also takes inet_aton's short forms ("127.0.0" = 127.0.0.0)
     boolean literal =
-        host.matches("[0-9.]+") || (host.contains(":") && host.matches("[0-9A-Fa-f:.]+"));
+        host.matches("\\d{1,3}(\\.\\d{1,3}){3}")
+            || (host.contains(":") && host.matches("[0-9A-Fa-f:.]+"));
     try {
       if (!literal) {
         throw new UnknownHostException(host);

@@ -207,6 +207,17 @@ public final class NettyL4Proxy implements AutoCloseable {
       closed = true;
       closeListeners(new HashSet<>(listeners.keySet()));
     }
+    return drain(drain);
+  }
+
+  /** Stops accepting new connections; established ones go on. Idempotent. */
+  public void stopAccepting() {
+    synchronized (lock) {
+      closeListeners(new HashSet<>(listeners.keySet()));
+    }
+  }
+
+  private int drain(Duration drain) {
     long deadline = System.nanoTime() + drain.toNanos();
     while (!connections.isEmpty() && System.nanoTime() < deadline) {
       try {

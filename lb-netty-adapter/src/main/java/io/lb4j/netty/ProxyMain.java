@@ -9,7 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The standalone proxy's command line.
@@ -45,8 +47,10 @@ public final class ProxyMain implements Callable<Integer> {
   @Option(names = "--check", paramLabel = "FILE", description = "Check FILE and exit.")
   private Path check;
 
-  private PrintWriter out = new PrintWriter(System.out, true);
-  private PrintWriter err = new PrintWriter(System.err, true);
+  @Spec private CommandSpec spec;
+
+  private PrintWriter out;
+  private PrintWriter err;
 
   /** Runs the command line and exits with its code. */
   public static void main(String[] args) {
@@ -55,15 +59,13 @@ public final class ProxyMain implements Callable<Integer> {
 
   /** Runs the command line and returns its exit code (for tests and embedding). */
   public static int run(String... args) {
-    ProxyMain main = new ProxyMain();
-    CommandLine cli = new CommandLine(main);
-    main.out = cli.getOut();
-    main.err = cli.getErr();
-    return cli.execute(args);
+    return new CommandLine(new ProxyMain()).execute(args);
   }
 
   @Override
   public Integer call() {
+    out = spec.commandLine().getOut();
+    err = spec.commandLine().getErr();
     if ((config == null) == (check == null)) {
       err.println("lb4j-proxy: give exactly one of --config FILE or --check FILE");
       return CONFIG_ERROR;
@@ -123,6 +125,7 @@ public final class ProxyMain implements Callable<Integer> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    proxy.stopAccepting(); // before saying so: a client that reads the line finds the door shut
     out.println(
         "lb4j proxy: stopping; established connections may finish for "
             + proxy.config().shutdownDrain());

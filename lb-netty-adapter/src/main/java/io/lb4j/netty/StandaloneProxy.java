@@ -112,6 +112,14 @@ public final class StandaloneProxy implements AutoCloseable {
     }
   }
 
+  /** Stops accepting new connections and admin requests; established connections go on. */
+  public void stopAccepting() {
+    if (admin != null) {
+      admin.close();
+    }
+    proxy.stopAccepting();
+  }
+
   /**
    * Stops accepting, lets established connections finish up to the configured drain timeout, then
    * closes everything; returns the number of connections closed by force.

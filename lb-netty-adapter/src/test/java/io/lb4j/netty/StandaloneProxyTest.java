@@ -1,0 +1,220 @@
+package io.lb4j.netty;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The standalone proxy from a YAML file: admin endpoint, reload, check, SIGTERM. */
+class StandaloneProxyTest {
+  @TempDir Path dir;
+  private final List<TestServer> servers = new ArrayList<>();
+
+  @AfterAll
+  static void noLeaks() {
+    assertEquals(List.of(), LeakRecorder.collect(), "Netty reported leaked buffers");
+  }
+
+  @AfterEach
+  void tearDown() throws IOException {
+    for (TestServer s : servers) {
+      s.close();
+    }
+  }
+
+  private String yaml(int frontendPort, int backends) throws IOException {
+    StringBuilder b = new StringBuilder();
+    b.append("frontends:\n  - { name: web, address: 127.0.0.1 }\n");
+    b.append("backendPools:\n  - name: web\n    backends:\n");
+    for (int i = 0; i < backends; i++) {
+      if (servers.size() <= i) {
+        servers.add(
+            new TestServer("web-" + i, "127.0.0." + (2 + i), TestServer.Mode.GREET_THEN_ECHO));
+      }
+      TestServer s = servers.get(i);
+      b.append("      - { id: ")
+          .append(s.id)
+          .append(", address: ")
+          .append(s.address.getAddress().getHostAddress())
+          .append(", port: ")
+          .append(s.address.getPort())
+          .append(" }\n");
+    }
+    b.append("loadBalancingRules:\n  - { name: app, frontend: web, frontendPort: ")
+        .append(frontendPort)
+        .append(", backendPool: web, algorithm: ROUND_ROBIN }\n");
+    b.append("admin: { port: 0 }\nshutdown: { drainTimeout: 20s }\n");
+    return b.toString();
+  }
+
+  private static String get(InetSocketAddress admin, String method, String path)
+      throws IOException {
+    try (Socket s = new Socket(admin.getAddress(), admin.getPort())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream()
+          .write(
+              (method + " " + path + " HTTP/1.1\r\nHost: admin\r\n" + "Content-Length: 0\r\n\r\n")
+                  .getBytes(US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), US_ASCII);
+    }
+  }
+
+  private static String readLine(InputStream in) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    int c;
+    while ((c = in.read()) >= 0 && c != '\n') {
+      b.write(c);
+    }
+    return b.toString(US_ASCII);
+  }
+
+  @Test
+  void admin_backendsAndRules_reportHealthAndCounters() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 2));
+    try (StandaloneProxy p = StandaloneProxy.start(file);
+        Socket c = new Socket("127.0.0.1", port)) {
+      c.setSoTimeout(10_000);
+      assertTrue(readLine(c.getInputStream()).startsWith("web-"));
+      String backends = get(p.adminAddress(), "GET", "/backends");
+      assertTrue(backends.startsWith("HTTP/1.1 200 OK"), backends);
+      assertTrue(backends.contains("\"id\" : \"web-0\""), backends);
+      assertTrue(backends.contains("\"health\" : \"HEALTHY\""), backends);
+      assertTrue(backends.contains("\"activeFlows\" : 1"), backends);
+      String rules = get(p.adminAddress(), "GET", "/rules");
+      assertTrue(rules.contains("\"totalConnections\" : 1"), rules);
+      assertTrue(get(p.adminAddress(), "GET", "/nope").startsWith("HTTP/1.1 404"));
+      assertTrue(p.adminAddress().getAddress().isLoopbackAddress());
+    }
+  }
+
+  @Test
+  void reload_addsABackendWithoutDroppingConnections_invalidFileChangesNothing() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1));
+    try (StandaloneProxy p = StandaloneProxy.start(file);
+        Socket held = new Socket("127.0.0.1", port)) {
+      held.setSoTimeout(10_000);
+      assertEquals("web-0", readLine(held.getInputStream()));
+      Files.writeString(file, yaml(port, 2));
+      String ok = get(p.adminAddress(), "POST", "/reload");
+      assertTrue(ok.contains("\"reloaded\" : true"), ok);
+      // the established connection still works
+      held.getOutputStream().write("still here\n".getBytes(US_ASCII));
+      assertEquals("still here", readLine(held.getInputStream()));
+      // round robin over two backends now
+      List<String> seen = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        try (Socket c = new Socket("127.0.0.1", port)) {
+          c.setSoTimeout(10_000);
+          seen.add(readLine(c.getInputStream()));
+        }
+      }
+      assertTrue(seen.contains("web-0") && seen.contains("web-1"), seen.toString());
+      // an invalid file is refused and the proxy runs on
+      Files.writeString(file, yaml(port, 2).replace("ROUND_ROBIN", "FASTEST"));
+      String refused = get(p.adminAddress(), "POST", "/reload");
+      assertTrue(refused.startsWith("HTTP/1.1 400"), refused);
+      assertTrue(refused.contains("loadBalancingRules[0].algorithm: 'FASTEST'"), refused);
+      try (Socket c = new Socket("127.0.0.1", port)) {
+        c.setSoTimeout(10_000);
+        assertTrue(readLine(c.getInputStream()).startsWith("web-"));
+      }
+    }
+  }
+
+  @Test
+  void check_validAndInvalidFiles_exitCodesAndMessages() throws Exception {
+    Path good = dir.resolve("good.yaml");
+    Files.writeString(good, yaml(TestServer.freePort("127.0.0.1"), 1));
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(
+        bad, yaml(TestServer.freePort("127.0.0.1"), 1).replace("frontendPort", "frontendPrt"));
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    assertEquals(0, cli(out, err, "--check", good.toString()));
+    assertTrue(
+        out.toString()
+            .contains(
+                "OK (1 frontends, 1 pools, 0 probes, 1 load-balancing"
+                    + " rules, 0 inbound NAT rules)"),
+        out.toString());
+    assertEquals(ProxyMain.CONFIG_ERROR, cli(out, err, "--check", bad.toString()));
+    assertTrue(
+        err.toString().startsWith("bad.yaml: loadBalancingRules[0].frontendPrt: unknown" + " key"),
+        err.toString());
+    assertEquals(ProxyMain.CONFIG_ERROR, cli(out, err, "--config", bad.toString()));
+    assertEquals(ProxyMain.CONFIG_ERROR, cli(out, err));
+  }
+
+  private static int cli(StringWriter out, StringWriter err, String... args) {
+    CommandLine cli = new CommandLine(new ProxyMain());
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    return cli.execute(args);
+  }
+
+  @Test
+  void sigterm_drainsEstablishedConnectionsThenExitsZero() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1));
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process proxy =
+        new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                ProxyMain.class.getName(),
+                "--config",
+                file.toString())
+            .redirectErrorStream(true)
+            .start();
+    try {
+      InputStream out = proxy.getInputStream();
+      String first = readLine(out);
+      assertTrue(first.startsWith("lb4j proxy listening"), first);
+      readLine(out); // admin line
+      try (Socket held = new Socket("127.0.0.1", port)) {
+        held.setSoTimeout(10_000);
+        assertEquals("web-0", readLine(held.getInputStream()));
+        proxy.toHandle().destroy(); // SIGTERM, leaving our end of its streams open
+        assertTrue(readLine(out).startsWith("lb4j proxy: stopping"), "no drain message");
+        // new connections are refused, the held one still works
+        boolean refused;
+        try (Socket late = new Socket("127.0.0.1", port)) {
+          late.setSoTimeout(2000);
+          refused = late.getInputStream().read() < 0;
+        } catch (java.net.ConnectException e) {
+          refused = true;
+        }
+        assertTrue(refused, "a new connection was accepted while draining");
+        held.getOutputStream().write("during drain\n".getBytes(US_ASCII));
+        assertEquals("during drain", readLine(held.getInputStream()));
+      } // the client closes: the drain is over
+      assertTrue(proxy.waitFor(20, TimeUnit.SECONDS), "the proxy did not exit");
+      assertEquals(0, proxy.exitValue());
+    } finally {
+      proxy.destroyForcibly();
+    }
+  }
+}
