@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The standalone proxy on {@code examples/lb4j-demo.yaml} in front of three demo HTTP backends on
@@ -36,7 +37,6 @@ public final class ProxyDemo {
     try (StandaloneProxy proxy = StandaloneProxy.start(config)) {
       System.out.println("proxy listening on " + proxy.proxy().listeners());
       System.out.println("admin: http://127.0.0.1:" + proxy.adminAddress().getPort() + "/backends");
-      CountDownLatch up = new CountDownLatch(3);
       CountDownLatch down = new CountDownLatch(1);
       proxy
           .proxy()
@@ -46,10 +46,12 @@ public final class ProxyDemo {
                 @Override
                 public void onHealthChange(HealthEvent e) {
                   System.out.println("  health: " + e);
-                  (e.to() == HealthState.HEALTHY ? up : down).countDown();
+                  if (e.to() == HealthState.UNHEALTHY) {
+                    down.countDown();
+                  }
                 }
               });
-      up.await(10, TimeUnit.SECONDS);
+      awaitHealthy(proxy, 10);
       requests(12);
 
       System.out.println("stopping web-2 ...");
@@ -85,6 +87,17 @@ public final class ProxyDemo {
       }
     }
     System.out.println(sb);
+  }
+
+  /** Waits, at most {@code seconds}, until the first probes have passed for all three. */
+  private static void awaitHealthy(StandaloneProxy proxy, int seconds) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    for (String id : new String[] {"web-1", "web-2", "web-3"}) {
+      while (proxy.proxy().loadBalancer().health("http", id).state() != HealthState.HEALTHY
+          && System.nanoTime() < deadline) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+      }
+    }
   }
 
   /** A demo backend: answers its name on / and 200 on /healthz. */
