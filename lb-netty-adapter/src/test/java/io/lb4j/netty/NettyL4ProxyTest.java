@@ -440,8 +440,65 @@ class NettyL4ProxyTest {
       }
       assertTrue(!afterWindow.contains("web-1"), "web-1 still chosen after the probe window");
       assertEquals(io.lb4j.HealthState.UNHEALTHY, f.lb.health("app", "web-1").state());
-      assertTrue(f.proxy.ruleCounters("app").connectFailures() >= 0);
       assertEquals(clients, f.proxy.ruleCounters("app").totalConnections());
+    }
+  }
+
+  @Test
+  void connectRetry_deadBackendInPool_everyClientServedAndBackendEjected() throws Exception {
+    // no probe: only connect retry and passive health stand between clients and the dead backend
+    java.net.InetSocketAddress dead;
+    try (java.net.ServerSocket ss =
+        new java.net.ServerSocket(0, 1, InetAddress.getByName("127.0.0.9"))) {
+      dead = new InetSocketAddress(ss.getInetAddress(), ss.getLocalPort());
+    }
+    java.net.InetSocketAddress deadAddress = dead;
+    try (ProxyFixture f =
+        new ProxyFixture(
+            2,
+            TestServer.Mode.GREET_THEN_ECHO,
+            r -> r,
+            c -> {
+              io.lb4j.LoadBalancerConfig built = c.build();
+              io.lb4j.BackendPool pool =
+                  built
+                      .pool("web")
+                      .withBackend(io.lb4j.Backend.of("dead", "127.0.0.9", deadAddress.getPort()));
+              io.lb4j.LoadBalancerConfig.Builder b = built.withPool(pool).toBuilder();
+              return b;
+            },
+            p -> p)) {
+      for (int i = 0; i < 60; i++) {
+        try (Socket s = client(f.frontend, "127.0.0." + (100 + i))) {
+          String id = readLine(s.getInputStream());
+          assertTrue(id.startsWith("web-"), "client " + i + " got '" + id + "'");
+        }
+      }
+      Counters.Snapshot dd = f.proxy.backendSnapshot("app", "dead");
+      assertTrue(dd.connectFailures() >= 5, "connect failures on the dead backend: " + dd);
+      assertEquals(0, dd.totalConnections());
+      assertTrue(f.lb.health("app", "dead").isEjected(), "5 refused connects eject it");
+      assertEquals(60, f.proxy.ruleCounters("app").totalConnections());
+    }
+  }
+
+  @Test
+  void unhealthyDrainTimeout_closesTheProxiedConnections() throws Exception {
+    try (ProxyFixture f =
+            new ProxyFixture(
+                1,
+                TestServer.Mode.GREET_THEN_ECHO,
+                r ->
+                    r.unhealthyFlowPolicy(io.lb4j.UnhealthyFlowPolicy.CLOSE_AFTER_DRAIN_TIMEOUT)
+                        .drainTimeout(Duration.ofMillis(300)),
+                c -> c,
+                p -> p);
+        Socket s = client(f.frontend)) {
+      assertEquals("web-0", readLine(s.getInputStream()));
+      long start = System.nanoTime();
+      f.lb.setHealthOverride("web", "web-0", io.lb4j.HealthOverride.FORCE_DOWN);
+      assertEquals(-1, s.getInputStream().read(), "the drain deadline closes the connection");
+      assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(250));
     }
   }
 }
