@@ -481,48 +481,54 @@ public final class ConfigLoader {
       return v.asText();
     }
 
-    int integer(String field, Integer fallback) {
+    /**
+     * Returns the value at {@code field} read by {@code read} when {@code ok} accepts it, {@code
+     * fallback} when it is absent (an error when there is none), else an error saying {@code
+     * expected}.
+     */
+    private <T> T typed(
+        String field,
+        T fallback,
+        java.util.function.Predicate<JsonNode> ok,
+        String expected,
+        java.util.function.Function<JsonNode, T> read) {
       JsonNode v = json.get(field);
       if (v == null || v.isNull()) {
         if (fallback == null) {
-          throw new ConfigError(at(field), "missing (expected: a whole number)");
+          throw new ConfigError(at(field), "missing (expected: " + expected + ")");
         }
         return fallback;
       }
-      if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-        throw new ConfigError(at(field), describe(v) + " (expected: a whole number)");
+      if (!ok.test(v)) {
+        throw new ConfigError(at(field), describe(v) + " (expected: " + expected + ")");
       }
-      return v.asInt();
+      return read.apply(v);
+    }
+
+    int integer(String field, Integer fallback) {
+      return typed(
+          field,
+          fallback,
+          v -> v.isIntegralNumber() && v.canConvertToInt(),
+          "a whole number",
+          JsonNode::asInt);
     }
 
     long longValue(String field) {
-      JsonNode v = json.get(field);
-      if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
-        throw new ConfigError(at(field), describe(v) + " (expected: a whole number)");
-      }
-      return v.asLong();
+      return typed(
+          field,
+          null,
+          v -> v.isIntegralNumber() && v.canConvertToLong(),
+          "a whole number",
+          JsonNode::asLong);
     }
 
     double decimal(String field, double fallback) {
-      JsonNode v = json.get(field);
-      if (v == null || v.isNull()) {
-        return fallback;
-      }
-      if (!v.isNumber()) {
-        throw new ConfigError(at(field), describe(v) + " (expected: a number)");
-      }
-      return v.asDouble();
+      return typed(field, fallback, JsonNode::isNumber, "a number", JsonNode::asDouble);
     }
 
     boolean bool(String field, boolean fallback) {
-      JsonNode v = json.get(field);
-      if (v == null || v.isNull()) {
-        return fallback;
-      }
-      if (!v.isBoolean()) {
-        throw new ConfigError(at(field), describe(v) + " (expected: true or false)");
-      }
-      return v.asBoolean();
+      return typed(field, fallback, JsonNode::isBoolean, "true or false", JsonNode::asBoolean);
     }
 
     <E extends Enum<E>> E enumeration(String field, Class<E> type, E fallback) {

@@ -1,7 +1,6 @@
 package io.lb4j.netty;
 
 import io.lb4j.Backend;
-import io.lb4j.BackendPool;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
 import io.lb4j.InboundNatRule;
@@ -334,21 +333,48 @@ public final class NettyL4Proxy implements AutoCloseable {
     }
   }
 
-  private Map<String, Listener> wantedListeners(LoadBalancerConfig config) {
-    Map<String, Listener> out = new LinkedHashMap<>();
+  /** What the proxy needs of a load-balancing or NAT rule. */
+  private record RuleView(
+      String name,
+      String frontend,
+      int port,
+      Duration idleTimeout,
+      boolean tcpReset,
+      String pool) {}
+
+  /** Returns every rule, load-balancing then NAT, as the proxy sees it. */
+  private static List<RuleView> views(LoadBalancerConfig config) {
+    List<RuleView> out = new ArrayList<>();
     for (LoadBalancingRule r : config.loadBalancingRules()) {
-      out.put(
-          r.name(),
-          new Listener(
+      out.add(
+          new RuleView(
               r.name(),
-              new InetSocketAddress(config.frontend(r.frontend()).address(), r.frontendPort())));
+              r.frontend(),
+              r.frontendPort(),
+              r.idleTimeout(),
+              r.tcpReset(),
+              r.backendPool()));
     }
     for (InboundNatRule r : config.inboundNatRules()) {
+      out.add(
+          new RuleView(
+              r.name(),
+              r.frontend(),
+              r.frontendPort(),
+              r.idleTimeout(),
+              r.tcpReset(),
+              r.backendPool()));
+    }
+    return out;
+  }
+
+  private Map<String, Listener> wantedListeners(LoadBalancerConfig config) {
+    Map<String, Listener> out = new LinkedHashMap<>();
+    for (RuleView r : views(config)) {
       out.put(
           r.name(),
           new Listener(
-              r.name(),
-              new InetSocketAddress(config.frontend(r.frontend()).address(), r.frontendPort())));
+              r.name(), new InetSocketAddress(config.frontend(r.frontend()).address(), r.port())));
     }
     return out;
   }
@@ -387,58 +413,25 @@ public final class NettyL4Proxy implements AutoCloseable {
       Map<String, FrontendOptions> frontends,
       Map<String, RuleOptions> rules) {
     Map<String, Route> out = new HashMap<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (RuleView r : views(config)) {
+      Set<InetAddress> addresses = new HashSet<>();
+      for (Backend b : config.pool(r.pool()).backends()) {
+        addresses.add(b.address());
+      }
       out.put(
           r.name(),
-          route(
-              config,
+          new Route(
               r.name(),
               r.frontend(),
-              r.idleTimeout(),
+              r.idleTimeout().toNanos(),
               r.tcpReset(),
-              config.pool(r.backendPool()),
-              frontends,
-              rules));
-    }
-    for (InboundNatRule r : config.inboundNatRules()) {
-      out.put(
-          r.name(),
-          route(
-              config,
-              r.name(),
-              r.frontend(),
-              r.idleTimeout(),
-              r.tcpReset(),
-              config.pool(r.backendPool()),
-              frontends,
-              rules));
+              rules.getOrDefault(r.name(), RuleOptions.DEFAULT),
+              frontends.getOrDefault(r.frontend(), FrontendOptions.DEFAULT),
+              Set.copyOf(addresses),
+              ruleCounters.computeIfAbsent(r.name(), k -> new Counters()),
+              frontendCounters.computeIfAbsent(r.frontend(), k -> new Counters())));
     }
     return out;
-  }
-
-  private Route route(
-      LoadBalancerConfig config,
-      String rule,
-      String frontend,
-      Duration idle,
-      boolean tcpReset,
-      BackendPool pool,
-      Map<String, FrontendOptions> frontends,
-      Map<String, RuleOptions> rules) {
-    Set<InetAddress> addresses = new HashSet<>();
-    for (Backend b : pool.backends()) {
-      addresses.add(b.address());
-    }
-    return new Route(
-        rule,
-        frontend,
-        idle.toNanos(),
-        tcpReset,
-        rules.getOrDefault(rule, RuleOptions.DEFAULT),
-        frontends.getOrDefault(frontend, FrontendOptions.DEFAULT),
-        Set.copyOf(addresses),
-        ruleCounters.computeIfAbsent(rule, k -> new Counters()),
-        frontendCounters.computeIfAbsent(frontend, k -> new Counters()));
   }
 
   /** Refuses what a user-space TCP proxy cannot do, and options naming nothing. */

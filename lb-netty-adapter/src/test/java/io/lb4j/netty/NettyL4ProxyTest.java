@@ -10,7 +10,6 @@ import io.lb4j.DistributionMode;
 import io.lb4j.HealthProbe;
 import io.lb4j.InboundNatRule;
 import io.lb4j.OutlierDetection;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -69,12 +68,7 @@ class NettyL4ProxyTest {
   }
 
   private static String readLine(InputStream in) throws IOException {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    int c;
-    while ((c = in.read()) >= 0 && c != '\n') {
-      b.write(c);
-    }
-    return b.toString(US_ASCII);
+    return TestServer.readLine(in);
   }
 
   @Test

@@ -132,6 +132,16 @@ final class TestServer implements AutoCloseable {
     kill();
   }
 
+  /** Reads up to a newline or the end of the stream; returns what came before it. */
+  static String readLine(InputStream in) throws IOException {
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+    int c;
+    while ((c = in.read()) >= 0 && c != '\n') {
+      b.write(c);
+    }
+    return b.toString(StandardCharsets.US_ASCII);
+  }
+
   /** Returns a port on {@code host} that was free a moment ago (bound to port 0, then closed). */
   static int freePort(String host) throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
