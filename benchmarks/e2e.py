@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""End-to-end loopback comparison of lb4j, HAProxy and nginx; see e2e.sh.
+
+Backends: two iperf3 servers (127.0.0.2, 127.0.0.3 :5201) and nginx serving a 1 KiB body
+(127.0.0.2, 127.0.0.3 :8081). Each proxy listens on 127.0.0.1 with two frontends: iperf with
+client-address affinity (all of an iperf3 run's connections meet one server) and HTTP round robin.
+The proxy under test is pinned to CPU 1, backends and load generators to CPU 0.
+"""
+import json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+SECS = int(os.environ.get("SECONDS_PER_TEST", "10"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+JAR = os.path.join(ROOT, "lb-netty-adapter/target/lb4j-proxy.jar")
+TICK = os.sysconf("SC_CLK_TCK")
+BACKENDS = ["127.0.0.2", "127.0.0.3"]
+PORTS = {"lb4j": (9101, 9001), "haproxy": (9102, 9002), "nginx": (9103, 9003)}
+work = tempfile.mkdtemp(prefix="lb4j-e2e-")
+procs = []
+
+
+def start(cmd, cpu=None, **kw):
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu)] + cmd
+    log = open(os.path.join(work, f"{os.path.basename(cmd[3] if cpu is not None else cmd[0])}"
+                                  f"-{len(procs)}.log"), "w")
+    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, **kw)
+    p.log = log.name
+    procs.append(p)
+    return p
+
+
+def wait_port(host, port, timeout=30, proc=None):
+    import socket
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            break
+        try:
+            socket.create_connection((host, port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    output = open(proc.log).read()[-2000:] if proc is not None else ""
+    raise RuntimeError(f"nothing listens on {host}:{port}\n{output}")
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                f = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+                total += int(f[11]) + int(f[12])
+            except (OSError, IndexError):
+                pass
+    return total / TICK
+
+
+def proc_tree(pid):
+    out = [pid]
+    try:
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+        for k in kids.split():
+            out += proc_tree(int(k))
+    except OSError:
+        pass
+    return out
+
+
+def backends():
+    html = os.path.join(work, "html")
+    os.makedirs(html)
+    open(os.path.join(html, "index.html"), "w").write("x" * 1024)
+    conf = os.path.join(work, "backend-nginx.conf")
+    servers = "\n".join(
+        f"server {{ listen {b}:8081 backlog=4096; access_log off; location / {{ root {html}; }} }}"
+        for b in BACKENDS)
+    open(conf, "w").write(f"""
+worker_processes 1; daemon off; pid {work}/backend.pid; error_log {work}/backend.err;
+events {{ worker_connections 8192; }}
+http {{ keepalive_requests 1000000; {servers} }}
+""")
+    start(["nginx", "-c", conf, "-p", work], cpu=0)
+    for b in BACKENDS:
+        start(["iperf3", "-s", "-B", b, "-p", "5201"], cpu=0)
+        wait_port(b, 8081)
+        wait_port(b, 5201)
+
+
+def start_lb4j():
+    iperf, http = PORTS["lb4j"]
+    conf = os.path.join(work, "lb4j.yaml")
+    back = lambda port: ", ".join(
+        f"{{ id: b{i}, address: {b}, port: {port} }}" for i, b in enumerate(BACKENDS))
+    open(conf, "w").write(f"""
+frontends: [ {{ name: fe, address: 127.0.0.1 }} ]
+backendPools:
+  - {{ name: iperf, backends: [ {back(5201)} ] }}
+  - {{ name: http, backends: [ {back(8081)} ] }}
+loadBalancingRules:
+  - {{ name: iperf, frontend: fe, frontendPort: {iperf}, backendPool: iperf, distributionMode: SOURCE_IP }}
+  - {{ name: http, frontend: fe, frontendPort: {http}, backendPool: http, algorithm: ROUND_ROBIN }}
+admin: {{ enabled: false }}
+proxy: {{ ioThreads: 1 }}
+""")
+    java = shutil.which("java")
+    p = start([java, "-Xms512m", "-Xmx512m", "-XX:+UseParallelGC", "-jar", JAR, "--config", conf],
+              cpu=1)
+    wait_port("127.0.0.1", http, proc=p)
+    return p
+
+
+def start_haproxy():
+    iperf, http = PORTS["haproxy"]
+    conf = os.path.join(work, "haproxy.cfg")
+    srv = lambda port: "\n".join(f"  server b{i} {b}:{port}" for i, b in enumerate(BACKENDS))
+    open(conf, "w").write(f"""
+global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend iperf
+  bind 127.0.0.1:{iperf}
+  default_backend iperf
+backend iperf
+  balance source
+{srv(5201)}
+frontend http
+  bind 127.0.0.1:{http}
+  default_backend http
+backend http
+  balance roundrobin
+{srv(8081)}
+""")
+    p = start(["haproxy", "-db", "-f", conf], cpu=1)
+    wait_port("127.0.0.1", http, proc=p)
+    return p
+
+
+def start_nginx():
+    iperf, http = PORTS["nginx"]
+    conf = os.path.join(work, "proxy-nginx.conf")
+    mod = "/usr/lib/nginx/modules/ngx_stream_module.so"
+    load = f"load_module {mod};" if os.path.exists(mod) else ""
+    ups = lambda port: " ".join(f"server {b}:{port};" for b in BACKENDS)
+    open(conf, "w").write(f"""
+{load}
+worker_processes 1; daemon off; pid {work}/proxy.pid; error_log {work}/proxy.err;
+events {{ worker_connections 8192; }}
+stream {{
+  upstream iperf {{ hash $remote_addr consistent; {ups(5201)} }}
+  upstream http {{ {ups(8081)} }}
+  server {{ listen 127.0.0.1:{iperf}; proxy_pass iperf; }}
+  server {{ listen 127.0.0.1:{http} backlog=4096; proxy_pass http; }}
+}}
+""")
+    p = start(["nginx", "-c", conf, "-p", work], cpu=1)
+    wait_port("127.0.0.1", http, proc=p)
+    return p
+
+
+def iperf(port, streams):
+    r = subprocess.run(["taskset", "-c", "0", "iperf3", "-c", "127.0.0.1", "-p", str(port),
+                        "-t", str(SECS), "-P", str(streams), "-J"],
+                       capture_output=True, text=True, timeout=SECS + 30)
+    d = json.loads(r.stdout)
+    return d["end"]["sum_received"]["bits_per_second"] / 1e9, d["end"]["sum_received"]["bytes"]
+
+
+def wrk(port, close):
+    args = ["taskset", "-c", "0", "wrk", "-t1", "-c32" if close else "-c64", f"-d{SECS}s",
+            "--latency", f"http://127.0.0.1:{port}/"]
+    if close:
+        args[4:4] = ["-H", "Connection: close"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=SECS + 30)
+    out = r.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errs = re.search(r"Socket errors: (.*)", out)
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    lat = {}
+    for q in ("50", "99"):
+        m = re.search(rf"\s{q}%\s+([\d.]+)(us|ms|s)", out)
+        lat[q] = float(m.group(1)) * unit[m.group(2)] if m else float("nan")
+    return rps, total, lat, errs.group(1) if errs else ""
+
+
+def measure(name, pids):
+    iperf_port, http_port = PORTS[name]
+    res = {}
+    for streams in (1, 4):
+        c0 = cpu_seconds(pids)
+        gbps, nbytes = iperf(iperf_port, streams)
+        c1 = cpu_seconds(pids)
+        res[f"bulk{streams}"] = gbps
+        res[f"cpuPerGB{streams}"] = (c1 - c0) / (nbytes / 1e9) if nbytes else float("nan")
+    for close in (True, False):
+        c0 = cpu_seconds(pids)
+        rps, total, lat, errs = wrk(http_port, close)
+        c1 = cpu_seconds(pids)
+        key = "close" if close else "ka"
+        res[key] = rps
+        res[key + "CpuUs"] = (c1 - c0) / total * 1e6 if total else float("nan")
+        res[key + "P50"] = lat["50"]
+        res[key + "P99"] = lat["99"]
+        if errs:
+            res[key + "Errors"] = errs
+    return res
+
+
+def main():
+    for tool in ("haproxy", "nginx", "iperf3", "wrk", "taskset"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: run benchmarks/e2e.sh, which installs it")
+    print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores,"
+          f" rounds {ROUNDS}, {SECS} s per test")
+    backends()
+    starters = {"lb4j": start_lb4j, "haproxy": start_haproxy, "nginx": start_nginx}
+    results = {n: [] for n in starters}
+    for rnd in range(ROUNDS):
+        for name, fn in starters.items():
+            p = fn()
+            pids = proc_tree(p.pid)
+            if rnd == 0:  # warm-up (the JIT, for lb4j): not measured
+                iperf(PORTS[name][0], 1)
+                wrk(PORTS[name][1], True)
+            r = measure(name, pids)
+            results[name].append(r)
+            print(f"round {rnd + 1} {name}: " + ", ".join(
+                f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items()),
+                flush=True)
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    rows = [("bulk, 1 stream (Gbit/s)", "bulk1", True), ("bulk, 4 streams (Gbit/s)", "bulk4", True),
+            ("CPU s per GB, 1 stream", "cpuPerGB1", False),
+            ("new connections/s (wrk -c32, close)", "close", True),
+            ("CPU us per connection", "closeCpuUs", False),
+            ("keep-alive requests/s (wrk -c64)", "ka", True),
+            ("CPU us per request", "kaCpuUs", False),
+            ("keep-alive p50 ms", "kaP50", False), ("keep-alive p99 ms", "kaP99", False)]
+    med = lambda n, k: statistics.median(r[k] for r in results[n])
+    print()
+    print(f"{'median of ' + str(ROUNDS) + ' rounds':38} {'lb4j':>10} {'HAProxy':>10} {'nginx':>10}"
+          f" {'lb4j/HAProxy':>13} {'nginx/HAProxy':>14}")
+    for label, key, _ in rows:
+        l, h, n = med("lb4j", key), med("haproxy", key), med("nginx", key)
+        print(f"{label:38} {l:10.3g} {h:10.3g} {n:10.3g} {l / h:13.2f} {n / h:14.2f}")
+
+
+try:
+    main()
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    shutil.rmtree(work, ignore_errors=True)
