@@ -13,9 +13,6 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -65,8 +62,7 @@ public final class NettyL4Proxy implements AutoCloseable {
   private final Map<String, Counters> ruleCounters = new ConcurrentHashMap<>();
   private final Map<String, Counters> frontendCounters = new ConcurrentHashMap<>();
   private final Map<String, Counters> backendCounters = new ConcurrentHashMap<>();
-  private final Map<FlowKey, Channel> connections = new ConcurrentHashMap<>();
-  private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+  private final Map<FlowKey, ProxyFrontendHandler> connections = new ConcurrentHashMap<>();
 
   // guarded by lock
   private Map<String, FrontendOptions> frontendOptions;
@@ -110,10 +106,10 @@ public final class NettyL4Proxy implements AutoCloseable {
             public void onFlowsEnded(
                 String rule, String backendId, List<FlowKey> flows, String reason) {
               for (FlowKey f : flows) {
-                Channel ch = connections.get(f);
-                if (ch != null) {
+                ProxyFrontendHandler h = connections.get(f);
+                if (h != null) {
                   logger.debug("closing {} of {}/{}: {}", f, rule, backendId, reason);
-                  ch.close();
+                  h.inbound().eventLoop().execute(() -> h.end(false, reason));
                 }
               }
             }
@@ -228,7 +224,9 @@ public final class NettyL4Proxy implements AutoCloseable {
       }
     }
     int forced = connections.size();
-    channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS); // both sides of every connection
+    for (ProxyFrontendHandler h : connections.values()) {
+      h.inbound().eventLoop().execute(() -> h.end(false, "shutdown")); // both sides
+    }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     logger.info("proxy stopped; {} connections closed at the drain deadline", forced);
     return forced;
@@ -294,17 +292,12 @@ public final class NettyL4Proxy implements AutoCloseable {
     return routes.get(rule);
   }
 
-  void register(FlowKey flow, Channel ch) {
-    connections.put(flow, ch);
+  void register(FlowKey flow, ProxyFrontendHandler handler) {
+    connections.put(flow, handler);
   }
 
-  void unregister(FlowKey flow, Channel ch) {
-    connections.remove(flow, ch);
-  }
-
-  /** Keeps {@code ch} until it closes, so that shutdown can close it. */
-  void track(Channel ch) {
-    channels.add(ch);
+  void unregister(FlowKey flow, ProxyFrontendHandler handler) {
+    connections.remove(flow, handler);
   }
 
   // ---------------------------------------------------------------- listeners
@@ -429,7 +422,8 @@ public final class NettyL4Proxy implements AutoCloseable {
               frontends.getOrDefault(r.frontend(), FrontendOptions.DEFAULT),
               Set.copyOf(addresses),
               ruleCounters.computeIfAbsent(r.name(), k -> new Counters()),
-              frontendCounters.computeIfAbsent(r.frontend(), k -> new Counters())));
+              frontendCounters.computeIfAbsent(r.frontend(), k -> new Counters()),
+              new ConcurrentHashMap<>()));
     }
     return out;
   }

@@ -30,6 +30,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -167,8 +168,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     if (route.poolAddresses().contains(client.getAddress())) {
       route.ruleCounters().hairpin.increment(); // a backend reaching its own pool: full proxy
     }
-    proxy.register(flow, inbound);
-    proxy.track(inbound);
+    proxy.register(flow, this);
     lastTouch = System.nanoTime();
     connect();
   }
@@ -177,20 +177,25 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     attempts++;
     tried.add(selection.backend().id());
     backendCounters = proxy.backendCounters(route.rule(), selection.backend().id());
+    // one Bootstrap per event loop, touched only on that loop: no option maps per connection
     Bootstrap b =
-        new Bootstrap()
-            .group(inbound.eventLoop())
-            .channel(proxy.transport().socketChannel())
-            .handler(new ProxyBackendHandler(this))
-            .option(ChannelOption.AUTO_READ, false)
-            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .option(ChannelOption.TCP_NODELAY, true)
-            .option(
-                ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                (int) route.options().connectTimeout().toMillis());
+        route
+            .bootstraps()
+            .computeIfAbsent(
+                inbound.eventLoop(),
+                loop ->
+                    new Bootstrap()
+                        .group(loop)
+                        .channel(proxy.transport().socketChannel())
+                        .option(ChannelOption.AUTO_READ, false)
+                        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .option(
+                            ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                            (int) route.options().connectTimeout().toMillis()));
+    b.handler(new ProxyBackendHandler(this));
     ChannelFuture f = b.connect(selection.target());
     outbound = f.channel();
-    proxy.track(outbound);
     f.addListener((ChannelFutureListener) this::connected);
   }
 
@@ -402,13 +407,20 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     if (admitted) {
       route.ruleCounters().active.decrementAndGet();
       lb.flowClosed(flow);
-      proxy.unregister(flow, inbound);
+      proxy.unregister(flow, this);
     }
     if (outbound != null) {
       closeOnFlush(outbound);
-      // the client is gone: give the backend the idle timeout to take what is queued, no more
       Channel ch = outbound;
-      ch.eventLoop().schedule(() -> ch.close(), route.idleTimeoutNanos(), TimeUnit.NANOSECONDS);
+      if (ch.isOpen()) {
+        // the client is gone: give the backend the idle timeout to take what is queued, no more;
+        // the timer goes when the channel does, or thousands of connections a second would pile
+        // up minutes of timers
+        ScheduledFuture<?> force =
+            ch.eventLoop()
+                .schedule(() -> ch.close(), route.idleTimeoutNanos(), TimeUnit.NANOSECONDS);
+        ch.closeFuture().addListener(f -> force.cancel(false));
+      }
     }
   }
 
