@@ -230,9 +230,10 @@ def main():
         for name, fn in starters.items():
             p = fn()
             pids = proc_tree(p.pid)
-            if rnd == 0:  # warm-up (the JIT, for lb4j): not measured
-                iperf(PORTS[name][0], 1)
-                wrk(PORTS[name][1], True)
+            # every round starts a fresh process, so every round warms up (the JIT, for lb4j);
+            # not measured, and the same for every proxy
+            iperf(PORTS[name][0], 1)
+            wrk(PORTS[name][1], True)
             r = measure(name, pids)
             results[name].append(r)
             print(f"round {rnd + 1} {name}: " + ", ".join(
