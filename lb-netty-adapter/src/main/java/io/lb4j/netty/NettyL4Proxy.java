@@ -151,31 +151,26 @@ public final class NettyL4Proxy implements AutoCloseable {
           stale.add(e.getKey());
         }
       }
-      // bind the new listeners first: a bind failure leaves everything as it was
-      List<String> added = new ArrayList<>();
+      // bind every new or moved listener first: a bind failure leaves everything as it was
+      Map<String, Listener> bound = new LinkedHashMap<>();
       Map<String, Route> nextRoutes = routes(config, frontends, rules);
       Map<String, Route> previous = routes;
-      routes = merge(previous, nextRoutes);
+      routes = merge(previous, nextRoutes); // new listeners may accept before the swap below
       try {
         for (Map.Entry<String, Listener> e : wanted.entrySet()) {
           if (!listeners.containsKey(e.getKey()) || stale.contains(e.getKey())) {
-            if (stale.contains(e.getKey())) {
-              closeListeners(Set.of(e.getKey()));
-            }
-            listeners.put(e.getKey(), bind(e.getValue()));
-            added.add(e.getKey());
+            bound.put(e.getKey(), bind(e.getValue()));
           }
         }
       } catch (RuntimeException e) {
-        closeListeners(new HashSet<>(added));
+        for (Listener l : bound.values()) {
+          l.channel.close().syncUninterruptibly();
+        }
         routes = previous;
         throw e;
       }
-      for (String name : stale) {
-        if (!wanted.containsKey(name)) {
-          closeListeners(Set.of(name));
-        }
-      }
+      closeListeners(stale); // only now: established connections on them go on
+      listeners.putAll(bound);
       lb.reconfigure(config);
       this.frontendOptions = Map.copyOf(frontends);
       this.ruleOptions = Map.copyOf(rules);

@@ -211,4 +211,34 @@ class StandaloneProxyTest {
       proxy.destroyForcibly();
     }
   }
+
+  @Test
+  void reload_bindFailure_keepsEveryOldListener() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    int moved = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1));
+    try (StandaloneProxy p = StandaloneProxy.start(file);
+        java.net.ServerSocket taken =
+            new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      // the rule moves to a free port, and a second rule wants a port that is taken
+      String next =
+          yaml(moved, 1)
+              .replace(
+                  "admin:",
+                  "  - { name: clash, frontend: web,"
+                      + " frontendPort: "
+                      + taken.getLocalPort()
+                      + ", backendPool: web }\nadmin:");
+      Files.writeString(file, next);
+      String refused = get(p.adminAddress(), "POST", "/reload");
+      assertTrue(refused.startsWith("HTTP/1.1 400"), refused);
+      assertTrue(refused.contains("rule 'clash': cannot listen on"), refused);
+      try (Socket c = new Socket("127.0.0.1", port)) {
+        c.setSoTimeout(10_000);
+        assertEquals("web-0", readLine(c.getInputStream()), "the old listener must still serve");
+      }
+      assertEquals(Integer.valueOf(port), p.proxy().listeners().get("app").getPort());
+    }
+  }
 }
