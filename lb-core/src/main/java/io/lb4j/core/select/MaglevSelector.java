@@ -44,19 +44,14 @@ final class MaglevSelector implements BackendSelector {
       skip[k] = (int) Long.remainderUnsigned(m.keyHash(s, Members.SKIP_SEED), tableSize - 1) + 1;
       k++;
     }
-    int[] table = populate(offset, skip, weight, tableSize);
-    for (int i = 0; i < tableSize; i++) {
-      table[i] = owner[table[i]];
-    }
-    return table;
+    return populate(offset, skip, weight, owner, tableSize);
   }
 
   /**
    * Fills a table of size {@code tableSize} from each member's {@code offset}, {@code skip} and
-   * weight (the paper's Pseudocode 1, weighted): entry {@code i} holds the position of its member
-   * in these arrays.
+   * weight (the paper's Pseudocode 1, weighted): each entry holds its member's {@code owner}.
    */
-  static int[] populate(int[] offset, int[] skip, long[] weight, int tableSize) {
+  static int[] populate(int[] offset, int[] skip, long[] weight, int[] owner, int tableSize) {
     int n = offset.length;
     int[] position = offset.clone();
     long[] target = new long[n];
@@ -78,15 +73,14 @@ final class MaglevSelector implements BackendSelector {
           target[i] += maxWeight;
         }
         int p = position[i];
+        int step = skip[i] - tableSize; // in [1 - M, -1]: add it, then add M back if negative
         while (table[p] != NONE) {
-          p += skip[i];
-          if (p >= tableSize) {
-            p -= tableSize;
-          }
+          p += step;
+          p += (p >> 31) & tableSize; // branch-free: a taken-or-not wrap mispredicts half the time
         }
-        table[p] = i;
-        p += skip[i];
-        position[i] = p >= tableSize ? p - tableSize : p;
+        table[p] = owner[i];
+        p += step;
+        position[i] = p + ((p >> 31) & tableSize);
         filled++;
       }
     }

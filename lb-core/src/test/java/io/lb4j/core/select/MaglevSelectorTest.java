@@ -23,7 +23,8 @@ class MaglevSelectorTest {
     // Round 1: B0 takes 3, B1 takes 0, B2 finds 3 taken and takes 4.
     // Round 2: B0 skips 0 and 4, takes 1; B1 takes 2; B2 takes 5. Round 3: B0 skips 5, 2, takes 6.
     int[] table =
-        MaglevSelector.populate(new int[] {3, 0, 3}, new int[] {4, 2, 1}, new long[] {1, 1, 1}, 7);
+        MaglevSelector.populate(
+            new int[] {3, 0, 3}, new int[] {4, 2, 1}, new long[] {1, 1, 1}, new int[] {0, 1, 2}, 7);
     assertArrayEquals(new int[] {1, 0, 1, 0, 2, 2, 0}, table);
   }
 
@@ -34,7 +35,9 @@ class MaglevSelectorTest {
     // Round 2: B0 (2*2 >= 2) takes 2; B1 (2*1 >= 2) takes 3.
     // Round 3: B0 (6 >= 4) takes 4; B1 (3 < 4) waits. Round 4: B0 (8 >= 6) takes 5; B1 (4 >= 4)
     // takes 6.
-    int[] table = MaglevSelector.populate(new int[] {0, 1}, new int[] {1, 1}, new long[] {2, 1}, 7);
+    int[] table =
+        MaglevSelector.populate(
+            new int[] {0, 1}, new int[] {1, 1}, new long[] {2, 1}, new int[] {0, 1}, 7);
     assertArrayEquals(new int[] {0, 1, 0, 1, 0, 0, 1}, table);
   }
 
