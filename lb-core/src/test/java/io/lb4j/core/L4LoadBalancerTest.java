@@ -22,6 +22,7 @@ import io.lb4j.Protocol;
 import io.lb4j.Selection;
 import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
+import io.lb4j.core.flow.FlowTable;
 import io.lb4j.testing.FakeClock;
 import io.lb4j.testing.TestBackends;
 import java.time.Duration;
@@ -38,6 +39,13 @@ class L4LoadBalancerTest {
   private static final long SEED = 4;
   private static final int FRONTEND = 0x7f000001; // 127.0.0.1
   private static final Duration IDLE = Duration.ofMinutes(4);
+
+  /**
+   * How late a flow may idle out: the flow table's renewal slack and clock step, and about a second
+   * (2^30 ns) for Caffeine's timer wheel to hand the flow over.
+   */
+  private static final Duration EXPIRY_LATENESS =
+      Duration.ofNanos(FlowTable.MAX_SLACK_NANOS + FlowTable.CLOCK_STEP_NANOS).plusMillis(1100);
 
   private final FakeClock clock = new FakeClock();
 
@@ -164,9 +172,7 @@ class L4LoadBalancerTest {
     lb.cleanUp();
     assertEquals(1, lb.activeFlows());
     assertEquals(1, lb.activeFlows("http", id));
-    // expiry may be up to the flow table's slack (1 s) and clock step late, and Caffeine's timer
-    // wheel hands the flow over within about a second after that
-    clock.forwardTime(Duration.ofSeconds(4));
+    clock.forwardTime(Duration.ofSeconds(2).plus(EXPIRY_LATENESS));
     lb.cleanUp();
     assertEquals(0, lb.activeFlows());
     assertEquals(0, lb.activeFlows("http", id));
@@ -179,7 +185,7 @@ class L4LoadBalancerTest {
     FlowKey f = flow(1, 40000);
     String id = lb.select(f).backend().id();
     lb.removeBackend("web", id);
-    clock.forwardTime(IDLE.plusSeconds(3));
+    clock.forwardTime(IDLE.plus(EXPIRY_LATENESS));
     lb.cleanUp();
     assertEquals(0, lb.activeFlows("http", id));
     lb.addBackend("web", Backend.of(id, "127.0.0.99"));

@@ -28,7 +28,7 @@ import java.util.function.ToLongFunction;
  * nf_conntrack_max} is reached.
  *
  * <p><b>Expiry.</b> A flow expires between {@code idleTimeout} and {@code idleTimeout + slack}
- * after its last read or write, where {@code slack = min(1 s, idleTimeout / 8)}: never earlier, at
+ * after its last read or write, where {@code slack = min(10 s, idleTimeout / 8)}: never earlier, at
  * most the slack later. The slack is what makes a hit cheap: a read renews the flow's deadline in
  * Caffeine only when the last renewal is more than a slack old, so most hits are one hash-map
  * lookup and one clock read, without Caffeine's read buffer and expiry bookkeeping (which cost 5-8
@@ -45,11 +45,11 @@ public final class FlowTable<V> {
   /** The default capacity: one million flows, about 200 MB of heap. */
   public static final long DEFAULT_CAPACITY = 1_000_000;
 
-  /** The most renewal slack a flow gets: 1 s. */
-  static final long MAX_SLACK_NANOS = 1_000_000_000L;
+  /** The most renewal slack a flow gets: 10 s. */
+  public static final long MAX_SLACK_NANOS = 10_000_000_000L;
 
   /** How stale the clock reading a hit uses may be: 1 ms. */
-  static final long CLOCK_STEP_NANOS = 1_000_000L;
+  public static final long CLOCK_STEP_NANOS = 1_000_000L;
 
   private final Cache<FlowKey, Entry<V>> cache;
   private final Policy<FlowKey, Entry<V>> policy;
