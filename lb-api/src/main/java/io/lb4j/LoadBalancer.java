@@ -133,6 +133,23 @@ public interface LoadBalancer extends AutoCloseable {
    */
   BackendHealth health(String rule, String backendId);
 
+  /**
+   * Explains where {@code flow} goes and why: the rule, the hashed fields, the candidates, the
+   * answer {@link #select} would give, whether it comes from the flow table, and every backend left
+   * out with its reason. Records nothing; safe to call for any flow at any time.
+   */
+  FlowExplanation explain(FlowKey flow);
+
+  /**
+   * Runs the troubleshooting checks against the live state and returns the findings, worst first:
+   * failing probes, data ports that refuse while the probe passes, backend ports that accept
+   * nowhere, uneven distribution of recent new flows, flows on backends out of rotation, hairpin
+   * flows, rules with no healthy backend, and configuration smells. It connects to each backend's
+   * data port once (TCP rules), so it blocks for at most about one connect timeout (1 s, or the
+   * probe's timeout when shorter); do not call it on an event loop.
+   */
+  Diagnosis diagnose();
+
   /** Adds a listener of health changes and ended flows. */
   void addListener(LoadBalancerListener listener);
 

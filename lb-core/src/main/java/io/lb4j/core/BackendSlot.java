@@ -51,6 +51,7 @@ final class BackendSlot {
   long lastEjectionNanos;
   ScheduledFuture<?> ejectionTask;
   ScheduledFuture<?> drainTask;
+  java.time.Instant drainDeadline; // when drainTask closes the slot's flows, or null
 
   BackendSlot(String rule, String backendId, long idleTimeoutNanos, AtomicInteger ruleTotal) {
     this.rule = rule;

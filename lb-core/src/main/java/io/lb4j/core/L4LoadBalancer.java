@@ -6,7 +6,9 @@ import io.lb4j.AdminState;
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
 import io.lb4j.BackendPool;
+import io.lb4j.Diagnosis;
 import io.lb4j.DistributionMode;
+import io.lb4j.FlowExplanation;
 import io.lb4j.FlowKey;
 import io.lb4j.HealthEvent;
 import io.lb4j.HealthOverride;
@@ -89,27 +91,28 @@ public final class L4LoadBalancer implements LoadBalancer {
   /** The flow-hash seed when none is set. */
   public static final long DEFAULT_SEED = 0x6C62346A2D666C6FL; // "lb4j-flo"
 
-  private static final Selection NO_RULE =
+  static final Selection NO_RULE =
       Selection.none(
           Selection.Status.NO_RULE,
           null,
           "no load-balancing or NAT rule listens on the flow's destination address, port and"
               + " protocol");
 
-  private final long seed;
-  private final FlowTable<BackendSlot> flows;
-  private final Ticker ticker;
-  private final InstantSource clock;
+  final long seed;
+  final FlowTable<BackendSlot> flows;
+  final FlowWindow window = new FlowWindow();
+  final Ticker ticker;
+  final InstantSource clock;
   private final List<LoadBalancerListener> listeners = new CopyOnWriteArrayList<>();
-  private final Object lock = new Object();
+  final Object lock = new Object();
 
   // Control plane, guarded by lock.
-  private LoadBalancerConfig config;
-  private final Map<String, Map<String, BackendSlot>> slotsByRule = new HashMap<>();
+  LoadBalancerConfig config;
+  final Map<String, Map<String, BackendSlot>> slotsByRule = new HashMap<>();
   private final Map<String, AtomicInteger> totalByRule = new HashMap<>();
   private final Map<String, RuleState> states = new LinkedHashMap<>();
   private final Map<TargetKey, TargetRef> targets = new HashMap<>();
-  private final HealthChecker checker;
+  final HealthChecker checker;
   private final boolean ownsChecker;
   private ScheduledExecutorService scheduler;
   private final boolean ownsScheduler;
@@ -119,7 +122,7 @@ public final class L4LoadBalancer implements LoadBalancer {
   private boolean closed;
 
   // Data plane.
-  private volatile Snapshot snapshot;
+  volatile Snapshot snapshot;
   private volatile boolean recording = true;
 
   private L4LoadBalancer(Builder b) {
@@ -211,6 +214,7 @@ public final class L4LoadBalancer implements LoadBalancer {
       chosen.release();
       return now == null ? rule.full : now.selection;
     }
+    window.record(flow, chosen, flows.recentNanos());
     return chosen.selection;
   }
 
@@ -222,6 +226,17 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   private static Selection answer(RuleState rule, int index) {
     return index < 0 ? rule.none : rule.slots[index].selection;
+  }
+
+  @Override
+  public FlowExplanation explain(FlowKey flow) {
+    Objects.requireNonNull(flow, "flow");
+    return Diagnostician.explain(this, flow);
+  }
+
+  @Override
+  public Diagnosis diagnose() {
+    return new Diagnostician(this).diagnose();
   }
 
   @Override
@@ -626,6 +641,7 @@ public final class L4LoadBalancer implements LoadBalancer {
     List<FlowKey> ended = new ArrayList<>();
     synchronized (lock) {
       slot.drainTask = null;
+      slot.drainDeadline = null;
       if (closed || slot.effective != HealthState.UNHEALTHY) {
         return;
       }
@@ -676,7 +692,7 @@ public final class L4LoadBalancer implements LoadBalancer {
     return probed ? slot.probeState : HealthState.HEALTHY;
   }
 
-  private String cause(BackendSlot slot, LoadBalancingRule rule) {
+  String cause(BackendSlot slot, LoadBalancingRule rule) {
     HealthOverride o = slot.backend.healthOverride();
     if (o != HealthOverride.FOLLOW_PROBE) {
       return "health override " + o;
@@ -930,10 +946,12 @@ public final class L4LoadBalancer implements LoadBalancer {
     if (slot.drainTask != null) {
       slot.drainTask.cancel(false);
       slot.drainTask = null;
+      slot.drainDeadline = null;
     }
     if (slot.effective == HealthState.UNHEALTHY
         && rule.unhealthyFlowPolicy() == UnhealthyFlowPolicy.CLOSE_AFTER_DRAIN_TIMEOUT
         && !closed) {
+      slot.drainDeadline = clock.instant().plus(rule.drainTimeout());
       slot.drainTask =
           scheduler()
               .schedule(
@@ -1073,6 +1091,7 @@ public final class L4LoadBalancer implements LoadBalancer {
     if (s.drainTask != null) {
       s.drainTask.cancel(false);
       s.drainTask = null;
+      s.drainDeadline = null;
     }
   }
 

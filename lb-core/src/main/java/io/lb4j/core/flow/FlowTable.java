@@ -117,6 +117,19 @@ public final class FlowTable<V> {
     return e.value;
   }
 
+  /** Returns the assignment of {@code flow} without restarting its idle timer, or null. */
+  public V peek(FlowKey flow) {
+    Entry<V> e = policy.getIfPresentQuietly(flow);
+    return e == null ? null : e.value;
+  }
+
+  /**
+   * Returns a reading of the table's clock at most one step ({@code 1 ms}) old, without reading it.
+   */
+  public long recentNanos() {
+    return ticker.latest();
+  }
+
   /**
    * Records {@code flow} with {@code value} unless it is known. Returns the value now in force:
    * {@code value} if it was recorded, the earlier value if the flow was known, or null if the table

@@ -76,6 +76,16 @@ final class BoundedLoadSelector implements BackendSelector {
    * as {@code c × (T + 1) × w / W} in that order: when its exact value is a whole number every step
    * is exact in a double, so the ceiling never rounds up past it.
    */
+  /** Returns whether member {@code i} is at its bound: a new flow would pass it over. */
+  boolean full(int i) {
+    return weights[i] > 0 && !hasRoom(i, factor * (total.getAsInt() + 1.0));
+  }
+
+  /** Returns the bound on member {@code i}'s flows for the next new flow. */
+  int bound(int i) {
+    return (int) Math.ceil(factor * (total.getAsInt() + 1.0) * weights[i] / totalWeight);
+  }
+
   private boolean hasRoom(int i, double demand) {
     return active.applyAsInt(i) < Math.ceil(demand * weights[i] / totalWeight);
   }

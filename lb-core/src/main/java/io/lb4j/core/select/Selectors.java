@@ -34,6 +34,18 @@ public final class Selectors {
   private Selectors() {}
 
   /**
+   * Returns a description of why member {@code index} of a bounded-load {@code selector} takes no
+   * new flow ("holds 12 flows, its bound is 12"), or null when it has room or the selector has no
+   * bound.
+   */
+  public static String overBound(BackendSelector selector, int index, int active) {
+    if (selector instanceof BoundedLoadSelector b && b.full(index)) {
+      return "holds " + active + " flows; its bound for the next new flow is " + b.bound(index);
+    }
+    return null;
+  }
+
+  /**
    * Returns Maglev over the members with table size {@code tableSize}, a prime.
    *
    * @throws IllegalArgumentException if the table size is not a prime up to 5,000,011, keys repeat
