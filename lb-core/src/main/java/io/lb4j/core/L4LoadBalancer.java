@@ -214,7 +214,7 @@ public final class L4LoadBalancer implements LoadBalancer {
       chosen.release();
       return now == null ? rule.full : now.selection;
     }
-    window.record(flow, chosen, flows.recentNanos());
+    window.record(flow, chosen, ticker.read());
     return chosen.selection;
   }
 

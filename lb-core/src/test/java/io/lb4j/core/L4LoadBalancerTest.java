@@ -22,7 +22,6 @@ import io.lb4j.Protocol;
 import io.lb4j.Selection;
 import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
-import io.lb4j.core.flow.FlowTable;
 import io.lb4j.testing.FakeClock;
 import io.lb4j.testing.TestBackends;
 import java.time.Duration;
@@ -40,12 +39,8 @@ class L4LoadBalancerTest {
   private static final int FRONTEND = 0x7f000001; // 127.0.0.1
   private static final Duration IDLE = Duration.ofMinutes(4);
 
-  /**
-   * How late a flow may idle out: the flow table's renewal slack and clock step, and about a second
-   * (2^30 ns) for Caffeine's timer wheel to hand the flow over.
-   */
-  private static final Duration EXPIRY_LATENESS =
-      Duration.ofNanos(FlowTable.MAX_SLACK_NANOS + FlowTable.CLOCK_STEP_NANOS).plusMillis(1100);
+  /** How late an idle flow is handed over: about a second (2^30 ns), Caffeine's timer wheel. */
+  private static final Duration EXPIRY_LATENESS = Duration.ofMillis(1100);
 
   private final FakeClock clock = new FakeClock();
 
