@@ -5,10 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
+import io.lb4j.Diagnosis;
+import io.lb4j.FlowKey;
 import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
+import io.lb4j.Protocol;
 import io.lb4j.core.health.HealthProber;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -30,17 +33,30 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
 /**
- * The standalone proxy's admin endpoint: JSON over HTTP/1.1, on 127.0.0.1:9901 by default.
+ * The standalone proxy's admin endpoint over HTTP/1.1, on 127.0.0.1:9901 by default.
  *
  * <ul>
+ *   <li>{@code GET /}: the HTML page: findings, each rule's backends with health and a bar of their
+ *       share of flows, recent probe results;
+ *   <li>{@code GET /report}: the same as plain text (what {@code lb4j-proxy report} prints);
+ *   <li>{@code GET /diagnose}: {@link io.lb4j.LoadBalancer#diagnose()} as JSON;
+ *   <li>{@code GET /explain?src=IP:PORT&dst=IP:PORT[&protocol=tcp|udp]}: {@link
+ *       io.lb4j.LoadBalancer#explain} of that flow as JSON;
+ *   <li>{@code GET /metrics}: Prometheus text format (see {@link ProxyMetrics});
  *   <li>{@code GET /backends}: every rule's backends with health, overrides, the last probe results
  *       and counters;
  *   <li>{@code GET /rules}: the rules with their settings and counters;
@@ -49,21 +65,44 @@ import java.util.Map;
  *       the answer (400) says why.
  * </ul>
  *
+ * <p>Diagnosis connects to backends' data ports, so the routes that run it ({@code /}, {@code
+ * /report}, {@code /diagnose}) run on the endpoint's own thread, never on an event loop.
+ *
  * <p>Thread-safe.
  */
 final class AdminServer implements AutoCloseable {
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  private final StandaloneProxy standalone;
-  private final Channel channel;
+  static final String ROUTES =
+      "GET /, GET /report, GET /diagnose, GET /explain?src=IP:PORT&dst=IP:PORT, GET /metrics,"
+          + " GET /backends, GET /rules, GET /health or POST /reload";
 
+  private final NettyL4Proxy proxy;
+  private final Supplier<String> reload;
+  private final Channel channel;
+  private final ProxyMetrics metrics;
+  private final ExecutorService slow =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "lb4j-admin-diagnose");
+            t.setDaemon(true);
+            return t;
+          });
+
+  /**
+   * Serves the admin routes of {@code proxy} on {@code address}; {@code reload} re-reads the
+   * configuration and returns null, or why nothing changed.
+   */
   AdminServer(
-      StandaloneProxy standalone,
+      NettyL4Proxy proxy,
+      Supplier<String> reload,
       InetSocketAddress address,
       EventLoopGroup group,
       Transport transport) {
-    this.standalone = standalone;
+    this.proxy = proxy;
+    this.reload = reload;
+    this.metrics = new ProxyMetrics(proxy);
     ServerBootstrap b =
         new ServerBootstrap()
             .group(group)
@@ -80,6 +119,7 @@ final class AdminServer implements AutoCloseable {
     try {
       this.channel = b.bind(address).syncUninterruptibly().channel();
     } catch (RuntimeException e) {
+      slow.shutdownNow();
       throw new IllegalStateException(
           "admin: cannot listen on " + address + ": " + e.getMessage(), e);
     }
@@ -92,61 +132,48 @@ final class AdminServer implements AutoCloseable {
   @Override
   public void close() {
     channel.close().syncUninterruptibly();
+    slow.shutdownNow();
+  }
+
+  /** An answer: status, content type and body. */
+  private record Response(HttpResponseStatus status, String contentType, byte[] body) {
+    static Response json(HttpResponseStatus status, Object body) {
+      try {
+        return new Response(status, "application/json", JSON.writeValueAsBytes(body));
+      } catch (JsonProcessingException e) {
+        return new Response(
+            HttpResponseStatus.INTERNAL_SERVER_ERROR,
+            "application/json",
+            ("{\"error\":\"" + e.getOriginalMessage() + "\"}").getBytes(StandardCharsets.UTF_8));
+      }
+    }
+
+    static Response text(String contentType, String body) {
+      return new Response(
+          HttpResponseStatus.OK, contentType, body.getBytes(StandardCharsets.UTF_8));
+    }
   }
 
   private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-      String path = new QueryStringDecoder(req.uri()).path();
-      HttpResponseStatus status = HttpResponseStatus.OK;
-      Object body;
+      QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+      String path = uri.path();
+      boolean get = req.method() == HttpMethod.GET;
+      if (get && (path.equals("/") || path.equals("/report") || path.equals("/diagnose"))) {
+        String endpoint = req.headers().get(HttpHeaderNames.HOST, String.valueOf(address()));
+        CompletableFuture.supplyAsync(() -> slowRoute(path, endpoint), slow)
+            .exceptionally(e -> error(e.getCause() != null ? e.getCause() : e))
+            .thenAccept(r -> send(ctx, r));
+        return;
+      }
+      Response r;
       try {
-        if (req.method() == HttpMethod.GET && path.equals("/backends")) {
-          body = backends();
-        } else if (req.method() == HttpMethod.GET && path.equals("/rules")) {
-          body = rules();
-        } else if (req.method() == HttpMethod.GET && path.equals("/health")) {
-          body = Map.of("status", "ok");
-        } else if (req.method() == HttpMethod.POST && path.equals("/reload")) {
-          String error = standalone.reload();
-          if (error == null) {
-            body = Map.of("reloaded", true);
-          } else {
-            status = HttpResponseStatus.BAD_REQUEST;
-            body = Map.of("reloaded", false, "error", error);
-          }
-        } else if (req.method() == HttpMethod.GET && path.equals("/")) {
-          body =
-              Map.of(
-                  "routes", List.of("GET /backends", "GET /rules", "GET /health", "POST /reload"));
-        } else {
-          status = HttpResponseStatus.NOT_FOUND;
-          body =
-              Map.of(
-                  "error",
-                  req.method()
-                      + " "
-                      + path
-                      + " (expected: GET /backends,"
-                      + " GET /rules, GET /health or POST /reload)");
-        }
+        r = fastRoute(req.method(), path, uri.parameters());
       } catch (RuntimeException e) {
-        status = HttpResponseStatus.INTERNAL_SERVER_ERROR;
-        body = Map.of("error", e.toString());
+        r = error(e);
       }
-      byte[] bytes;
-      try {
-        bytes = JSON.writeValueAsBytes(body);
-      } catch (JsonProcessingException e) {
-        status = HttpResponseStatus.INTERNAL_SERVER_ERROR;
-        bytes = ("{\"error\":\"" + e.getOriginalMessage() + "\"}").getBytes(StandardCharsets.UTF_8);
-      }
-      FullHttpResponse res =
-          new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(bytes));
-      res.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
-      res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+      send(ctx, r);
     }
 
     @Override
@@ -155,8 +182,110 @@ final class AdminServer implements AutoCloseable {
     }
   }
 
+  private Response slowRoute(String path, String endpoint) {
+    Diagnosis d = proxy.loadBalancer().diagnose();
+    switch (path) {
+      case "/diagnose":
+        return Response.json(HttpResponseStatus.OK, AdminPages.json(d));
+      case "/report":
+        return Response.text(
+            "text/plain; charset=utf-8", AdminPages.text(endpoint, AdminPages.model(proxy, d)));
+      default:
+        return Response.text(
+            "text/html; charset=utf-8", AdminPages.html(AdminPages.model(proxy, d)));
+    }
+  }
+
+  private Response fastRoute(HttpMethod method, String path, Map<String, List<String>> query) {
+    boolean get = method == HttpMethod.GET;
+    if (get && path.equals("/backends")) {
+      return Response.json(HttpResponseStatus.OK, backends());
+    } else if (get && path.equals("/rules")) {
+      return Response.json(HttpResponseStatus.OK, rules());
+    } else if (get && path.equals("/health")) {
+      return Response.json(HttpResponseStatus.OK, Map.of("status", "ok"));
+    } else if (get && path.equals("/metrics")) {
+      return Response.text("text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
+    } else if (get && path.equals("/explain")) {
+      FlowKey flow;
+      try {
+        flow = flow(query);
+      } catch (IllegalArgumentException e) {
+        return Response.json(HttpResponseStatus.BAD_REQUEST, Map.of("error", e.getMessage()));
+      }
+      return Response.json(
+          HttpResponseStatus.OK, AdminPages.json(proxy.loadBalancer().explain(flow)));
+    } else if (method == HttpMethod.POST && path.equals("/reload")) {
+      String error = reload.get();
+      return error == null
+          ? Response.json(HttpResponseStatus.OK, Map.of("reloaded", true))
+          : Response.json(
+              HttpResponseStatus.BAD_REQUEST, Map.of("reloaded", false, "error", error));
+    }
+    return Response.json(
+        HttpResponseStatus.NOT_FOUND,
+        Map.of("error", method + " " + path + " (expected: " + ROUTES + ")"));
+  }
+
+  /** Reads the flow of {@code /explain} from its query parameters. */
+  static FlowKey flow(Map<String, List<String>> query) {
+    InetSocketAddress src = endpoint(query, "src");
+    InetSocketAddress dst = endpoint(query, "dst");
+    List<String> p = query.getOrDefault("protocol", List.of("tcp"));
+    Protocol protocol;
+    switch (p.get(0).toLowerCase(Locale.ROOT)) {
+      case "tcp" -> protocol = Protocol.TCP;
+      case "udp" -> protocol = Protocol.UDP;
+      default ->
+          throw new IllegalArgumentException("protocol: '" + p.get(0) + "' (expected: tcp or udp)");
+    }
+    return FlowKey.of(protocol, src, dst);
+  }
+
+  private static InetSocketAddress endpoint(Map<String, List<String>> query, String name) {
+    List<String> values = query.get(name);
+    String expected = " (expected: an IP literal and port such as 127.0.0.9:40000 or [::1]:40000)";
+    if (values == null || values.isEmpty()) {
+      throw new IllegalArgumentException(name + ": missing" + expected);
+    }
+    String v = values.get(0);
+    int colon = v.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException(name + ": '" + v + "'" + expected);
+    }
+    String host = v.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int port;
+    try {
+      port = Integer.parseInt(v.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + ": '" + v + "'" + expected);
+    }
+    if (port < 0
+        || port > 65535
+        || !NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host)) {
+      throw new IllegalArgumentException(name + ": '" + v + "'" + expected);
+    }
+    return new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(host), port);
+  }
+
+  private static Response error(Throwable e) {
+    return Response.json(HttpResponseStatus.INTERNAL_SERVER_ERROR, Map.of("error", e.toString()));
+  }
+
+  private static void send(ChannelHandlerContext ctx, Response r) {
+    FullHttpResponse res =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, r.status(), Unpooled.wrappedBuffer(r.body()));
+    res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
+    res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
+    res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+  }
+
   private Map<String, Object> backends() {
-    NettyL4Proxy proxy = standalone.proxy();
     LoadBalancerConfig config = proxy.loadBalancer().config();
     List<Object> rules = new ArrayList<>();
     for (LoadBalancingRule r : config.loadBalancingRules()) {
@@ -187,7 +316,6 @@ final class AdminServer implements AutoCloseable {
   }
 
   private Map<String, Object> backend(String rule, Backend b, int port) {
-    NettyL4Proxy proxy = standalone.proxy();
     BackendHealth h = proxy.loadBalancer().health(rule, b.id());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", b.id());
@@ -220,7 +348,6 @@ final class AdminServer implements AutoCloseable {
   }
 
   private List<Object> rules() {
-    NettyL4Proxy proxy = standalone.proxy();
     LoadBalancerConfig config = proxy.loadBalancer().config();
     Map<String, InetSocketAddress> listening = proxy.listeners();
     List<Object> out = new ArrayList<>();

@@ -19,6 +19,8 @@ import picocli.CommandLine.Spec;
  * <pre>
  * java -jar lb-netty-adapter/target/lb4j-proxy.jar --config lb.yaml
  * java -jar lb-netty-adapter/target/lb4j-proxy.jar --check lb.yaml
+ * java -jar lb-netty-adapter/target/lb4j-proxy.jar report [--admin 127.0.0.1:9901]
+ * java -jar lb-netty-adapter/target/lb4j-proxy.jar explain --src 127.0.0.9:40000 --dst 127.0.0.1:8080
  * </pre>
  *
  * <p>SIGTERM stops accepting, lets established connections finish up to {@code
@@ -31,7 +33,8 @@ import picocli.CommandLine.Spec;
     name = "lb4j-proxy",
     mixinStandardHelpOptions = true,
     version = "lb4j proxy 0.1.0",
-    description = "Runs lb4j's L4 proxy from a YAML configuration file.")
+    description = "Runs lb4j's L4 proxy from a YAML configuration file.",
+    subcommands = {AdminClient.Report.class, AdminClient.Explain.class})
 public final class ProxyMain implements Callable<Integer> {
   private static final Logger logger = LoggerFactory.getLogger(ProxyMain.class);
 
@@ -103,7 +106,7 @@ public final class ProxyMain implements Callable<Integer> {
         proxy.proxy().listeners(), proxy.proxy().transport());
     if (proxy.adminAddress() != null) {
       out.printf(
-          "admin: http://%s:%d/backends%n",
+          "admin: http://%s:%d/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",
           proxy.adminAddress().getAddress().getHostAddress(), proxy.adminAddress().getPort());
     }
     CountDownLatch stop = new CountDownLatch(1);

@@ -46,7 +46,7 @@ public final class StandaloneProxy implements AutoCloseable {
       this.admin =
           config.admin() == null
               ? null
-              : new AdminServer(this, config.admin(), p.eventLoops(), p.transport());
+              : new AdminServer(p, this::reload, config.admin(), p.eventLoops(), p.transport());
     } catch (RuntimeException e) {
       p.close();
       lb.close();

@@ -1,0 +1,158 @@
+package io.lb4j.netty;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The commands that ask a running proxy's admin endpoint: {@code report} prints the readable
+ * diagnosis, {@code explain} where one flow goes.
+ */
+final class AdminClient {
+  private AdminClient() {}
+
+  /** Where the admin endpoint is, and how long to wait for it. */
+  static class Target {
+    @Option(
+        names = "--admin",
+        paramLabel = "HOST:PORT",
+        defaultValue = "127.0.0.1:9901",
+        description = "The proxy's admin endpoint (default: ${DEFAULT-VALUE}).")
+    String admin;
+
+    @Option(
+        names = "--timeout",
+        paramLabel = "DURATION",
+        defaultValue = "PT15S",
+        description = "How long to wait for the answer, ISO-8601 (default: ${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    /** GETs {@code path}; prints why and returns null when the endpoint cannot be reached. */
+    HttpResponse<String> get(String path, PrintWriter err) {
+      URI uri;
+      try {
+        uri = URI.create("http://" + admin + path);
+      } catch (IllegalArgumentException e) {
+        err.println("--admin: '" + admin + "' (expected: HOST:PORT such as 127.0.0.1:9901)");
+        return null;
+      }
+      HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).build();
+      try {
+        return client.send(
+            HttpRequest.newBuilder(uri).timeout(timeout).GET().build(),
+            HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        err.println(
+            "lb4j-proxy: cannot reach the admin endpoint at "
+                + admin
+                + " ("
+                + e
+                + "); is the proxy running with admin enabled?");
+        return null;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      }
+    }
+  }
+
+  /** {@code lb4j-proxy report}: the readable diagnosis of a running proxy. */
+  @Command(
+      name = "report",
+      mixinStandardHelpOptions = true,
+      description =
+          "Prints a running proxy's backends, health, share of flows and diagnosis findings.")
+  static final class Report extends Target implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      HttpResponse<String> r = get("/report", err);
+      if (r == null) {
+        return ProxyMain.RUNTIME_ERROR;
+      }
+      if (r.statusCode() != 200) {
+        err.println(
+            "lb4j-proxy: " + admin + "/report answered " + r.statusCode() + ": " + r.body());
+        return ProxyMain.RUNTIME_ERROR;
+      }
+      out.print(r.body());
+      out.flush();
+      return 0;
+    }
+  }
+
+  /** {@code lb4j-proxy explain}: where one flow goes and why. */
+  @Command(
+      name = "explain",
+      mixinStandardHelpOptions = true,
+      description = "Explains where a flow goes through a running proxy, and why.")
+  static final class Explain extends Target implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(
+        names = "--src",
+        required = true,
+        paramLabel = "IP:PORT",
+        description = "The client's address and port.")
+    String src;
+
+    @Option(
+        names = "--dst",
+        required = true,
+        paramLabel = "IP:PORT",
+        description = "The frontend address and port the flow arrives on.")
+    String dst;
+
+    @Option(
+        names = "--protocol",
+        defaultValue = "tcp",
+        description = "tcp or udp (default: ${DEFAULT-VALUE}).")
+    String protocol;
+
+    @Override
+    public Integer call() throws IOException {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      HttpResponse<String> r =
+          get(
+              "/explain?src="
+                  + URLEncoder.encode(src, StandardCharsets.UTF_8)
+                  + "&dst="
+                  + URLEncoder.encode(dst, StandardCharsets.UTF_8)
+                  + "&protocol="
+                  + URLEncoder.encode(protocol, StandardCharsets.UTF_8),
+              err);
+      if (r == null) {
+        return ProxyMain.RUNTIME_ERROR;
+      }
+      JsonNode body = new ObjectMapper().readTree(r.body());
+      if (r.statusCode() == 400) {
+        err.println("lb4j-proxy explain: " + body.path("error").asText());
+        return ProxyMain.CONFIG_ERROR;
+      }
+      if (r.statusCode() != 200) {
+        err.println("lb4j-proxy: " + admin + " answered " + r.statusCode() + ": " + r.body());
+        return ProxyMain.RUNTIME_ERROR;
+      }
+      out.print(body.path("text").asText());
+      out.flush();
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,375 @@
+package io.lb4j.netty;
+
+import io.lb4j.Backend;
+import io.lb4j.BackendHealth;
+import io.lb4j.Diagnosis;
+import io.lb4j.Finding;
+import io.lb4j.FlowExplanation;
+import io.lb4j.InboundNatRule;
+import io.lb4j.LoadBalancerConfig;
+import io.lb4j.LoadBalancingRule;
+import io.lb4j.ProbeResult;
+import io.lb4j.Selection;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What the admin endpoint shows, built once from the proxy and the balancer and rendered three
+ * ways: the HTML page ({@code GET /}), the text report ({@code GET /report}, printed by {@code
+ * lb4j-proxy report}) and JSON ({@code GET /diagnose}, {@code GET /explain}).
+ */
+final class AdminPages {
+  private AdminPages() {}
+
+  /** One backend of one rule. */
+  record Row(
+      String id,
+      String target,
+      int weight,
+      String adminState,
+      String health,
+      boolean inRotation,
+      int flows,
+      long connections,
+      List<ProbeResult> probes) {}
+
+  /** One rule with its backends. */
+  record RuleView(String name, String summary, List<Row> rows) {
+    int totalFlows() {
+      return rows.stream().mapToInt(Row::flows).sum();
+    }
+  }
+
+  /** Everything a page shows. */
+  record Model(Instant at, List<RuleView> rules, Diagnosis diagnosis) {}
+
+  static Model model(NettyL4Proxy proxy, Diagnosis diagnosis) {
+    LoadBalancerConfig config = proxy.loadBalancer().config();
+    Map<String, java.net.InetSocketAddress> listening = proxy.listeners();
+    List<RuleView> rules = new ArrayList<>();
+    for (LoadBalancingRule r : config.loadBalancingRules()) {
+      List<Row> rows = new ArrayList<>();
+      for (Backend b : config.pool(r.backendPool()).backends()) {
+        rows.add(row(proxy, r.name(), b, b.target(r.backendPort()).getPort()));
+      }
+      rules.add(
+          new RuleView(
+              r.name(),
+              String.format(
+                  Locale.ROOT,
+                  "%s/%s -> pool %s port %d, %s, %s",
+                  address(listening.get(r.name())),
+                  r.protocol(),
+                  r.backendPool(),
+                  r.backendPort(),
+                  r.selection().algorithm(),
+                  r.distributionMode()),
+              rows));
+    }
+    for (InboundNatRule n : config.inboundNatRules()) {
+      Backend b = config.pool(n.backendPool()).backend(n.backend());
+      rules.add(
+          new RuleView(
+              n.name(),
+              String.format(
+                  Locale.ROOT,
+                  "%s/%s -> %s port %d (inbound NAT)",
+                  address(listening.get(n.name())),
+                  n.protocol(),
+                  n.backend(),
+                  n.backendPort()),
+              List.of(row(proxy, n.name(), b, n.backendPort()))));
+    }
+    return new Model(diagnosis.at(), rules, diagnosis);
+  }
+
+  private static String address(java.net.InetSocketAddress a) {
+    return a == null ? "(not listening)" : hostPort(a.getAddress().getHostAddress(), a.getPort());
+  }
+
+  private static String hostPort(String host, int port) {
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+  }
+
+  private static Row row(NettyL4Proxy proxy, String rule, Backend b, int port) {
+    BackendHealth h = proxy.loadBalancer().health(rule, b.id());
+    return new Row(
+        b.id(),
+        hostPort(b.address().getHostAddress(), port),
+        b.weight(),
+        b.adminState().toString(),
+        h.state().toString(),
+        h.inRotation(),
+        proxy.loadBalancer().activeFlows(rule, b.id()),
+        proxy.backendSnapshot(rule, b.id()).totalConnections(),
+        h.recentResults());
+  }
+
+  // ---------------------------------------------------------------- text
+
+  static String text(String endpoint, Model m) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("lb4j report for ").append(endpoint).append(" at ").append(m.at()).append("\n");
+    for (RuleView r : m.rules()) {
+      sb.append("\nrule ").append(r.name()).append(": ").append(r.summary()).append('\n');
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "  %-12s %-22s %6s %-9s %-9s %-8s %6s  %s%n",
+              "backend",
+              "target",
+              "weight",
+              "admin",
+              "health",
+              "rotation",
+              "flows",
+              "share of flows"));
+      int total = r.totalFlows();
+      for (Row row : r.rows()) {
+        double share = total == 0 ? 0 : (double) row.flows() / total;
+        int bar = (int) Math.round(share * 20);
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "  %-12s %-22s %6d %-9s %-9s %-8s %6d  %s%s %5.1f%%%n",
+                row.id(),
+                row.target(),
+                row.weight(),
+                row.adminState(),
+                row.health(),
+                row.inRotation() ? "yes" : "no",
+                row.flows(),
+                "#".repeat(bar),
+                ".".repeat(20 - bar),
+                100 * share));
+      }
+      for (Row row : r.rows()) {
+        if (!row.probes().isEmpty()) {
+          ProbeResult last = row.probes().get(row.probes().size() - 1);
+          sb.append("  last probe of ").append(row.id()).append(": ").append(last).append('\n');
+        }
+      }
+    }
+    sb.append('\n').append(m.diagnosis());
+    return sb.toString();
+  }
+
+  // ---------------------------------------------------------------- HTML
+
+  static String html(Model m) {
+    StringBuilder sb = new StringBuilder();
+    Diagnosis d = m.diagnosis();
+    sb.append(
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <title>lb4j</title>
+        <style>
+        body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
+        table{border-collapse:collapse;margin:.5em 0 1em}
+        td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}
+        .bar{background:#eee;width:200px;height:12px}
+        .fill{background:#3a7bd5;height:12px;width:0}
+        .CRITICAL{border-left:6px solid #c0392b}.WARNING{border-left:6px solid #e67e22}
+        .INFO{border-left:6px solid #7f8c8d}.finding{padding:4px 10px;margin:8px 0}
+        .HEALTHY{color:#1e8449}.UNHEALTHY{color:#c0392b}.UNKNOWN{color:#7f8c8d}
+        </style></head><body>
+        """);
+    sb.append("<h1>lb4j</h1><p id=\"at\">State at ").append(esc(m.at().toString()));
+    sb.append(" &middot; <a href=\"/\">refresh</a> &middot; <a href=\"/metrics\">metrics</a>");
+    sb.append(" &middot; <a href=\"/report\">text report</a></p>\n");
+    sb.append("<h2>Findings</h2>\n<div id=\"findings\" data-count=\"")
+        .append(d.findings().size())
+        .append("\">\n");
+    if (d.findings().isEmpty()) {
+      sb.append("<p class=\"none\">No findings: ")
+          .append(d.checksRun())
+          .append(" checks passed.</p>\n");
+    }
+    for (Finding f : d.findings()) {
+      sb.append("<div class=\"finding ")
+          .append(f.severity())
+          .append("\" data-check=\"")
+          .append(f.check())
+          .append("\"><b>")
+          .append(f.severity())
+          .append(' ')
+          .append(f.check())
+          .append("</b>");
+      if (f.rule() != null) {
+        sb.append(" &middot; rule ").append(esc(f.rule()));
+      }
+      if (f.backend() != null) {
+        sb.append(" &middot; backend ").append(esc(f.backend()));
+      }
+      sb.append("<p class=\"what\">").append(esc(f.what())).append("</p><ul>");
+      for (String e : f.evidence()) {
+        sb.append("<li>").append(esc(e)).append("</li>");
+      }
+      sb.append("</ul><p class=\"fix\">Fix: ").append(esc(f.fix())).append("</p></div>\n");
+    }
+    sb.append("</div>\n");
+    for (RuleView r : m.rules()) {
+      int total = r.totalFlows();
+      sb.append("<h2 class=\"rule\" id=\"rule-")
+          .append(esc(r.name()))
+          .append("\">Rule ")
+          .append(esc(r.name()))
+          .append("</h2><p>")
+          .append(esc(r.summary()))
+          .append(" &middot; ")
+          .append(total)
+          .append(" flows</p>\n<table class=\"backends\"><tr><th>backend</th><th>target</th>")
+          .append("<th>weight</th><th>admin</th><th>health</th><th>in rotation</th>")
+          .append("<th>flows</th><th>share of flows</th><th>connections</th></tr>\n");
+      for (Row row : r.rows()) {
+        double share = total == 0 ? 0 : 100.0 * row.flows() / total;
+        sb.append("<tr class=\"backend\" data-backend=\"")
+            .append(esc(row.id()))
+            .append("\"><td>")
+            .append(esc(row.id()))
+            .append("</td><td>")
+            .append(esc(row.target()))
+            .append("</td><td>")
+            .append(row.weight())
+            .append("</td><td>")
+            .append(row.adminState())
+            .append("</td><td class=\"health ")
+            .append(row.health())
+            .append("\">")
+            .append(row.health())
+            .append("</td><td>")
+            .append(row.inRotation() ? "yes" : "no")
+            .append("</td><td>")
+            .append(row.flows())
+            .append("</td><td><div class=\"bar\"><div class=\"fill\" data-share=\"")
+            .append(String.format(Locale.ROOT, "%.1f", share))
+            .append("\"></div></div> <span class=\"share\">")
+            .append(String.format(Locale.ROOT, "%.1f%%", share))
+            .append("</span></td><td>")
+            .append(row.connections())
+            .append("</td></tr>\n");
+      }
+      sb.append("</table>\n<table class=\"probes\"><tr><th>backend</th><th>probe time</th>")
+          .append("<th>outcome</th><th>latency</th><th>detail</th></tr>\n");
+      for (Row row : r.rows()) {
+        List<ProbeResult> probes = row.probes();
+        for (int i = Math.max(0, probes.size() - 5); i < probes.size(); i++) {
+          ProbeResult p = probes.get(i);
+          sb.append("<tr class=\"probe\"><td>")
+              .append(esc(row.id()))
+              .append("</td><td>")
+              .append(esc(p.time().toString()))
+              .append("</td><td>")
+              .append(p.outcome())
+              .append("</td><td>")
+              .append(String.format(Locale.ROOT, "%.1f ms", p.latency().toNanos() / 1e6))
+              .append("</td><td>")
+              .append(esc(p.detail()))
+              .append("</td></tr>\n");
+        }
+      }
+      sb.append("</table>\n");
+    }
+    // The bars are drawn by the browser from data-share, so a test that dumps the rendered DOM
+    // sees whether the page ran.
+    sb.append(
+        """
+        <script>
+        for (const f of document.querySelectorAll('.fill')) {
+          f.style.width = f.dataset.share + '%';
+          f.title = f.dataset.share + '% of the rule\\'s flows';
+        }
+        document.title = 'lb4j: ' + document.getElementById('findings').dataset.count
+            + ' findings';
+        </script>
+        </body></html>
+        """);
+    return sb.toString();
+  }
+
+  static String esc(String s) {
+    StringBuilder sb = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '<' -> sb.append("&lt;");
+        case '>' -> sb.append("&gt;");
+        case '&' -> sb.append("&amp;");
+        case '"' -> sb.append("&quot;");
+        case '\'' -> sb.append("&#39;");
+        default -> sb.append(c);
+      }
+    }
+    return sb.toString();
+  }
+
+  // ---------------------------------------------------------------- JSON
+
+  static Map<String, Object> json(Diagnosis d) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("at", d.at().toString());
+    out.put("checksRun", d.checksRun());
+    List<Object> findings = new ArrayList<>();
+    for (Finding f : d.findings()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("severity", f.severity());
+      m.put("check", f.check());
+      m.put("rule", f.rule());
+      m.put("backend", f.backend());
+      m.put("what", f.what());
+      m.put("evidence", f.evidence());
+      m.put("fix", f.fix());
+      findings.add(m);
+    }
+    out.put("findings", findings);
+    out.put("text", d.toString());
+    return out;
+  }
+
+  static Map<String, Object> json(FlowExplanation e) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("flow", e.flow().toString());
+    out.put("rule", e.rule());
+    out.put("ruleDescription", e.ruleDescription());
+    out.put("mode", e.mode());
+    out.put("hashedFields", e.hashedFields());
+    out.put("hash", String.format("%016x", e.hash()));
+    out.put("algorithm", e.algorithm());
+    List<Object> candidates = new ArrayList<>();
+    for (FlowExplanation.Candidate c : e.candidates()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("backend", c.backendId());
+      m.put("target", c.target());
+      m.put("weight", c.weight());
+      m.put("health", c.health());
+      m.put("activeFlows", c.activeFlows());
+      m.put("excluded", c.exclusion());
+      m.put("detail", c.detail());
+      candidates.add(m);
+    }
+    out.put("candidates", candidates);
+    out.put("answer", json(e.selection()));
+    out.put("fromFlowTable", e.fromFlowTable());
+    out.put("freshPick", json(e.freshPick()));
+    out.put("text", e.toString());
+    return out;
+  }
+
+  private static Map<String, Object> json(Selection s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("status", s.status());
+    m.put("backend", s.isSelected() ? s.backend().id() : null);
+    m.put(
+        "target",
+        s.isSelected()
+            ? hostPort(s.target().getAddress().getHostAddress(), s.target().getPort())
+            : null);
+    m.put("detail", s.detail());
+    return m;
+  }
+}

@@ -1,0 +1,207 @@
+package io.lb4j.netty;
+
+import io.lb4j.Backend;
+import io.lb4j.BackendHealth;
+import io.lb4j.HealthState;
+import io.lb4j.InboundNatRule;
+import io.lb4j.LoadBalancerConfig;
+import io.lb4j.LoadBalancingRule;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.BaseUnits;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
+
+/**
+ * The proxy's metrics in Prometheus text format, through Micrometer's Prometheus registry. Meters
+ * follow the rules and backends of the configuration in force: {@link #scrape()} first adds meters
+ * for new rules and backends and removes those of departed ones, so a reload shows up on the next
+ * scrape.
+ *
+ * <p>Names (Prometheus form): per rule and backend {@code lb4j_connections_active}, {@code
+ * lb4j_connections_total}, {@code lb4j_relayed_bytes_total{direction="to_backend"|"to_client"}},
+ * {@code lb4j_connect_failures_total}, {@code lb4j_resets_total}, {@code lb4j_idle_timeouts_total},
+ * {@code lb4j_backend_healthy} (1 or 0), {@code lb4j_backend_in_rotation} (1 or 0), {@code
+ * lb4j_flows_active}; per rule {@code lb4j_refusals_total} and {@code
+ * lb4j_hairpin_connections_total}; {@code lb4j_flow_table_flows}; and Micrometer's JVM, CPU and
+ * uptime meters.
+ *
+ * <p>Thread-safe.
+ */
+final class ProxyMetrics {
+  private final NettyL4Proxy proxy;
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Map<String, List<Meter>> bySeries = new HashMap<>();
+
+  ProxyMetrics(NettyL4Proxy proxy) {
+    this.proxy = proxy;
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    Gauge.builder("lb4j.flow.table.flows", proxy, p -> p.loadBalancer().activeFlows())
+        .description("Flows in the flow table, expired ones until maintenance removes them")
+        .register(registry);
+  }
+
+  /** Returns the metrics in Prometheus text format, version 0.0.4. */
+  synchronized String scrape() {
+    refresh();
+    return registry.scrape();
+  }
+
+  private void refresh() {
+    LoadBalancerConfig config = proxy.loadBalancer().config();
+    Set<String> wanted = new HashSet<>();
+    for (LoadBalancingRule r : config.loadBalancingRules()) {
+      ruleMeters(r.name(), wanted);
+      for (Backend b : config.pool(r.backendPool()).backends()) {
+        backendMeters(r.name(), b.id(), wanted);
+      }
+    }
+    for (InboundNatRule n : config.inboundNatRules()) {
+      ruleMeters(n.name(), wanted);
+      backendMeters(n.name(), n.backend(), wanted);
+    }
+    for (String gone : new ArrayList<>(bySeries.keySet())) {
+      if (!wanted.contains(gone)) {
+        for (Meter m : bySeries.remove(gone)) {
+          registry.remove(m);
+        }
+      }
+    }
+  }
+
+  private void ruleMeters(String rule, Set<String> wanted) {
+    String key = "rule\0" + rule;
+    wanted.add(key);
+    if (bySeries.containsKey(key)) {
+      return;
+    }
+    Tags tags = Tags.of("rule", rule);
+    List<Meter> meters = new ArrayList<>();
+    meters.add(
+        counter(
+            "lb4j.refusals",
+            "Connections refused: source filter, connection limit, no backend, bad PROXY header",
+            tags,
+            p -> p.ruleCounters(rule).refusals()));
+    meters.add(
+        counter(
+            "lb4j.hairpin.connections",
+            "Connections whose client is a backend of the pool it reached",
+            tags,
+            p -> p.ruleCounters(rule).hairpinConnections()));
+    bySeries.put(key, meters);
+  }
+
+  private void backendMeters(String rule, String backend, Set<String> wanted) {
+    String key = "backend\0" + rule + "\0" + backend;
+    wanted.add(key);
+    if (bySeries.containsKey(key)) {
+      return;
+    }
+    Tags tags = Tags.of("rule", rule, "backend", backend);
+    List<Meter> meters = new ArrayList<>();
+    meters.add(
+        gauge(
+            "lb4j.connections.active",
+            "Proxied connections open now",
+            tags,
+            p -> p.backendSnapshot(rule, backend).activeConnections()));
+    meters.add(
+        counter(
+            "lb4j.connections",
+            "Connections made to the backend",
+            tags,
+            p -> p.backendSnapshot(rule, backend).totalConnections()));
+    meters.add(
+        FunctionCounter.builder(
+                "lb4j.relayed", proxy, p -> p.backendSnapshot(rule, backend).bytesToBackend())
+            .description("Bytes relayed")
+            .baseUnit(BaseUnits.BYTES)
+            .tags(tags.and("direction", "to_backend"))
+            .register(registry));
+    meters.add(
+        FunctionCounter.builder(
+                "lb4j.relayed", proxy, p -> p.backendSnapshot(rule, backend).bytesToClient())
+            .description("Bytes relayed")
+            .baseUnit(BaseUnits.BYTES)
+            .tags(tags.and("direction", "to_client"))
+            .register(registry));
+    meters.add(
+        counter(
+            "lb4j.connect.failures",
+            "Connects to the backend that failed",
+            tags,
+            p -> p.backendSnapshot(rule, backend).connectFailures()));
+    meters.add(
+        counter(
+            "lb4j.resets",
+            "Connections ended with a TCP reset",
+            tags,
+            p -> p.backendSnapshot(rule, backend).resets()));
+    meters.add(
+        counter(
+            "lb4j.idle.timeouts",
+            "Connections closed by the idle timeout",
+            tags,
+            p -> p.backendSnapshot(rule, backend).idleTimeouts()));
+    meters.add(
+        gauge(
+            "lb4j.backend.healthy",
+            "1 when the backend is healthy for the rule, else 0",
+            tags,
+            p -> health(p, rule, backend, true)));
+    meters.add(
+        gauge(
+            "lb4j.backend.in.rotation",
+            "1 when the backend takes new flows, else 0",
+            tags,
+            p -> health(p, rule, backend, false)));
+    meters.add(
+        gauge(
+            "lb4j.flows.active",
+            "Flows pinned to the backend in the flow table",
+            tags,
+            p -> p.loadBalancer().activeFlows(rule, backend)));
+    bySeries.put(key, meters);
+  }
+
+  private static double health(NettyL4Proxy p, String rule, String backend, boolean healthy) {
+    try {
+      BackendHealth h = p.loadBalancer().health(rule, backend);
+      return healthy ? (h.state() == HealthState.HEALTHY ? 1 : 0) : (h.inRotation() ? 1 : 0);
+    } catch (IllegalArgumentException gone) {
+      return Double.NaN; // removed by a reload since the last refresh
+    }
+  }
+
+  private Meter counter(
+      String name, String description, Tags tags, ToLongFunction<NettyL4Proxy> value) {
+    return FunctionCounter.builder(name, proxy, p -> (double) value.applyAsLong(p))
+        .description(description)
+        .tags(tags)
+        .register(registry);
+  }
+
+  private Meter gauge(
+      String name, String description, Tags tags, ToDoubleFunction<NettyL4Proxy> value) {
+    return Gauge.builder(name, proxy, value).description(description).tags(tags).register(registry);
+  }
+}
