@@ -1,9 +1,14 @@
 package io.lb4j.examples;
 
 import com.sun.net.httpserver.HttpServer;
+import io.lb4j.AdminState;
+import io.lb4j.FlowExplanation;
+import io.lb4j.FlowKey;
 import io.lb4j.HealthEvent;
 import io.lb4j.HealthState;
 import io.lb4j.LoadBalancerListener;
+import io.lb4j.Protocol;
+import io.lb4j.core.L4LoadBalancer;
 import io.lb4j.netty.StandaloneProxy;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,7 +29,9 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The standalone proxy on {@code examples/lb4j-demo.yaml} in front of three demo HTTP backends on
- * 127.0.0.2-4:8081: requests spread, one backend dies, the probes take it out, requests go on.
+ * 127.0.0.2-4:8081: requests spread, one backend dies, the probes take it out, requests go on; then
+ * a client on a backend's own address holds a connection (hairpin), its backend is drained, and the
+ * demo prints {@code explain} of that flow and the admin endpoint's diagnosis report.
  */
 public final class ProxyDemo {
   public static void main(String[] args) throws Exception {
@@ -36,7 +43,7 @@ public final class ProxyDemo {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     try (StandaloneProxy proxy = StandaloneProxy.start(config)) {
       System.out.println("proxy listening on " + proxy.proxy().listeners());
-      System.out.println("admin: http://127.0.0.1:" + proxy.adminAddress().getPort() + "/backends");
+      System.out.println("admin: http://127.0.0.1:" + proxy.adminAddress().getPort() + "/");
       CountDownLatch down = new CountDownLatch(1);
       proxy
           .proxy()
@@ -59,15 +66,37 @@ public final class ProxyDemo {
       down.await(10, TimeUnit.SECONDS);
       requests(12);
 
-      String admin =
-          http.send(
-                  HttpRequest.newBuilder(
-                          URI.create(
-                              "http://127.0.0.1:" + proxy.adminAddress().getPort() + "/rules"))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString())
-              .body();
-      System.out.println("GET /rules ->\n" + admin);
+      // A client on web-1's own address (127.0.0.2) holds a connection open: a hairpin. Then the
+      // backend it landed on is drained while the connection lives. explain() says where the flow
+      // went; the admin endpoint's report (what `lb4j-proxy report` prints) finds all of it.
+      L4LoadBalancer lb = proxy.proxy().loadBalancer();
+      try (Socket held = new Socket()) {
+        held.bind(new InetSocketAddress("127.0.0.2", 0));
+        held.connect(new InetSocketAddress("127.0.0.1", 8080), 5000);
+        FlowKey flow =
+            FlowKey.of(
+                Protocol.TCP,
+                (InetSocketAddress) held.getLocalSocketAddress(),
+                (InetSocketAddress) held.getRemoteSocketAddress());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!lb.explain(flow).fromFlowTable() && System.nanoTime() < deadline) {
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10)); // the proxy pins it on accept
+        }
+        FlowExplanation where = lb.explain(flow);
+        System.out.println("explain(" + flow + ") ->\n" + where);
+        if (where.selection().isSelected()) {
+          lb.setAdminState("web", where.selection().backend().id(), AdminState.DRAINING);
+        }
+        String report =
+            http.send(
+                    HttpRequest.newBuilder(
+                            URI.create(
+                                "http://127.0.0.1:" + proxy.adminAddress().getPort() + "/report"))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .body();
+        System.out.println("GET /report ->\n" + report);
+      }
     } finally {
       for (HttpServer s : backends) {
         s.stop(0);

@@ -163,7 +163,7 @@ final class Diagnostician {
             candidate(
                 s,
                 Exclusion.REMOVED,
-                "removed from the pool; " + s.active() + " established flows remain"));
+                "removed from the pool; " + count(s.active(), "established flow") + " remain"));
       }
     }
     return out;
@@ -852,7 +852,7 @@ final class Diagnostician {
                 + "); established flows are kept";
       }
       List<String> evidence = new ArrayList<>();
-      evidence.add(s.active + " established flows, " + until);
+      evidence.add(count(s.active, "established flow") + ", " + until);
       List<FlowKey> flows = flowsBySlot.getOrDefault(s.slot, List.of());
       for (int i = 0; i < Math.min(3, flows.size()); i++) {
         evidence.add("flow " + flows.get(i));
@@ -862,7 +862,7 @@ final class Diagnostician {
           Check.FLOWS_ON_OUT_OF_ROTATION_BACKEND,
           r.name,
           s.id,
-          "backend " + s.id + " " + state + " but still carries " + s.active + " flows",
+          "backend " + s.id + " " + state + " but still carries " + count(s.active, "flow"),
           evidence,
           severity == Severity.INFO
               ? "wait for the flows to end before taking the backend down; to cut them, set it"
@@ -909,7 +909,11 @@ final class Diagnostician {
       return;
     }
     evidence.add(
-        0, count + " live flows from backends of the pool, " + self + " sent to themselves");
+        0,
+        count(count, "live flow")
+            + " from backends of the pool, "
+            + self
+            + " sent back to the backend that opened it");
     add(
         Severity.WARNING,
         Check.HAIRPIN,
@@ -1042,6 +1046,11 @@ final class Diagnostician {
       List<String> evidence,
       String fix) {
     findings.add(new Finding(severity, check, rule, backend, what, evidence, fix));
+  }
+
+  /** Returns "1 flow" or "3 flows". */
+  static String count(int n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
   }
 
   static String human(Duration d) {

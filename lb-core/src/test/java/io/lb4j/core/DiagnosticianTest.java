@@ -415,7 +415,7 @@ class DiagnosticianTest {
     lb.select(fromWeb2);
     List<Finding> f = of(lb.diagnose(), Check.HAIRPIN);
     assertEquals(1, f.size(), f.toString());
-    assertTrue(f.get(0).evidence().get(0).startsWith("1 live flows from backends of the pool"));
+    assertTrue(f.get(0).evidence().get(0).startsWith("1 live flow from backends of the pool"));
     assertTrue(f.get(0).evidence().get(1).contains("from backend web-2"), f.get(0).toString());
     lb.flowClosed(fromWeb2);
     assertEquals(List.of(), of(lb.diagnose(), Check.HAIRPIN));

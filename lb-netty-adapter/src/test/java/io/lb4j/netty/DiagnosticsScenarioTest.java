@@ -316,7 +316,7 @@ class DiagnosticsScenarioTest {
       Finding finding = only(f.lb.diagnose(), Check.FLOWS_ON_OUT_OF_ROTATION_BACKEND);
       assertEquals(id, finding.backend());
       assertEquals(Severity.INFO, finding.severity());
-      assertEquals("backend " + id + " is DRAINING but still carries 1 flows", finding.what());
+      assertEquals("backend " + id + " is DRAINING but still carries 1 flow", finding.what());
       assertTrue(finding.evidence().get(1).startsWith("flow TCP 127.0.0.60:"), finding.toString());
       // the connection still works, and explain says where it is pinned
       c.getOutputStream().write("ping\n".getBytes(US_ASCII));
