@@ -376,7 +376,8 @@ public final class NettyL4Proxy implements AutoCloseable {
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .childOption(ChannelOption.TCP_NODELAY, true)
+            // TCP_NODELAY: Netty turns it on when it creates the channel (Linux, NIO and epoll);
+            // asking again costs one setsockopt per connection
             .childHandler(new ProxyInitializer(this, l.rule));
     try {
       l.channel = b.bind(l.address).syncUninterruptibly().channel();

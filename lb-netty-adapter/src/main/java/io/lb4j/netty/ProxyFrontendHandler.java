@@ -189,7 +189,6 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
                         .channel(proxy.transport().socketChannel())
                         .option(ChannelOption.AUTO_READ, false)
                         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                        .option(ChannelOption.TCP_NODELAY, true)
                         .option(
                             ChannelOption.CONNECT_TIMEOUT_MILLIS,
                             (int) route.options().connectTimeout().toMillis()));

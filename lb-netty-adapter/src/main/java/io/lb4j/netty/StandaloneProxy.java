@@ -32,7 +32,15 @@ public final class StandaloneProxy implements AutoCloseable {
   private StandaloneProxy(Path file, ProxyConfig config) {
     this.file = file;
     this.config = config;
-    this.lb = L4LoadBalancer.builder().config(config.loadBalancer()).seed(config.seed()).build();
+    // The flow table's maintenance runs on the thread that writes it (an event loop): handing it to
+    // a pool woke another thread for every connection (futex calls, a context switch on the
+    // proxy's CPU); see docs/benchmarks.md, "connection setup".
+    this.lb =
+        L4LoadBalancer.builder()
+            .config(config.loadBalancer())
+            .seed(config.seed())
+            .executor(Runnable::run)
+            .build();
     NettyL4Proxy.Builder b =
         NettyL4Proxy.builder()
             .loadBalancer(lb)
