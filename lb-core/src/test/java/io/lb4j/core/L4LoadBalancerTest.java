@@ -22,6 +22,7 @@ import io.lb4j.Protocol;
 import io.lb4j.Selection;
 import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
+import io.lb4j.core.flow.FlowTable;
 import io.lb4j.testing.FakeClock;
 import io.lb4j.testing.TestBackends;
 import java.time.Duration;
@@ -40,7 +41,9 @@ class L4LoadBalancerTest {
   private static final Duration IDLE = Duration.ofMinutes(4);
 
   /** How late an idle flow is handed over: about a second (2^30 ns), Caffeine's timer wheel. */
-  private static final Duration EXPIRY_LATENESS = Duration.ofMillis(1100);
+  /** How long after its idle timeout a flow may stay known (two flow-table maintenance ticks). */
+  private static final Duration EXPIRY_LATENESS =
+      Duration.ofNanos(FlowTable.latestExpiryNanos(IDLE.toNanos())).minus(IDLE);
 
   private final FakeClock clock = new FakeClock();
 
@@ -67,7 +70,7 @@ class L4LoadBalancerTest {
         .config(config)
         .ticker(clock)
         .executor(Runnable::run)
-        .scheduler(Scheduler.disabledScheduler())
+        .scheduler(Scheduler.forScheduledExecutorService(clock))
         .flowTableCapacity(capacity)
         .build();
   }

@@ -1,22 +1,46 @@
 package io.lb4j.core.flow;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
-import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Scheduler;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.lb4j.FlowKey;
+import io.lb4j.Protocol;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.ToLongFunction;
 
 /**
  * The connection-tracking table: each known flow mapped to its assignment, forgotten when it closes
- * or has been idle for its rule's idle timeout. Built on Caffeine with per-entry expiry.
+ * or has been idle for its rule's idle timeout.
+ *
+ * <p><b>Layout.</b> 64 segments, each an open-addressing table (linear probing, at most half full)
+ * of entries that hold the flow's 5-tuple inline as primitive fields next to the assignment. A
+ * lookup is one hash of the tuple, one read of the segment's array, and in the common case one
+ * entry: one dependent memory access fewer than a {@code HashMap} of {@link FlowKey}s (bucket,
+ * node, key). Lookups take no lock; inserts and removals lock one segment. A removed entry leaves a
+ * tombstone that readers skip; a segment is rehashed, grown or shrunk when tombstones and live
+ * entries fill half of it. The tuple hash is seeded per table (random unless set), so an attacker
+ * who chooses source ports cannot aim collisions at a running table.
+ *
+ * <p><b>Expiry</b> is conntrack's, not a timer per flow. A lookup ({@link #get}) marks the entry
+ * active with a plain store, at most once per maintenance period: the hit path reads no clock and
+ * writes no shared state. Maintenance runs every <i>tick</i> ({@link #tickNanos}: a sixteenth of
+ * the shortest idle timeout in the table, within 1 ms to 1 s): it reads the ticker once, stamps
+ * every entry marked since the last run with that time and clears the mark, and forgets every entry
+ * whose stamp is at least its idle timeout old. So a flow is never forgotten before it has been
+ * idle for its idle timeout (its last activity is at or before its stamp), and, with maintenance on
+ * schedule, it is forgotten at most two ticks after that ({@link #latestExpiryNanos}): 4 minutes to
+ * 4 minutes 2 s for Azure's default. A late or stalled maintenance run only makes expiry later,
+ * never earlier. Maintenance runs on {@code scheduler} while the table holds flows, and on {@link
+ * #cleanUp()}; an expired flow is handed to {@code onExpired} after its segment is unlocked.
  *
  * <p><b>When full.</b> The table holds at most {@code capacity} flows. It never evicts a live flow
  * to make room, since an evicted flow would be re-hashed and could land on another backend in the
@@ -24,59 +48,65 @@ import java.util.function.ToLongFunction;
  * returns null) and the established flows are kept, as Linux conntrack does when {@code
  * nf_conntrack_max} is reached.
  *
- * <p><b>Expiry.</b> Each entry expires {@code idleTimeout(value)} after its last read or write. An
- * expired flow is removed during Caffeine's maintenance (on later activity, on the {@code
- * scheduler}, or on {@link #cleanUp()}) and handed to {@code onExpired}, which runs synchronously
- * before the flow's slot is counted as free.
- *
- * <p>Thread-safe.
+ * <p>Thread-safe. Lookups are lock-free; iteration ({@link #forEach}) is weakly consistent.
  *
  * @param <V> the assignment
  */
 public final class FlowTable<V> {
-  /** The default capacity: one million flows, about 200 MB of heap. */
+  /** The default capacity: one million flows, about 100 MB of heap. */
   public static final long DEFAULT_CAPACITY = 1_000_000;
 
-  private final Cache<FlowKey, V> cache;
+  /** The longest maintenance period, and so the coarsest expiry resolution: 1 s. */
+  static final long MAX_TICK_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /** The shortest maintenance period: 1 ms, however short an idle timeout is. */
+  static final long MIN_TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+  /** Maintenance runs at least this many times per idle timeout: expiry is late by 1/8 at most. */
+  static final int TICKS_PER_IDLE_TIMEOUT = 16;
+
+  private static final int SEGMENT_BITS = 6;
+  private static final int SEGMENTS = 1 << SEGMENT_BITS;
+  private static final int MIN_SLOTS = 8;
+  private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+  private static final Protocol[] PROTOCOLS = Protocol.values();
+
+  /** Marks a removed slot; its {@code ports} match no flow, so readers pass over it. */
+  private static final Entry<Object> TOMBSTONE = new Entry<>(0, 0, 0, 0, 0, -1, new Object());
+
+  private final Segment<V>[] segments;
+  private final long seed;
   private final long capacity;
   private final AtomicLong size = new AtomicLong();
+  private final Ticker ticker;
+  private final Executor executor;
+  private final Scheduler scheduler;
+  private final ToLongFunction<V> idleTimeoutNanos;
+  private final BiConsumer<FlowKey, V> onExpired;
+
+  // Maintenance: one run at a time (maintenanceLock); one scheduled chain of runs while the table
+  // holds flows (chainLock guards starting and stopping it; a chain whose generation is not the
+  // latest ends at its next run).
+  private final Object maintenanceLock = new Object();
+  private final Object chainLock = new Object();
+  private volatile boolean scheduled;
+  private long generation; // guarded by chainLock
+  private volatile long tickNanos = MAX_TICK_NANOS;
 
   private FlowTable(Builder<V> b) {
     this.capacity = b.capacity;
-    ToLongFunction<V> idle = b.idleTimeoutNanos;
-    BiConsumer<FlowKey, V> onExpired = b.onExpired;
-    this.cache =
-        Caffeine.newBuilder()
-            .ticker(b.ticker)
-            .executor(b.executor)
-            .scheduler(b.scheduler)
-            .expireAfter(
-                new Expiry<FlowKey, V>() {
-                  @Override
-                  public long expireAfterCreate(FlowKey key, V value, long currentTime) {
-                    return idle.applyAsLong(value);
-                  }
-
-                  @Override
-                  public long expireAfterUpdate(
-                      FlowKey key, V value, long currentTime, long currentDuration) {
-                    return idle.applyAsLong(value);
-                  }
-
-                  @Override
-                  public long expireAfterRead(
-                      FlowKey key, V value, long currentTime, long currentDuration) {
-                    return idle.applyAsLong(value);
-                  }
-                })
-            .evictionListener(
-                (FlowKey key, V value, RemovalCause cause) -> {
-                  size.decrementAndGet();
-                  if (key != null && value != null) {
-                    onExpired.accept(key, value);
-                  }
-                })
-            .build();
+    this.seed = b.seed;
+    this.ticker = b.ticker;
+    this.executor = b.executor;
+    this.scheduler = b.scheduler;
+    this.idleTimeoutNanos = b.idleTimeoutNanos;
+    this.onExpired = b.onExpired;
+    @SuppressWarnings("unchecked")
+    Segment<V>[] all = (Segment<V>[]) new Segment<?>[SEGMENTS];
+    for (int i = 0; i < SEGMENTS; i++) {
+      all[i] = new Segment<>();
+    }
+    this.segments = all;
   }
 
   /** Returns a builder. */
@@ -84,14 +114,40 @@ public final class FlowTable<V> {
     return new Builder<>();
   }
 
-  /** Returns the assignment of {@code flow} and restarts its idle timer, or null if unknown. */
+  // ---------------------------------------------------------------- data path
+
+  /** Returns the assignment of {@code flow} and marks it active, or null if unknown. */
   public V get(FlowKey flow) {
-    return cache.getIfPresent(flow);
+    Entry<V> e = find(flow);
+    if (e == null) {
+      return null;
+    }
+    if ((int) ACTIVE.getOpaque(e) == 0) {
+      ACTIVE.setOpaque(e, 1);
+    }
+    return e.value;
   }
 
-  /** Returns the assignment of {@code flow} without restarting its idle timer, or null. */
+  /** Returns the assignment of {@code flow} without marking it active, or null. */
   public V peek(FlowKey flow) {
-    return cache.policy().getIfPresentQuietly(flow);
+    Entry<V> e = find(flow);
+    return e == null ? null : e.value;
+  }
+
+  private Entry<V> find(FlowKey flow) {
+    long ports = ports(flow);
+    long h = hash(flow, ports);
+    Entry<V>[] t = segments[(int) (h >>> (64 - SEGMENT_BITS))].table;
+    int mask = t.length - 1;
+    for (int i = (int) h & mask; ; i = (i + 1) & mask) {
+      Entry<V> e = t[i];
+      if (e == null) {
+        return null;
+      }
+      if (e.hash == h && e.matches(flow, ports)) {
+        return e;
+      }
+    }
   }
 
   /**
@@ -101,35 +157,86 @@ public final class FlowTable<V> {
    */
   public V putIfAbsent(FlowKey flow, V value) {
     Objects.requireNonNull(value, "value");
-    if (size.incrementAndGet() > capacity) {
-      size.decrementAndGet();
-      V existing = cache.getIfPresent(flow);
-      return existing;
+    long ports = ports(flow);
+    long h = hash(flow, ports);
+    Segment<V> s = segments[(int) (h >>> (64 - SEGMENT_BITS))];
+    synchronized (s) {
+      Entry<V>[] t = s.table;
+      int mask = t.length - 1;
+      int free = -1;
+      for (int i = (int) h & mask; ; i = (i + 1) & mask) {
+        Entry<V> e = t[i];
+        if (e == null) {
+          if (free < 0) {
+            free = i;
+          }
+          break;
+        }
+        if (e == TOMBSTONE) {
+          if (free < 0) {
+            free = i;
+          }
+        } else if (e.hash == h && e.matches(flow, ports)) {
+          return e.value;
+        }
+      }
+      if (size.incrementAndGet() > capacity) {
+        size.decrementAndGet();
+        return null;
+      }
+      boolean fresh = t[free] == null;
+      t[free] =
+          new Entry<>(
+              h,
+              flow.sourceHigh(),
+              flow.sourceLow(),
+              flow.destinationHigh(),
+              flow.destinationLow(),
+              ports,
+              value);
+      s.live++;
+      if (fresh && ++s.used > t.length >>> 1) {
+        s.rehash();
+      }
     }
-    V existing = cache.asMap().putIfAbsent(flow, value);
-    if (existing != null) {
-      size.decrementAndGet();
-      return existing;
-    }
+    afterInsert(value);
     return value;
   }
 
   /** Forgets {@code flow}; returns its assignment, or null if it was unknown. */
   public V remove(FlowKey flow) {
-    V removed = cache.asMap().remove(flow);
-    if (removed != null) {
-      size.decrementAndGet();
-    }
-    return removed;
+    return removeEntry(flow, null);
   }
 
   /** Forgets {@code flow} only if it is still assigned {@code value}; returns whether it was. */
   public boolean remove(FlowKey flow, V value) {
-    boolean removed = cache.asMap().remove(flow, value);
-    if (removed) {
-      size.decrementAndGet();
+    Objects.requireNonNull(value, "value");
+    return removeEntry(flow, value) != null;
+  }
+
+  /** Removes {@code flow} if its value is {@code expected} (any value if null); returns it. */
+  private V removeEntry(FlowKey flow, Object expected) {
+    long ports = ports(flow);
+    long h = hash(flow, ports);
+    Segment<V> s = segments[(int) (h >>> (64 - SEGMENT_BITS))];
+    synchronized (s) {
+      Entry<V>[] t = s.table;
+      int mask = t.length - 1;
+      for (int i = (int) h & mask; ; i = (i + 1) & mask) {
+        Entry<V> e = t[i];
+        if (e == null) {
+          return null;
+        }
+        if (e.hash == h && e.matches(flow, ports)) {
+          if (expected != null && !expected.equals(e.value)) {
+            return null;
+          }
+          s.delete(i);
+          size.decrementAndGet();
+          return e.value;
+        }
+      }
     }
-    return removed;
   }
 
   /** Returns the number of flows recorded, expired ones included until maintenance removes them. */
@@ -142,21 +249,290 @@ public final class FlowTable<V> {
     return capacity;
   }
 
-  /** Runs pending maintenance now, removing expired flows. */
-  public void cleanUp() {
-    cache.cleanUp();
-  }
-
   /** Removes every flow without calling {@code onExpired}. */
   public void clear() {
-    for (FlowKey key : cache.asMap().keySet()) {
-      remove(key);
+    for (Segment<V> s : segments) {
+      synchronized (s) {
+        size.addAndGet(-s.live);
+        s.reset(MIN_SLOTS);
+      }
     }
   }
 
-  /** Applies {@code action} to every recorded flow; a snapshot view, not for the data path. */
+  /**
+   * Applies {@code action} to every recorded flow, without locks: a flow added or removed meanwhile
+   * may or may not be seen. Allocates a {@link FlowKey} per flow; not for the data path.
+   */
   public void forEach(BiConsumer<FlowKey, V> action) {
-    cache.asMap().forEach(action);
+    for (Segment<V> s : segments) {
+      for (Entry<V> e : s.table) {
+        if (e != null && e != TOMBSTONE) {
+          action.accept(e.key(), e.value);
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  /** Runs maintenance now: stamps flows active since the last run and forgets idle ones. */
+  public void cleanUp() {
+    List<Entry<V>> expired = new ArrayList<>();
+    synchronized (maintenanceLock) {
+      long now = ticker.read();
+      long shortest = Long.MAX_VALUE;
+      for (Segment<V> s : segments) {
+        synchronized (s) {
+          shortest = Math.min(shortest, s.sweep(now, idleTimeoutNanos, expired));
+        }
+        for (int i = 0; i < expired.size(); i++) {
+          Entry<V> e = expired.get(i);
+          size.decrementAndGet();
+          onExpired.accept(e.key(), e.value);
+        }
+        expired.clear();
+      }
+      if (shortest != Long.MAX_VALUE) {
+        tickNanos = tickFor(shortest);
+      }
+    }
+  }
+
+  /** Returns the maintenance period now in force, in nanoseconds. */
+  public long tickNanos() {
+    return tickNanos;
+  }
+
+  /** The maintenance period for flows whose shortest idle timeout is {@code idleNanos}. */
+  static long tickFor(long idleNanos) {
+    return Math.max(MIN_TICK_NANOS, Math.min(MAX_TICK_NANOS, idleNanos / TICKS_PER_IDLE_TIMEOUT));
+  }
+
+  /**
+   * The longest a flow with idle timeout {@code idleNanos} stays known after its last activity when
+   * maintenance runs on schedule: the timeout plus two periods (marked just after one run, stamped
+   * at the next, judged a period after the timeout at the latest).
+   */
+  public static long latestExpiryNanos(long idleNanos) {
+    return idleNanos + 2 * tickFor(idleNanos);
+  }
+
+  /** Starts the maintenance chain if none runs, and shortens the period for a short timeout. */
+  private void afterInsert(V value) {
+    long tick = tickFor(idleTimeoutNanos.applyAsLong(value));
+    if (tick < tickNanos || !scheduled) {
+      synchronized (chainLock) {
+        if (tick < tickNanos) {
+          tickNanos = tick;
+          startChain(); // sooner than the running chain's next run, which then ends
+        } else if (!scheduled) {
+          startChain();
+        }
+      }
+    }
+  }
+
+  /** Starts a new chain of scheduled runs; holds chainLock. */
+  private void startChain() {
+    scheduled = true;
+    long gen = ++generation;
+    schedule(gen);
+  }
+
+  private void schedule(long gen) {
+    scheduler.schedule(executor, () -> scheduledRun(gen), tickNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void scheduledRun(long gen) {
+    synchronized (chainLock) {
+      if (gen != generation) {
+        return;
+      }
+    }
+    cleanUp();
+    synchronized (chainLock) {
+      if (gen != generation) {
+        return;
+      }
+      if (size.get() > 0) {
+        schedule(gen);
+        return;
+      }
+      // Empty: stop. An insert counts itself before it reads 'scheduled', and this reads the count
+      // after writing it (both volatile), so at least one of the two sees the other's write.
+      scheduled = false;
+      if (size.get() > 0) {
+        startChain();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- hashing
+
+  private static long ports(FlowKey flow) {
+    return ((long) flow.sourcePort() << 32)
+        | ((long) flow.destinationPort() << 8)
+        | flow.protocol().ordinal();
+  }
+
+  private long hash(FlowKey flow, long ports) {
+    long h = (seed ^ flow.sourceLow()) * GOLDEN;
+    h = (h ^ flow.destinationLow()) * GOLDEN;
+    h = (h ^ ports) * GOLDEN;
+    h = (h ^ flow.sourceHigh()) * GOLDEN;
+    h = (h ^ flow.destinationHigh()) * GOLDEN;
+    // segment from the top bits, slot from the low bits folded with the well-mixed high ones
+    return h ^ (h >>> 32);
+  }
+
+  // ---------------------------------------------------------------- structure
+
+  private static final VarHandle ACTIVE;
+
+  static {
+    try {
+      ACTIVE = MethodHandles.lookup().findVarHandle(Entry.class, "active", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /** One flow: its tuple inline, its assignment, and its expiry bookkeeping. */
+  static final class Entry<V> {
+    final long hash;
+    final long sourceHigh;
+    final long sourceLow;
+    final long destinationHigh;
+    final long destinationLow;
+    final long ports; // source port << 32 | destination port << 8 | protocol ordinal
+    final V value;
+
+    /** 1 when a lookup saw the flow since the last maintenance run; set with opaque stores. */
+    @SuppressWarnings("unused")
+    private int active = 1;
+
+    /** The time of the maintenance run that last found the flow active; guarded by the segment. */
+    long stamp;
+
+    Entry(
+        long hash,
+        long sourceHigh,
+        long sourceLow,
+        long destinationHigh,
+        long destinationLow,
+        long ports,
+        V value) {
+      this.hash = hash;
+      this.sourceHigh = sourceHigh;
+      this.sourceLow = sourceLow;
+      this.destinationHigh = destinationHigh;
+      this.destinationLow = destinationLow;
+      this.ports = ports;
+      this.value = value;
+    }
+
+    boolean matches(FlowKey k, long ports) {
+      return this.ports == ports
+          && sourceLow == k.sourceLow()
+          && destinationLow == k.destinationLow()
+          && sourceHigh == k.sourceHigh()
+          && destinationHigh == k.destinationHigh();
+    }
+
+    FlowKey key() {
+      return FlowKey.ipv6(
+          sourceHigh,
+          sourceLow,
+          (int) (ports >>> 32),
+          destinationHigh,
+          destinationLow,
+          (int) (ports >>> 8) & 0xFFFF,
+          PROTOCOLS[(int) ports & 0xFF]);
+    }
+  }
+
+  /** One open-addressing table; every write holds its monitor, reads hold nothing. */
+  private static final class Segment<V> {
+    /** The slots: null (never used), {@link #TOMBSTONE} or an entry; replaced on rehash. */
+    volatile Entry<V>[] table = newTable(MIN_SLOTS);
+
+    int live; // entries
+    int used; // entries and tombstones
+
+    @SuppressWarnings("unchecked")
+    private Entry<V>[] newTable(int slots) {
+      return (Entry<V>[]) new Entry<?>[slots];
+    }
+
+    void reset(int slots) {
+      table = newTable(slots);
+      live = 0;
+      used = 0;
+    }
+
+    @SuppressWarnings("unchecked")
+    void delete(int i) {
+      table[i] = (Entry<V>) TOMBSTONE;
+      live--;
+      if (live < table.length >>> 3 && table.length > MIN_SLOTS) {
+        rehash();
+      }
+    }
+
+    /** Copies the live entries into a fresh table sized for them (a quarter full at most). */
+    void rehash() {
+      Entry<V>[] old = table;
+      int slots = MIN_SLOTS;
+      while (slots < 4L * live) {
+        slots <<= 1;
+      }
+      Entry<V>[] t = newTable(slots);
+      int mask = slots - 1;
+      for (Entry<V> e : old) {
+        if (e != null && e != TOMBSTONE) {
+          int i = (int) e.hash & mask;
+          while (t[i] != null) {
+            i = (i + 1) & mask;
+          }
+          t[i] = e;
+        }
+      }
+      used = live;
+      table = t; // readers still on the old array see its entries, which stay valid
+    }
+
+    /**
+     * Stamps entries active since the last run with {@code now}, moves those idle past their
+     * timeout to {@code expired}; returns the shortest idle timeout left, or Long.MAX_VALUE.
+     */
+    @SuppressWarnings("unchecked")
+    long sweep(long now, ToLongFunction<V> idleTimeoutNanos, List<Entry<V>> expired) {
+      Entry<V>[] t = table;
+      long shortest = Long.MAX_VALUE;
+      int removed = 0;
+      for (int i = 0; i < t.length; i++) {
+        Entry<V> e = t[i];
+        if (e == null || e == TOMBSTONE) {
+          continue;
+        }
+        long idle = idleTimeoutNanos.applyAsLong(e.value);
+        if ((int) ACTIVE.getOpaque(e) != 0) {
+          ACTIVE.setOpaque(e, 0);
+          e.stamp = now;
+        } else if (now - e.stamp >= idle) {
+          t[i] = (Entry<V>) TOMBSTONE;
+          live--;
+          removed++;
+          expired.add(e);
+          continue;
+        }
+        shortest = Math.min(shortest, idle);
+      }
+      if (removed > 0 && live < t.length >>> 3 && t.length > MIN_SLOTS) {
+        rehash();
+      }
+      return shortest;
+    }
   }
 
   /**
@@ -168,6 +544,7 @@ public final class FlowTable<V> {
    */
   public static final class Builder<V> {
     private long capacity = DEFAULT_CAPACITY;
+    private long seed = ThreadLocalRandom.current().nextLong();
     private Ticker ticker = Ticker.systemTicker();
     private Executor executor = ForkJoinPool.commonPool();
     private Scheduler scheduler = Scheduler.systemScheduler();
@@ -185,6 +562,12 @@ public final class FlowTable<V> {
       return this;
     }
 
+    /** Sets the seed of the table's tuple hash; random by default. */
+    public Builder<V> seed(long seed) {
+      this.seed = seed;
+      return this;
+    }
+
     /** Sets the time source; the system ticker by default, a fake one in tests. */
     public Builder<V> ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
@@ -198,7 +581,7 @@ public final class FlowTable<V> {
     }
 
     /**
-     * Sets the scheduler that runs maintenance when an expiry is due; the system scheduler by
+     * Sets what runs maintenance every tick while the table holds flows; the system scheduler by
      * default, {@code Scheduler.disabledScheduler()} where only {@link FlowTable#cleanUp()} should.
      */
     public Builder<V> scheduler(Scheduler scheduler) {
