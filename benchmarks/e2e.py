@@ -9,12 +9,18 @@ The proxy under test is pinned to CPU 1, backends and load generators to CPU 0.
 import json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
+# TESTS=close,ka for a quicker look at some tests: bulk, close (new connections), ka (keep-alive)
+TESTS = os.environ.get("TESTS", "bulk,close,ka").split(",")
+# lb4j's transport under test: io_uring (opt-in in lb4j, and the faster one here); EPOLL is lb4j's
+# default, measured beside it as "lb4j-epoll" when PROXIES names it
+LB4J_TRANSPORT = os.environ.get("LB4J_TRANSPORT", "IO_URING")
 SECS = int(os.environ.get("SECONDS_PER_TEST", "10"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JAR = os.path.join(ROOT, "lb-netty-adapter/target/lb4j-proxy.jar")
 TICK = os.sysconf("SC_CLK_TCK")
 BACKENDS = ["127.0.0.2", "127.0.0.3"]
-PORTS = {"lb4j": (9101, 9001), "haproxy": (9102, 9002), "nginx": (9103, 9003)}
+PORTS = {"lb4j": (9101, 9001), "haproxy": (9102, 9002), "nginx": (9103, 9003),
+         "lb4j-epoll": (9104, 9004)}
 work = tempfile.mkdtemp(prefix="lb4j-e2e-")
 procs = []
 
@@ -88,9 +94,9 @@ http {{ keepalive_requests 1000000; {servers} }}
         wait_port(b, 5201)
 
 
-def start_lb4j():
-    iperf, http = PORTS["lb4j"]
-    conf = os.path.join(work, "lb4j.yaml")
+def start_lb4j(name="lb4j", transport="AUTO"):
+    iperf, http = PORTS[name]
+    conf = os.path.join(work, name + ".yaml")
     back = lambda port: ", ".join(
         f"{{ id: b{i}, address: {b}, port: {port} }}" for i, b in enumerate(BACKENDS))
     open(conf, "w").write(f"""
@@ -102,7 +108,7 @@ loadBalancingRules:
   - {{ name: iperf, frontend: fe, frontendPort: {iperf}, backendPool: iperf, distributionMode: SOURCE_IP }}
   - {{ name: http, frontend: fe, frontendPort: {http}, backendPool: http, algorithm: ROUND_ROBIN }}
 admin: {{ enabled: false }}
-proxy: {{ ioThreads: 1 }}
+proxy: {{ ioThreads: 1, transport: {transport} }}
 """)
     java = shutil.which("java")
     p = start([java, "-Xms512m", "-Xmx512m", "-XX:+UseParallelGC", "-jar", JAR, "--config", conf],
@@ -193,13 +199,13 @@ def wrk(port, close):
 def measure(name, pids):
     iperf_port, http_port = PORTS[name]
     res = {}
-    for streams in (1, 4):
+    for streams in ((1, 4) if "bulk" in TESTS else ()):
         c0 = cpu_seconds(pids)
         gbps, nbytes = iperf(iperf_port, streams)
         c1 = cpu_seconds(pids)
         res[f"bulk{streams}"] = gbps
         res[f"cpuPerGB{streams}"] = (c1 - c0) / (nbytes / 1e9) if nbytes else float("nan")
-    for close in (True, False):
+    for close in [c for c, t in ((True, "close"), (False, "ka")) if t in TESTS]:
         c0 = cpu_seconds(pids)
         rps, total, lat, errs = wrk(http_port, close)
         c1 = cpu_seconds(pids)
@@ -220,10 +226,13 @@ def main():
     print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores,"
           f" rounds {ROUNDS}, {SECS} s per test")
     backends()
-    starters = {"lb4j": start_lb4j, "haproxy": start_haproxy, "nginx": start_nginx}
-    only = os.environ.get("PROXIES")
-    if only:  # e.g. PROXIES=lb4j,haproxy for a quicker look; the table needs haproxy
-        starters = {k: v for k, v in starters.items() if k in only.split(",")}
+    starters = {"lb4j": lambda: start_lb4j("lb4j", LB4J_TRANSPORT),
+                "haproxy": start_haproxy, "nginx": start_nginx,
+                "lb4j-epoll": lambda: start_lb4j("lb4j-epoll", "EPOLL")}
+    only = os.environ.get("PROXIES", "lb4j,haproxy,nginx")
+    # e.g. PROXIES=lb4j,haproxy for a quicker look (the table needs both); lb4j-epoll adds lb4j
+    # on its default transport, epoll, beside lb4j on LB4J_TRANSPORT
+    starters = {k: v for k, v in starters.items() if k in only.split(",")}
     results = {n: [] for n in starters}
     results.setdefault("nginx", [])
     for rnd in range(ROUNDS):
@@ -232,7 +241,8 @@ def main():
             pids = proc_tree(p.pid)
             # every round starts a fresh process, so every round warms up (the JIT, for lb4j);
             # not measured, and the same for every proxy
-            iperf(PORTS[name][0], 1)
+            if "bulk" in TESTS:
+                iperf(PORTS[name][0], 1)
             wrk(PORTS[name][1], True)
             r = measure(name, pids)
             results[name].append(r)
@@ -253,12 +263,17 @@ def main():
             ("keep-alive p50 ms", "kaP50", False), ("keep-alive p99 ms", "kaP99", False)]
     med = lambda n, k: statistics.median(r[k] for r in results[n])
     print()
-    print(f"{'median of ' + str(ROUNDS) + ' rounds':38} {'lb4j':>10} {'HAProxy':>10} {'nginx':>10}"
-          f" {'lb4j/HAProxy':>13} {'nginx/HAProxy':>14}")
+    others = [n for n in ("nginx", "lb4j-epoll") if results.get(n)]
+    print(f"{'median of ' + str(ROUNDS) + ' rounds':38} {'lb4j':>10} {'HAProxy':>10}"
+          + "".join(f" {n:>10}" for n in others) + f" {'lb4j/HAProxy':>13}"
+          + "".join(f" {n + '/HAProxy':>17}" for n in others))
     for label, key, _ in rows:
+        if key not in results["lb4j"][0] or key not in results["haproxy"][0]:
+            continue
         l, h = med("lb4j", key), med("haproxy", key)
-        n = med("nginx", key) if results.get("nginx") else float("nan")
-        print(f"{label:38} {l:10.3g} {h:10.3g} {n:10.3g} {l / h:13.2f} {n / h:14.2f}")
+        o = [med(n, key) for n in others]
+        print(f"{label:38} {l:10.3g} {h:10.3g}" + "".join(f" {v:10.3g}" for v in o)
+              + f" {l / h:13.2f}" + "".join(f" {v / h:17.2f}" for v in o))
 
 
 try:

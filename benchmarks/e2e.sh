@@ -3,7 +3,8 @@
 # alternation against the same backends; bulk (iperf3), new connections/s and keep-alive
 # requests/s with latency (wrk); CPU per GB, per connection and per request; ratios to HAProxy.
 # Installs what it needs from Debian's packages when missing. Traffic goes to 127.0.0.0/8 only;
-# every run is bounded in time. ROUNDS (3) and SECONDS_PER_TEST (10) tune it.
+# every run is bounded in time. ROUNDS (3), SECONDS_PER_TEST (10), PROXIES (lb4j,haproxy,nginx)
+# TESTS (bulk,close,ka) and LB4J_TRANSPORT (IO_URING; EPOLL is the proxy's default) tune it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()

@@ -274,7 +274,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     return group;
   }
 
-  /** Returns the transport in use: EPOLL or NIO. */
+  /** Returns the transport in use: EPOLL, IO_URING or NIO. */
   public Transport transport() {
     return transport;
   }

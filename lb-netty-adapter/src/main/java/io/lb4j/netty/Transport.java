@@ -12,10 +12,15 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 /**
- * The I/O transport: native epoll on Linux when it loads, Java NIO otherwise.
+ * The I/O transport: native epoll on Linux when it loads, Java NIO otherwise, or io_uring on
+ * request.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -25,7 +30,9 @@ public enum Transport {
   /** Linux native epoll; refused where it does not load. */
   EPOLL,
   /** Java NIO, everywhere. */
-  NIO;
+  NIO,
+  /** Linux io_uring (kernel 5.14 and later); refused where it does not load. */
+  IO_URING;
 
   /** Returns the transport this one resolves to on this machine. */
   Transport resolve() {
@@ -38,20 +45,49 @@ public enum Transport {
               + Epoll.unavailabilityCause()
               + ")");
     }
+    if (this == IO_URING && !IoUring.isAvailable()) {
+      throw new IllegalStateException(
+          "transport: IO_URING (expected: a transport that loads here; io_uring does not: "
+              + IoUring.unavailabilityCause()
+              + ")");
+    }
     return this;
   }
 
   EventLoopGroup newGroup(int threads, String name) {
-    IoHandlerFactory factory =
-        this == EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    IoHandlerFactory factory;
+    switch (this) {
+      case EPOLL:
+        factory = EpollIoHandler.newFactory();
+        break;
+      case IO_URING:
+        factory = IoUringIoHandler.newFactory();
+        break;
+      default:
+        factory = NioIoHandler.newFactory();
+    }
     return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
   }
 
   Class<? extends ServerChannel> serverChannel() {
-    return this == EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    switch (this) {
+      case EPOLL:
+        return EpollServerSocketChannel.class;
+      case IO_URING:
+        return IoUringServerSocketChannel.class;
+      default:
+        return NioServerSocketChannel.class;
+    }
   }
 
   Class<? extends SocketChannel> socketChannel() {
-    return this == EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
+    switch (this) {
+      case EPOLL:
+        return EpollSocketChannel.class;
+      case IO_URING:
+        return IoUringSocketChannel.class;
+      default:
+        return NioSocketChannel.class;
+    }
   }
 }

@@ -14,6 +14,9 @@ import java.util.function.UnaryOperator;
 
 /** Backends, a balancer and a started proxy on loopback, closed together. */
 final class ProxyFixture implements AutoCloseable {
+  /** The transport of the fixtures made next; a test class of another transport sets it. */
+  static volatile Transport transport = Transport.AUTO;
+
   static final String FRONTEND_HOST = "127.0.0.1";
 
   final List<TestServer> servers = new ArrayList<>();
@@ -49,7 +52,10 @@ final class ProxyFixture implements AutoCloseable {
                     .build());
     lb = L4LoadBalancer.builder().config(config.apply(cb).build()).build();
     proxy =
-        proxyOptions.apply(NettyL4Proxy.builder().loadBalancer(lb).ioThreads(2)).build().start();
+        proxyOptions
+            .apply(NettyL4Proxy.builder().loadBalancer(lb).ioThreads(2).transport(transport))
+            .build()
+            .start();
   }
 
   static ProxyFixture of(int backends, TestServer.Mode mode) throws IOException {
