@@ -29,7 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * lb4j's picks next to the references they are judged against, in one class and one run: the hash
  * alone; Guava's {@code Hashing.consistentHash} for jump; a plain {@code TreeMap} ring as many Java
  * libraries build it; and the Maglev paper's lookup, {@code table[hash % M]}, over a table filled
- * by its pseudocode. Working sets of 4,096 and 1,048,576 flows.
+ * by its pseudocode. Also Maglev with the paper's larger table (M = 655373), rendezvous, and the
+ * schedulers (round robin, smooth weighted round robin, least connections, weighted least
+ * connections, power of two choices). Working sets of 4,096 and 1,048,576 flows.
  *
  * <pre>{@code java -jar benchmarks/target/benchmarks.jar PickReferenceBenchmark -prof gc}</pre>
  */
@@ -52,6 +54,13 @@ public class PickReferenceBenchmark {
   private int mask;
   private int i;
   private BackendSelector maglev;
+  private BackendSelector maglevLarge;
+  private BackendSelector rendezvous;
+  private BackendSelector roundRobin;
+  private BackendSelector weightedRoundRobin;
+  private BackendSelector leastConnections;
+  private BackendSelector weightedLeastConnections;
+  private BackendSelector powerOfTwo;
   private BackendSelector jump;
   private BackendSelector ring;
   private TreeMap<Long, Integer> treeRing;
@@ -73,6 +82,21 @@ public class PickReferenceBenchmark {
       weights[k] = 1;
     }
     maglev = Selectors.maglev(ids, weights, 65537);
+    maglevLarge = Selectors.maglev(ids, weights, 655373);
+    rendezvous = Selectors.rendezvous(ids, weights);
+    roundRobin = Selectors.roundRobin(ids, weights);
+    for (int k = 0; k < backends; k++) {
+      weights[k] = 1 + k % 3; // the weighted schedulers see unequal weights
+    }
+    weightedRoundRobin = Selectors.weightedRoundRobin(ids, weights);
+    int[] load = new int[backends];
+    for (int k = 0; k < backends; k++) {
+      load[k] = r.nextInt(100); // live counts the connection schedulers read
+    }
+    leastConnections = Selectors.leastConnections(ids, weights, x -> load[x]);
+    weightedLeastConnections = Selectors.weightedLeastConnections(ids, weights, x -> load[x]);
+    powerOfTwo = Selectors.powerOfTwoChoices(ids, weights, x -> load[x]);
+    java.util.Arrays.fill(weights, 1);
     jump = Selectors.jump(ids, weights);
     ring = Selectors.ringHash(ids, weights, 160);
     int[] active = new int[backends];
@@ -103,6 +127,48 @@ public class PickReferenceBenchmark {
   @Benchmark
   public int maglev() {
     return maglev.select(hash());
+  }
+
+  /** lb4j's Maglev pick with the paper's larger table, M = 655373 (2.5 MiB). */
+  @Benchmark
+  public int maglevLarge() {
+    return maglevLarge.select(hash());
+  }
+
+  /** lb4j's rendezvous (HRW): one hash per member, O(N). */
+  @Benchmark
+  public int rendezvous() {
+    return rendezvous.select(hash());
+  }
+
+  /** Round robin (the hash is computed and ignored, so the line compares with hashOnly). */
+  @Benchmark
+  public int roundRobin() {
+    return roundRobin.select(hash());
+  }
+
+  /** Smooth weighted round robin over weights 1, 2, 3, 1, 2, 3 ... */
+  @Benchmark
+  public int weightedRoundRobin() {
+    return weightedRoundRobin.select(hash());
+  }
+
+  /** Least connections: an O(N) scan of live counts. */
+  @Benchmark
+  public int leastConnections() {
+    return leastConnections.select(hash());
+  }
+
+  /** Weighted least connections: an O(N) scan of counts per unit of weight. */
+  @Benchmark
+  public int weightedLeastConnections() {
+    return weightedLeastConnections.select(hash());
+  }
+
+  /** Power of two choices: two members from the hash, the less loaded one. */
+  @Benchmark
+  public int powerOfTwoChoices() {
+    return powerOfTwo.select(hash());
   }
 
   /** The paper's lookup: table[hash % M], over the paper-pseudocode table. */

@@ -32,9 +32,8 @@ public final class StandaloneProxy implements AutoCloseable {
   private StandaloneProxy(Path file, ProxyConfig config) {
     this.file = file;
     this.config = config;
-    // The flow table's maintenance runs on the thread that writes it (an event loop): handing it to
-    // a pool woke another thread for every connection (futex calls, a context switch on the
-    // proxy's CPU); see docs/benchmarks.md, "connection setup".
+    // The flow table's maintenance (once per tick, at most a second) runs on the scheduler's own
+    // thread rather than waking a pool thread as well.
     this.lb =
         L4LoadBalancer.builder()
             .config(config.loadBalancer())

@@ -53,7 +53,7 @@ import java.util.function.ToLongFunction;
  * @param <V> the assignment
  */
 public final class FlowTable<V> {
-  /** The default capacity: one million flows, about 100 MB of heap. */
+  /** The default capacity: one million flows, about 90 MB of heap (87 bytes per flow, measured). */
   public static final long DEFAULT_CAPACITY = 1_000_000;
 
   /** The longest maintenance period, and so the coarsest expiry resolution: 1 s. */
@@ -134,6 +134,10 @@ public final class FlowTable<V> {
     return e == null ? null : e.value;
   }
 
+  /**
+   * The lock-free probe. It returns the entry it matched, not a slot index for the caller to read
+   * again: a writer may put a tombstone in that slot in between.
+   */
   private Entry<V> find(FlowKey flow) {
     long ports = ports(flow);
     long h = hash(flow, ports);
