@@ -35,7 +35,7 @@ final class JumpSelector implements BackendSelector {
   JumpSelector(Members m) {
     this.order = m.order;
     this.eligible = m.eligible;
-    this.simple = m.eligible == m.size && m.uniformWeights();
+    this.simple = m.size > 0 && m.eligible == m.size && m.uniformWeights();
     this.acceptance = new double[m.size];
     for (int s = 0; s < m.size; s++) {
       acceptance[s] = m.maxWeight == 0 ? 0 : (double) m.weights[s] / m.maxWeight;
@@ -60,14 +60,14 @@ final class JumpSelector implements BackendSelector {
 
   @Override
   public int select(long hash) {
-    int n = order.length;
+    if (simple) { // every member eligible, equal weights: Guava's answer, nothing else to read
+      return order[jump(hash, order.length)];
+    }
     if (eligible == 0) {
       return NONE;
     }
+    int n = order.length;
     int first = jump(hash, n);
-    if (simple) {
-      return order[first];
-    }
     int bucket = first;
     long h = hash;
     for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
