@@ -32,9 +32,15 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The proxy over real sockets on 127.0.0.0/8 only. */
+/**
+ * The proxy over real sockets on 127.0.0.0/8 only, on the default transport; subclasses run every
+ * test again on another ({@link #transport()}).
+ */
 class NettyL4ProxyTest {
   private static final long SEED = 44;
   private static final int TIMEOUT_MS = 10_000;
@@ -42,6 +48,33 @@ class NettyL4ProxyTest {
   @AfterAll
   static void noLeaks() {
     assertEquals(List.of(), LeakRecorder.collect(), "Netty reported leaked buffers");
+  }
+
+  /** The transport this class's proxies run on. */
+  Transport transport() {
+    return Transport.AUTO;
+  }
+
+  @BeforeEach
+  void useTransport() {
+    try {
+      transport().resolve();
+    } catch (IllegalStateException e) {
+      Assumptions.abort(e.getMessage()); // e.g. io_uring on a kernel or sandbox without it
+    }
+    ProxyFixture.transport = transport();
+  }
+
+  @AfterEach
+  void defaultTransport() {
+    ProxyFixture.transport = Transport.AUTO;
+  }
+
+  @Test
+  void fixture_runsOnTheTransportOfTheClass() throws Exception {
+    try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.ECHO)) {
+      assertEquals(transport().resolve(), f.proxy.transport());
+    }
   }
 
   private static Socket client(InetSocketAddress to) throws IOException {
