@@ -9,6 +9,7 @@ import io.lb4j.core.hash.FlowHasher;
 import io.lb4j.core.hash.Hash64;
 import io.lb4j.core.select.Selectors;
 import io.lb4j.spi.BackendSelector;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -96,7 +97,7 @@ public class PickReferenceBenchmark {
     leastConnections = Selectors.leastConnections(ids, weights, x -> load[x]);
     weightedLeastConnections = Selectors.weightedLeastConnections(ids, weights, x -> load[x]);
     powerOfTwo = Selectors.powerOfTwoChoices(ids, weights, x -> load[x]);
-    java.util.Arrays.fill(weights, 1);
+    Arrays.fill(weights, 1);
     jump = Selectors.jump(ids, weights);
     ring = Selectors.ringHash(ids, weights, 160);
     int[] active = new int[backends];

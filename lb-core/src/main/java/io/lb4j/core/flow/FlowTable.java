@@ -141,7 +141,7 @@ public final class FlowTable<V> {
   private Entry<V> find(FlowKey flow) {
     long ports = ports(flow);
     long h = hash(flow, ports);
-    Entry<V>[] t = segments[(int) (h >>> (64 - SEGMENT_BITS))].table;
+    Entry<V>[] t = segmentOf(h).table;
     int mask = t.length - 1;
     for (int i = (int) h & mask; ; i = (i + 1) & mask) {
       Entry<V> e = t[i];
@@ -163,7 +163,7 @@ public final class FlowTable<V> {
     Objects.requireNonNull(value, "value");
     long ports = ports(flow);
     long h = hash(flow, ports);
-    Segment<V> s = segments[(int) (h >>> (64 - SEGMENT_BITS))];
+    Segment<V> s = segmentOf(h);
     synchronized (s) {
       Entry<V>[] t = s.table;
       int mask = t.length - 1;
@@ -222,7 +222,7 @@ public final class FlowTable<V> {
   private V removeEntry(FlowKey flow, Object expected) {
     long ports = ports(flow);
     long h = hash(flow, ports);
-    Segment<V> s = segments[(int) (h >>> (64 - SEGMENT_BITS))];
+    Segment<V> s = segmentOf(h);
     synchronized (s) {
       Entry<V>[] t = s.table;
       int mask = t.length - 1;
@@ -372,6 +372,11 @@ public final class FlowTable<V> {
   }
 
   // ---------------------------------------------------------------- hashing
+
+  /** The segment of a flow with tuple hash {@code h}: its top bits. */
+  private Segment<V> segmentOf(long h) {
+    return segments[(int) (h >>> (64 - SEGMENT_BITS))];
+  }
 
   private static long ports(FlowKey flow) {
     return ((long) flow.sourcePort() << 32)
