@@ -46,7 +46,8 @@ final class Checks {
   static Duration positive(String field, Duration value) {
     notNull(value, field);
     if (value.isNegative() || value.isZero()) {
-      throw new IllegalArgumentException(field + ": " + value + " (expected: > 0)");
+      throw new IllegalArgumentException(
+          field + ": " + Durations.format(value) + " (expected: > 0)");
     }
     return value;
   }

@@ -95,7 +95,11 @@ public record HealthProbe(
     Checks.positive("timeout", timeout);
     if (timeout.compareTo(interval) > 0) {
       throw new IllegalArgumentException(
-          "timeout: " + timeout + " (expected: <= interval " + interval + ")");
+          "timeout: "
+              + Durations.format(timeout)
+              + " (expected: <= interval "
+              + Durations.format(interval)
+              + ")");
     }
     Checks.range("healthyThreshold", healthyThreshold, 1, MAX_THRESHOLD);
     Checks.range("unhealthyThreshold", unhealthyThreshold, 1, MAX_THRESHOLD);

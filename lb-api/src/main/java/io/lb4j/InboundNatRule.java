@@ -37,7 +37,8 @@ public record InboundNatRule(
     String backend,
     int backendPort,
     Duration idleTimeout,
-    boolean tcpReset) {
+    boolean tcpReset)
+    implements Rule {
 
   /** Validates the rule. */
   public InboundNatRule {

@@ -134,6 +134,12 @@ public interface LoadBalancer extends AutoCloseable {
   BackendHealth health(String rule, String backendId);
 
   /**
+   * Returns the health prober's counters: targets, probes completed and failed, lateness; {@link
+   * ProberStats#NONE} when no rule has a probe.
+   */
+  ProberStats proberStats();
+
+  /**
    * Explains where {@code flow} goes and why: the rule, the hashed fields, the candidates, the
    * answer {@link #select} would give, whether it comes from the flow table, and every backend left
    * out with its reason. Records nothing; safe to call for any flow at any time.

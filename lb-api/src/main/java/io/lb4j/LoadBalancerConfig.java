@@ -117,6 +117,43 @@ public record LoadBalancerConfig(
     return find(loadBalancingRules, name, LoadBalancingRule::name);
   }
 
+  /**
+   * Returns every rule: the load-balancing rules, then the inbound NAT rules, each in the order
+   * given. A new list on each call; the control plane's, not the data path's.
+   */
+  public List<Rule> rules() {
+    List<Rule> all = new ArrayList<>(loadBalancingRules.size() + inboundNatRules.size());
+    all.addAll(loadBalancingRules);
+    all.addAll(inboundNatRules);
+    return List.copyOf(all);
+  }
+
+  /** Returns the rule of either kind named {@code name}, or null. */
+  public Rule rule(String name) {
+    Rule r = loadBalancingRule(name);
+    return r != null ? r : find(inboundNatRules, name, InboundNatRule::name);
+  }
+
+  /** Returns the names of every rule, in the order of {@link #rules()}. */
+  public List<String> ruleNames() {
+    List<String> names = new ArrayList<>();
+    for (Rule r : rules()) {
+      names.add(r.name());
+    }
+    return names;
+  }
+
+  /** Returns the rules of either kind whose backend pool is {@code pool}. */
+  public List<Rule> rulesOfPool(String pool) {
+    List<Rule> out = new ArrayList<>();
+    for (Rule r : rules()) {
+      if (r.backendPool().equals(pool)) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
   /** Returns this configuration with {@code pool} replacing the pool of the same name. */
   public LoadBalancerConfig withPool(BackendPool pool) {
     Checks.notNull(pool, "pool");

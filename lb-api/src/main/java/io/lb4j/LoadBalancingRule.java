@@ -61,7 +61,8 @@ public record LoadBalancingRule(
     Duration drainTimeout,
     NoHealthyBackendPolicy noHealthyBackendPolicy,
     int panicThresholdPercent,
-    OutlierDetection outlierDetection) {
+    OutlierDetection outlierDetection)
+    implements Rule {
 
   /** The default drain timeout, 300 s: AWS NLB's default deregistration delay. */
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(300);
@@ -100,7 +101,11 @@ public record LoadBalancingRule(
     Checks.positive("idleTimeout", idleTimeout);
     if (idleTimeout.compareTo(MAX_IDLE_TIMEOUT) > 0) {
       throw new IllegalArgumentException(
-          "idleTimeout: " + idleTimeout + " (expected: > 0 and <= " + MAX_IDLE_TIMEOUT + ")");
+          "idleTimeout: "
+              + Durations.format(idleTimeout)
+              + " (expected: > 0 and <= "
+              + Durations.format(MAX_IDLE_TIMEOUT)
+              + ")");
     }
     return idleTimeout;
   }

@@ -44,9 +44,9 @@ public record OutlierDetection(
     if (maxEjectionTime.compareTo(baseEjectionTime) < 0) {
       throw new IllegalArgumentException(
           "maxEjectionTime: "
-              + maxEjectionTime
+              + Durations.format(maxEjectionTime)
               + " (expected: >= baseEjectionTime "
-              + baseEjectionTime
+              + Durations.format(baseEjectionTime)
               + ")");
     }
     Checks.range("maxEjectionPercent", maxEjectionPercent, 0, 100);

@@ -24,7 +24,8 @@ public record ProbeResult(Instant time, ProbeOutcome outcome, Duration latency, 
     Checks.notNull(latency, "latency");
     Checks.notNull(detail, "detail");
     if (latency.isNegative()) {
-      throw new IllegalArgumentException("latency: " + latency + " (expected: >= 0)");
+      throw new IllegalArgumentException(
+          "latency: " + Durations.format(latency) + " (expected: >= 0)");
     }
   }
 

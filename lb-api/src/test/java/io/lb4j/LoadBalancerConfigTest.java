@@ -122,4 +122,34 @@ class LoadBalancerConfigTest {
         () -> config.withPool(BackendPool.of("web")));
     assertEquals(0, config.withPool(BackendPool.of("db")).pool("db").backends().size());
   }
+
+  @Test
+  void rules_bothKinds_inConfigurationOrderAndByName() {
+    InboundNatRule ssh =
+        InboundNatRule.builder("ssh-db-2")
+            .frontend("web")
+            .frontendPort(50002)
+            .backendPool("db")
+            .backend("db-2")
+            .backendPort(22)
+            .build();
+    LoadBalancerConfig config =
+        base()
+            .natRule(ssh)
+            .rule(rule("a", 80).build())
+            .rule(rule("b", 81).backendPool("db").build())
+            .build();
+    assertEquals(java.util.List.of("a", "b", "ssh-db-2"), config.ruleNames());
+    assertEquals(ssh, config.rule("ssh-db-2"));
+    assertEquals(config.loadBalancingRule("b"), config.rule("b"));
+    assertEquals(null, config.rule("c"));
+    assertEquals(
+        java.util.List.of("b", "ssh-db-2"),
+        config.rulesOfPool("db").stream().map(Rule::name).toList());
+    String kinds = "";
+    for (Rule r : config.rules()) {
+      kinds += (r instanceof InboundNatRule ? "N" : "L") + r.backendPort();
+    }
+    assertEquals("L80L81N22", kinds);
+  }
 }
