@@ -52,7 +52,7 @@ public class FlowTableBenchmark {
     table =
         FlowTable.<Integer>builder()
             .capacity(flows * 2L)
-            .executor(Runnable::run) // maintenance every second on the system scheduler, as live
+            // maintenance every second on the shared maintenance thread, as live
             .idleTimeoutNanos(v -> TimeUnit.MINUTES.toNanos(10))
             .build();
     for (int k = 0; k < flows; k++) {

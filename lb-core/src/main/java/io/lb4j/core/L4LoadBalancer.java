@@ -1,7 +1,5 @@
 package io.lb4j.core;
 
-import com.github.benmanes.caffeine.cache.Scheduler;
-import com.github.benmanes.caffeine.cache.Ticker;
 import io.lb4j.AdminState;
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
@@ -22,6 +20,7 @@ import io.lb4j.LoadBalancingRule;
 import io.lb4j.NoHealthyBackendPolicy;
 import io.lb4j.OutlierDetection;
 import io.lb4j.ProbeResult;
+import io.lb4j.ProberStats;
 import io.lb4j.Selection;
 import io.lb4j.UnhealthyFlowPolicy;
 import io.lb4j.core.flow.FlowTable;
@@ -31,6 +30,7 @@ import io.lb4j.core.health.NioHealthChecker;
 import io.lb4j.core.select.Selectors;
 import io.lb4j.spi.BackendSelector;
 import io.lb4j.spi.HealthChecker;
+import io.lb4j.spi.Ticker;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.InstantSource;
@@ -43,9 +43,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -140,8 +138,7 @@ public final class L4LoadBalancer implements LoadBalancer {
         FlowTable.<BackendSlot>builder()
             .capacity(b.flowTableCapacity)
             .ticker(b.ticker)
-            .executor(b.executor)
-            .scheduler(b.scheduler)
+            .scheduler(b.maintenance)
             .idleTimeoutNanos(slot -> slot.idleTimeoutNanos)
             .onExpired((flow, slot) -> slot.release())
             .build();
@@ -451,10 +448,10 @@ public final class L4LoadBalancer implements LoadBalancer {
     }
   }
 
-  /** Returns the prober's counters, or null when no rule has a probe. */
-  public HealthProber.ProberStats proberStats() {
+  @Override
+  public ProberStats proberStats() {
     synchronized (lock) {
-      return prober == null ? null : prober.stats();
+      return prober == null ? ProberStats.NONE : prober.stats();
     }
   }
 
@@ -1148,10 +1145,9 @@ public final class L4LoadBalancer implements LoadBalancer {
     private LoadBalancerConfig config;
     private long seed = DEFAULT_SEED;
     private long flowTableCapacity = FlowTable.DEFAULT_CAPACITY;
-    private Ticker ticker = Ticker.systemTicker();
+    private Ticker ticker = Ticker.system();
     private InstantSource clock = InstantSource.system();
-    private Executor executor = ForkJoinPool.commonPool();
-    private Scheduler scheduler = Scheduler.systemScheduler();
+    private ScheduledExecutorService maintenance = FlowTable.sharedScheduler();
     private HealthChecker checker;
     private ScheduledExecutorService probeScheduler;
     private int historySize = HealthProber.DEFAULT_HISTORY_SIZE;
@@ -1200,15 +1196,13 @@ public final class L4LoadBalancer implements LoadBalancer {
       return this;
     }
 
-    /** Sets where the flow table's maintenance runs; the common pool by default. */
-    public Builder executor(Executor executor) {
-      this.executor = Objects.requireNonNull(executor, "executor");
-      return this;
-    }
-
-    /** Sets what schedules the flow table's expiry; the system scheduler by default. */
-    public Builder scheduler(Scheduler scheduler) {
-      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    /**
+     * Sets where the flow table's maintenance runs (once per tick, at most every second, while
+     * flows are recorded): one daemon thread shared by every balancer by default. A proxy passes
+     * one of its event loops; the balancer does not shut it down.
+     */
+    public Builder maintenanceScheduler(ScheduledExecutorService scheduler) {
+      this.maintenance = Objects.requireNonNull(scheduler, "maintenanceScheduler");
       return this;
     }
 

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.benmanes.caffeine.cache.Scheduler;
 import io.lb4j.AdminState;
 import io.lb4j.BackendPool;
 import io.lb4j.Diagnosis;
@@ -79,8 +78,7 @@ class DiagnosticianTest {
         .config(config)
         .ticker(clock)
         .clock(clock)
-        .executor(Runnable::run)
-        .scheduler(Scheduler.disabledScheduler())
+        .maintenanceScheduler(clock)
         .probeScheduler(clock)
         .healthChecker(checker)
         .probeSeed(1)

@@ -60,12 +60,7 @@ final class GoldenFlows {
 
   /** Returns one line per flow: the flow, then the backend id per algorithm, tab-separated. */
   static List<String> lines(long balancerSeed) {
-    L4LoadBalancer lb =
-        L4LoadBalancer.builder()
-            .config(config())
-            .seed(balancerSeed)
-            .executor(Runnable::run)
-            .build();
+    L4LoadBalancer lb = L4LoadBalancer.builder().config(config()).seed(balancerSeed).build();
     SplittableRandom random = new SplittableRandom(FLOW_SEED);
     List<String> out = new ArrayList<>();
     out.add("# flow\tMAGLEV\tRING_HASH\tRENDEZVOUS\tJUMP (golden vectors, see GoldenFlows)");

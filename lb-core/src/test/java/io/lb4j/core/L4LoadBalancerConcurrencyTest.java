@@ -3,7 +3,6 @@ package io.lb4j.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.benmanes.caffeine.cache.Scheduler;
 import io.lb4j.AdminState;
 import io.lb4j.BackendPool;
 import io.lb4j.FlowKey;
@@ -49,13 +48,7 @@ class L4LoadBalancerConcurrencyTest {
                     .algorithm(algorithm)
                     .build())
             .build();
-    L4LoadBalancer lb =
-        L4LoadBalancer.builder()
-            .config(config)
-            .ticker(new FakeClock())
-            .executor(Runnable::run)
-            .scheduler(Scheduler.disabledScheduler())
-            .build();
+    L4LoadBalancer lb = L4LoadBalancer.builder().config(config).ticker(new FakeClock()).build();
     ExecutorService pool = Executors.newFixedThreadPool(3);
     CountDownLatch start = new CountDownLatch(1);
     try {

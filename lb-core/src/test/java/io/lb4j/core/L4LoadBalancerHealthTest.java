@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.benmanes.caffeine.cache.Scheduler;
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
 import io.lb4j.BackendPool;
@@ -77,8 +76,7 @@ class L4LoadBalancerHealthTest {
             .config(config)
             .ticker(clock)
             .clock(clock)
-            .executor(Runnable::run)
-            .scheduler(Scheduler.disabledScheduler())
+            .maintenanceScheduler(clock)
             .probeScheduler(clock)
             .healthChecker(checker)
             .probeSeed(1)

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.benmanes.caffeine.cache.Scheduler;
 import io.lb4j.AdminState;
 import io.lb4j.Backend;
 import io.lb4j.BackendPool;
@@ -69,8 +68,7 @@ class L4LoadBalancerTest {
     return L4LoadBalancer.builder()
         .config(config)
         .ticker(clock)
-        .executor(Runnable::run)
-        .scheduler(Scheduler.forScheduledExecutorService(clock))
+        .maintenanceScheduler(clock)
         .flowTableCapacity(capacity)
         .build();
   }
@@ -246,7 +244,7 @@ class L4LoadBalancerTest {
             .pool(new BackendPool("web", TestBackends.loopback("web", 2)))
             .rule(http().build())
             .build();
-    L4LoadBalancer lb = L4LoadBalancer.builder().config(config).executor(Runnable::run).build();
+    L4LoadBalancer lb = L4LoadBalancer.builder().config(config).build();
     lb.removeBackend("web", "web-0");
     lb.removeBackend("web", "web-1");
     Selection s = lb.select(flow(1, 1));
@@ -328,7 +326,7 @@ class L4LoadBalancerTest {
                     .distributionMode(DistributionMode.SOURCE_IP_PROTOCOL)
                     .build())
             .build();
-    L4LoadBalancer lb = L4LoadBalancer.builder().config(config).executor(Runnable::run).build();
+    L4LoadBalancer lb = L4LoadBalancer.builder().config(config).build();
     int differ = 0;
     for (int client = 0; client < 200; client++) {
       int src = 0x7f000200 + client;

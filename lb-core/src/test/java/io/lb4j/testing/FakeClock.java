@@ -1,6 +1,6 @@
 package io.lb4j.testing;
 
-import com.github.benmanes.caffeine.cache.Ticker;
+import io.lb4j.spi.Ticker;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
@@ -17,9 +17,9 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Time for tests that moves only when told to (gRPC's {@code FakeClock}): a Caffeine {@link
- * Ticker}, an {@link InstantSource} and a {@link ScheduledExecutorService} whose tasks run only in
- * {@link #forwardTime} and {@link #runDueTasks}, on the calling thread, in time order.
+ * Time for tests that moves only when told to (gRPC's {@code FakeClock}): an lb4j {@link Ticker},
+ * an {@link InstantSource} and a {@link ScheduledExecutorService} whose tasks run only in {@link
+ * #forwardTime} and {@link #runDueTasks}, on the calling thread, in time order.
  *
  * <p>Thread-safe; tasks run on whichever thread moves the clock.
  */

@@ -12,7 +12,6 @@ import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
 import io.lb4j.Protocol;
-import io.lb4j.core.health.HealthProber;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -308,9 +307,17 @@ final class AdminServer implements AutoCloseable {
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("rules", rules);
-    HealthProber.ProberStats stats = proxy.loadBalancer().proberStats();
-    if (stats != null) {
-      out.put("prober", stats);
+    io.lb4j.ProberStats stats = proxy.loadBalancer().proberStats();
+    if (stats.targets() > 0) {
+      Map<String, Object> prober = new LinkedHashMap<>();
+      prober.put("targets", stats.targets());
+      prober.put("completed", stats.completed());
+      prober.put("failures", stats.failures());
+      prober.put("backstops", stats.backstops());
+      prober.put("latenessP50", io.lb4j.Durations.format(stats.latenessP50()));
+      prober.put("latenessP99", io.lb4j.Durations.format(stats.latenessP99()));
+      prober.put("latenessMax", io.lb4j.Durations.format(stats.latenessMax()));
+      out.put("prober", prober);
     }
     return out;
   }

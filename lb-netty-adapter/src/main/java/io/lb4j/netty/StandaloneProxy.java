@@ -32,14 +32,8 @@ public final class StandaloneProxy implements AutoCloseable {
   private StandaloneProxy(Path file, ProxyConfig config) {
     this.file = file;
     this.config = config;
-    // The flow table's maintenance (once per tick, at most a second) runs on the scheduler's own
-    // thread rather than waking a pool thread as well.
-    this.lb =
-        L4LoadBalancer.builder()
-            .config(config.loadBalancer())
-            .seed(config.seed())
-            .executor(Runnable::run)
-            .build();
+
+    this.lb = L4LoadBalancer.builder().config(config.loadBalancer()).seed(config.seed()).build();
     NettyL4Proxy.Builder b =
         NettyL4Proxy.builder()
             .loadBalancer(lb)

@@ -175,7 +175,7 @@ public final class ProberScaleBenchmark {
       System.out.printf(
           "baseline, same run: a blocking connect + close from one thread costs %.1f us CPU%n",
           baseline / 1e3);
-      HealthProber.ProberStats stats = prober.stats();
+      io.lb4j.ProberStats stats = prober.stats();
       long unhealthy = all.stream().filter(t -> t.state() == HealthState.UNHEALTHY).count();
       prober.close();
       long failures = stats.failures();

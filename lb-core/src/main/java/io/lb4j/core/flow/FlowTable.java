@@ -1,16 +1,16 @@
 package io.lb4j.core.flow;
 
-import com.github.benmanes.caffeine.cache.Scheduler;
-import com.github.benmanes.caffeine.cache.Ticker;
 import io.lb4j.FlowKey;
 import io.lb4j.Protocol;
+import io.lb4j.spi.Ticker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -79,8 +79,7 @@ public final class FlowTable<V> {
   private final long capacity;
   private final AtomicLong size = new AtomicLong();
   private final Ticker ticker;
-  private final Executor executor;
-  private final Scheduler scheduler;
+  private final ScheduledExecutorService scheduler; // null: only cleanUp() maintains
   private final ToLongFunction<V> idleTimeoutNanos;
   private final BiConsumer<FlowKey, V> onExpired;
 
@@ -97,7 +96,6 @@ public final class FlowTable<V> {
     this.capacity = b.capacity;
     this.seed = b.seed;
     this.ticker = b.ticker;
-    this.executor = b.executor;
     this.scheduler = b.scheduler;
     this.idleTimeoutNanos = b.idleTimeoutNanos;
     this.onExpired = b.onExpired;
@@ -344,7 +342,39 @@ public final class FlowTable<V> {
   }
 
   private void schedule(long gen) {
-    scheduler.schedule(executor, () -> scheduledRun(gen), tickNanos, TimeUnit.NANOSECONDS);
+    if (scheduler == null) {
+      return;
+    }
+    try {
+      scheduler.schedule(() -> scheduledRun(gen), tickNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      scheduled = false; // the scheduler was shut down: only cleanUp() maintains from now on
+    }
+  }
+
+  /** Returns the maintenance thread shared by every table given none: one daemon thread. */
+  public static ScheduledExecutorService sharedScheduler() {
+    return SharedScheduler.INSTANCE;
+  }
+
+  /** The maintenance thread shared by every table that was given none: one daemon thread. */
+  static final class SharedScheduler {
+    static final ScheduledExecutorService INSTANCE = create();
+
+    private static ScheduledExecutorService create() {
+      ScheduledThreadPoolExecutor s =
+          new ScheduledThreadPoolExecutor(
+              1,
+              r -> {
+                Thread t = new Thread(r, "lb4j-flow-maintenance");
+                t.setDaemon(true);
+                return t;
+              });
+      s.setRemoveOnCancelPolicy(true);
+      return s;
+    }
+
+    private SharedScheduler() {}
   }
 
   private void scheduledRun(long gen) {
@@ -554,9 +584,9 @@ public final class FlowTable<V> {
   public static final class Builder<V> {
     private long capacity = DEFAULT_CAPACITY;
     private long seed = ThreadLocalRandom.current().nextLong();
-    private Ticker ticker = Ticker.systemTicker();
-    private Executor executor = ForkJoinPool.commonPool();
-    private Scheduler scheduler = Scheduler.systemScheduler();
+    private Ticker ticker = Ticker.system();
+    private ScheduledExecutorService scheduler;
+    private boolean schedulerSet;
     private ToLongFunction<V> idleTimeoutNanos;
     private BiConsumer<FlowKey, V> onExpired = (k, v) -> {};
 
@@ -583,18 +613,13 @@ public final class FlowTable<V> {
       return this;
     }
 
-    /** Sets where maintenance runs; the common pool by default, {@code Runnable::run} in tests. */
-    public Builder<V> executor(Executor executor) {
-      this.executor = Objects.requireNonNull(executor, "executor");
-      return this;
-    }
-
     /**
-     * Sets what runs maintenance every tick while the table holds flows; the system scheduler by
-     * default, {@code Scheduler.disabledScheduler()} where only {@link FlowTable#cleanUp()} should.
+     * Sets where maintenance runs every tick while the table holds flows: a shared daemon thread by
+     * default; {@code null} where only {@link FlowTable#cleanUp()} should maintain (tests).
      */
-    public Builder<V> scheduler(Scheduler scheduler) {
-      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    public Builder<V> scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = scheduler;
+      this.schedulerSet = true;
       return this;
     }
 
@@ -618,6 +643,9 @@ public final class FlowTable<V> {
     public FlowTable<V> build() {
       if (idleTimeoutNanos == null) {
         throw new IllegalStateException("idleTimeoutNanos: not set (expected: a function)");
+      }
+      if (!schedulerSet) {
+        scheduler = SharedScheduler.INSTANCE;
       }
       return new FlowTable<>(this);
     }

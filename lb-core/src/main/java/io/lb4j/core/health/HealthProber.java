@@ -1,12 +1,13 @@
 package io.lb4j.core.health;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import io.lb4j.HealthProbe;
 import io.lb4j.HealthState;
 import io.lb4j.ProbeOutcome;
 import io.lb4j.ProbeResult;
+import io.lb4j.ProberStats;
 import io.lb4j.core.hash.Hash64;
 import io.lb4j.spi.HealthChecker;
+import io.lb4j.spi.Ticker;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -377,29 +378,6 @@ public final class HealthProber implements AutoCloseable {
     }
   }
 
-  /**
-   * Counters of a prober: probes completed and failed, timeouts recorded by the prober itself, and
-   * the lateness of probe starts against their schedule.
-   *
-   * <p>Instances are immutable and thread-safe.
-   *
-   * @param targets targets being probed
-   * @param completed probes completed
-   * @param failures probes that failed
-   * @param backstops probes the prober timed out because the checker had not answered
-   * @param latenessP50 median lateness of a probe start against its schedule
-   * @param latenessP99 99th percentile of that lateness
-   * @param latenessMax the largest lateness
-   */
-  public record ProberStats(
-      int targets,
-      long completed,
-      long failures,
-      long backstops,
-      Duration latenessP50,
-      Duration latenessP99,
-      Duration latenessMax) {}
-
   /** Lock-free counters and a lateness histogram with power-of-two microsecond buckets. */
   private static final class Stats {
     private static final int BUCKETS = 40;
@@ -456,7 +434,7 @@ public final class HealthProber implements AutoCloseable {
   public static final class Builder {
     private HealthChecker checker;
     private ScheduledExecutorService scheduler;
-    private Ticker ticker = Ticker.systemTicker();
+    private Ticker ticker = Ticker.system();
     private InstantSource clock = InstantSource.system();
     private Listener listener = (t, r, b, a) -> {};
     private int historySize = DEFAULT_HISTORY_SIZE;

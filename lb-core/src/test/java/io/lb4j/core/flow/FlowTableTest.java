@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.github.benmanes.caffeine.cache.Scheduler;
 import io.lb4j.FlowKey;
 import io.lb4j.Protocol;
 import io.lb4j.testing.FakeClock;
@@ -29,15 +28,15 @@ class FlowTableTest {
 
   /** A table whose maintenance runs on the fake clock, as it would on the system scheduler. */
   private FlowTable<String> table(long capacity, Duration idle) {
-    return table(capacity, idle, Scheduler.forScheduledExecutorService(clock));
+    return table(capacity, idle, clock);
   }
 
-  private FlowTable<String> table(long capacity, Duration idle, Scheduler scheduler) {
+  private FlowTable<String> table(
+      long capacity, Duration idle, java.util.concurrent.ScheduledExecutorService scheduler) {
     return FlowTable.<String>builder()
         .capacity(capacity)
         .seed(42)
         .ticker(clock)
-        .executor(Runnable::run)
         .scheduler(scheduler)
         .idleTimeoutNanos(v -> idle.toNanos())
         .onExpired((k, v) -> expired.add(v))
@@ -104,7 +103,7 @@ class FlowTableTest {
   @Test
   void cleanUp_lateMaintenance_expiresLaterNeverEarlier() {
     Duration idle = Duration.ofMinutes(4);
-    FlowTable<String> t = table(10, idle, Scheduler.disabledScheduler());
+    FlowTable<String> t = table(10, idle, null);
     t.putIfAbsent(flow(1), "a");
     clock.forwardTime(idle.multipliedBy(10)); // maintenance stalled far past the timeout
     t.cleanUp(); // the first run sees the flow active: it may have been used a moment ago
@@ -142,8 +141,7 @@ class FlowTableTest {
     FlowTable<String> t =
         FlowTable.<String>builder()
             .ticker(clock)
-            .executor(Runnable::run)
-            .scheduler(Scheduler.forScheduledExecutorService(clock))
+            .scheduler(clock)
             .idleTimeoutNanos(v -> idle.get(v).toNanos())
             .onExpired((k, v) -> expired.add(v))
             .build();
@@ -241,7 +239,7 @@ class FlowTableTest {
   /** Lookups take no lock: a flow that stays must be found while others come, go and rehash. */
   @Test
   void get_whileAnotherThreadInsertsAndRemoves_neverMissesAStableFlow() throws Exception {
-    FlowTable<String> t = table(1_000_000, Duration.ofMinutes(1), Scheduler.disabledScheduler());
+    FlowTable<String> t = table(1_000_000, Duration.ofMinutes(1), null);
     FlowKey[] stable = new FlowKey[1_000];
     for (int i = 0; i < stable.length; i++) {
       stable[i] = FlowKey.ipv4(0x7f000002, i, 0x7f000001, 80, Protocol.TCP);
