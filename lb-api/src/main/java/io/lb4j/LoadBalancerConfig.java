@@ -169,6 +169,39 @@ public record LoadBalancerConfig(
     return new LoadBalancerConfig(frontends, next, probes, loadBalancingRules, inboundNatRules);
   }
 
+  /**
+   * Returns this configuration with {@code rule} replacing the rule of the same name, of either
+   * kind, or added after the rules of its kind when no rule has that name.
+   *
+   * @throws IllegalArgumentException if the result is not a valid configuration
+   */
+  public LoadBalancerConfig withRule(Rule rule) {
+    Checks.notNull(rule, "rule");
+    List<LoadBalancingRule> lb = new ArrayList<>();
+    List<InboundNatRule> nat = new ArrayList<>();
+    boolean placed = false;
+    for (Rule r : rules()) {
+      Rule next = r;
+      if (r.name().equals(rule.name())) {
+        next = rule;
+        placed = true;
+      }
+      if (next instanceof LoadBalancingRule) {
+        lb.add((LoadBalancingRule) next);
+      } else {
+        nat.add((InboundNatRule) next);
+      }
+    }
+    if (!placed) {
+      if (rule instanceof LoadBalancingRule) {
+        lb.add((LoadBalancingRule) rule);
+      } else {
+        nat.add((InboundNatRule) rule);
+      }
+    }
+    return new LoadBalancerConfig(frontends, pools, probes, lb, nat);
+  }
+
   /** Returns the message for a name that is not defined: {@code pool: 'x' is not defined (...)}. */
   static String unknown(String field, String value, String kind, List<String> known) {
     return field + ": '" + value + "' is not defined (known " + kind + ": " + known + ")";

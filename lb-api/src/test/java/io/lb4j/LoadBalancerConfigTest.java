@@ -152,4 +152,20 @@ class LoadBalancerConfigTest {
     }
     assertEquals("L80L81N22", kinds);
   }
+
+  @Test
+  void withRule_sameName_replacedInPlace_newName_added() {
+    LoadBalancerConfig config =
+        base().rule(rule("a", 80).build()).rule(rule("b", 81).build()).build();
+    LoadBalancerConfig moved = config.withRule(rule("a", 90).build());
+    assertEquals(java.util.List.of("a", "b"), moved.ruleNames());
+    assertEquals(90, moved.rule("a").frontendPort());
+    assertEquals(
+        java.util.List.of("a", "b", "c"), config.withRule(rule("c", 82).build()).ruleNames());
+    refused(
+        "loadBalancingRules[1]: TCP port 80 on 127.0.0.1 (frontend 'web') is already used by"
+            + " loadBalancingRules[0] 'a' (expected: one rule per frontend address, protocol and"
+            + " port)",
+        () -> config.withRule(rule("b", 80).build()));
+  }
 }

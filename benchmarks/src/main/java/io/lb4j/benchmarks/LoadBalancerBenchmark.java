@@ -53,6 +53,7 @@ public class LoadBalancerBenchmark {
   public int backends;
 
   private final FlowKey[] flows = new FlowKey[FLOWS];
+  private final FlowKey[] fresh = new FlowKey[FLOWS];
   private final Map<FlowKey, Selection> hashMap = new HashMap<>();
   private L4LoadBalancer lb;
   private int i;
@@ -83,6 +84,8 @@ public class LoadBalancerBenchmark {
       flows[k] =
           FlowKey.ipv4(random.nextInt(), random.nextInt(65536), 0x7f000001, 80, Protocol.TCP);
       hashMap.put(flows[k], lb.select(flows[k]));
+      fresh[k] =
+          FlowKey.ipv4(random.nextInt(), random.nextInt(65536), 0x7f000001, 80, Protocol.TCP);
     }
   }
 
@@ -101,6 +104,14 @@ public class LoadBalancerBenchmark {
   @Benchmark
   public Selection selectKnownFlow() {
     return lb.select(flows[i++ & MASK]);
+  }
+
+  /** A new flow: selected (hash, selector, flow-table insert), then closed (flow-table remove). */
+  @Benchmark
+  public boolean selectNewFlow() {
+    FlowKey f = fresh[i++ & MASK];
+    lb.select(f);
+    return lb.flowClosed(f);
   }
 
   /** The reference: a plain {@code HashMap.get} of the same keys. */

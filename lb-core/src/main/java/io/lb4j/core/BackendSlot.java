@@ -4,24 +4,33 @@ import io.lb4j.Backend;
 import io.lb4j.HealthState;
 import io.lb4j.Selection;
 import io.lb4j.core.health.HealthProber;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One backend as one rule sees it: the answer to hand out, the flows pinned to it, and its health
  * for the rule. Flows in the flow table point at their slot, so a slot outlives its backend's
  * removal from the pool for as long as flows remain on it.
  *
+ * <p><b>Health has one source per input</b>: the probe's verdict lives only in the prober's {@link
+ * HealthProber.Target} ({@link #target}), the operator's override only in {@link #backend}, the
+ * passive ejection only in the ejection fields here. {@link #health} is derived from those three by
+ * {@link PassiveHealth#effective} at each build and kept only to publish it and to tell a change
+ * from the last build.
+ *
  * <p>The data plane reads {@link #selection} and {@link #disabled} and touches the counters; every
- * other field belongs to the control plane and is guarded by the balancer's lock.
+ * other field belongs to the control plane and is guarded by {@link ControlPlane#lock}.
  */
 final class BackendSlot {
   final String rule;
   final String backendId;
   volatile long idleTimeoutNanos;
   private final AtomicInteger active = new AtomicInteger();
-  private final AtomicInteger ruleTotal;
+  private final LongAdder ruleTotal;
 
   /** The answer for flows on this backend; replaced when the backend's record changes. */
   volatile Selection selection;
@@ -38,12 +47,11 @@ final class BackendSlot {
   /** Whether an ejection decision is queued for the control plane. */
   final AtomicBoolean ejectionQueued = new AtomicBoolean();
 
-  // Control plane, guarded by the balancer's lock.
+  // Control plane, guarded by ControlPlane.lock.
   Backend backend;
   boolean member;
-  HealthProber.Target target;
-  HealthState probeState = HealthState.HEALTHY;
-  HealthState effective;
+  HealthProber.Target target; // null without a probe
+  HealthState health; // derived, as last published; null before the first build and when retired
   long ejectedUntilNanos; // 0 when not ejected
   boolean awaitingProbe;
   int ejections;
@@ -51,9 +59,10 @@ final class BackendSlot {
   long lastEjectionNanos;
   ScheduledFuture<?> ejectionTask;
   ScheduledFuture<?> drainTask;
-  java.time.Instant drainDeadline; // when drainTask closes the slot's flows, or null
+  Instant drainDeadline; // when drainTask closes the slot's flows, or null
+  Duration drainTimeout; // the rule's drain timeout drainTask was armed with, or null
 
-  BackendSlot(String rule, String backendId, long idleTimeoutNanos, AtomicInteger ruleTotal) {
+  BackendSlot(String rule, String backendId, long idleTimeoutNanos, LongAdder ruleTotal) {
     this.rule = rule;
     this.backendId = backendId;
     this.idleTimeoutNanos = idleTimeoutNanos;
@@ -62,12 +71,12 @@ final class BackendSlot {
 
   void acquire() {
     active.incrementAndGet();
-    ruleTotal.incrementAndGet();
+    ruleTotal.increment();
   }
 
   void release() {
     active.decrementAndGet();
-    ruleTotal.decrementAndGet();
+    ruleTotal.decrement();
   }
 
   int active() {
@@ -76,5 +85,10 @@ final class BackendSlot {
 
   boolean ejected() {
     return ejectedUntilNanos != 0;
+  }
+
+  /** Returns the probe's verdict, or HEALTHY without a probe. */
+  HealthState probeState() {
+    return target == null ? HealthState.HEALTHY : target.state();
   }
 }

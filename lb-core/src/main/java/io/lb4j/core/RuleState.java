@@ -8,8 +8,13 @@ import io.lb4j.Protocol;
 import io.lb4j.Selection;
 import io.lb4j.core.hash.FlowHasher;
 import io.lb4j.spi.BackendSelector;
+import java.util.HashMap;
+import java.util.Map;
 
-/** One rule in one snapshot: where it listens, its slots, its selector and its "none" answers. */
+/**
+ * One rule in one snapshot: where it listens, its slots, its selector and its "none" answers.
+ * Immutable once published; the slots it points at carry their own concurrent counters.
+ */
 final class RuleState {
   final String name;
   final boolean nat;
@@ -21,10 +26,13 @@ final class RuleState {
   final DistributionMode mode;
   final OutlierDetection outlierDetection;
   final BackendSlot[] slots;
-  final java.util.Map<String, BackendSlot> slotById;
+  final Map<String, BackendSlot> slotById;
   final BackendSelector selector;
   final Selection none;
   final Selection full;
+
+  /** The rule's recent new flows; the same window across builds of the rule. */
+  final NewFlowWindow window;
 
   RuleState(
       String name,
@@ -37,7 +45,8 @@ final class RuleState {
       BackendSlot[] slots,
       BackendSelector selector,
       Selection none,
-      Selection full) {
+      Selection full,
+      NewFlowWindow window) {
     this.name = name;
     this.nat = nat;
     this.protocol = protocol;
@@ -49,7 +58,7 @@ final class RuleState {
     this.mode = mode;
     this.outlierDetection = outlierDetection;
     this.slots = slots;
-    java.util.Map<String, BackendSlot> byId = new java.util.HashMap<>();
+    Map<String, BackendSlot> byId = new HashMap<>();
     for (BackendSlot slot : slots) {
       byId.put(slot.backendId, slot);
     }
@@ -57,6 +66,7 @@ final class RuleState {
     this.selector = selector;
     this.none = none;
     this.full = full;
+    this.window = window;
   }
 
   /** Returns whether this rule listens on the flow's destination port and protocol. */

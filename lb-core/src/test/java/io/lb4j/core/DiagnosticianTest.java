@@ -358,6 +358,43 @@ class DiagnosticianTest {
   }
 
   @Test
+  void diagnose_roundRobinUnevenFromOneSource_sourceNotBlamed() {
+    allAnswer(ProbeOutcome.SUCCESS);
+    checker.answer(target(0), ProbeOutcome.REFUSED);
+    L4LoadBalancer lb = balancer(rule().algorithm(io.lb4j.SelectionAlgorithm.ROUND_ROBIN), probe());
+    clock.forwardTime(INTERVAL.multipliedBy(2)); // web-0 leaves rotation
+    for (int i = 0; i < 400; i++) {
+      lb.select(flow(7, 10000 + i)); // one client behind a NAT
+    }
+    checker.answer(target(0), ProbeOutcome.SUCCESS);
+    clock.forwardTime(INTERVAL); // web-0 is back, with none of the window's flows
+    List<Finding> f = of(lb.diagnose(), Check.UNEVEN_DISTRIBUTION);
+    assertEquals(1, f.size(), f.toString());
+    assertFalse(f.get(0).what().contains("source address"), f.get(0).what());
+    assertTrue(f.get(0).what().contains("ROUND_ROBIN ignores the source"), f.get(0).what());
+    assertTrue(
+        f.get(0).evidence().contains("ROUND_ROBIN ignores the source address and port"),
+        f.get(0).evidence().toString());
+  }
+
+  @Test
+  void diagnose_multiConnectionProtocolWithRoundRobin_fixNamesAHash() {
+    allAnswer(ProbeOutcome.SUCCESS);
+    L4LoadBalancer lb =
+        balancer(
+            rule()
+                .frontendPort(21)
+                .backendPort(21)
+                .distributionMode(DistributionMode.SOURCE_IP)
+                .algorithm(io.lb4j.SelectionAlgorithm.ROUND_ROBIN),
+            probe());
+    clock.forwardTime(INTERVAL);
+    Finding f = of(lb.diagnose(), Check.MULTI_CONNECTION_PROTOCOL).get(0);
+    assertTrue(f.what().contains("with ROUND_ROBIN, which ignores the client"), f.what());
+    assertTrue(f.fix().contains("consistent hash (MAGLEV) with SOURCE_IP"), f.fix());
+  }
+
+  @Test
   void diagnose_unequalWeights_infoOnly() {
     allAnswer(ProbeOutcome.SUCCESS);
     L4LoadBalancer lb = balancer(rule(), probe());
@@ -401,7 +438,7 @@ class DiagnosticianTest {
                     + " flows"),
         f.get("web-0").what());
     assertTrue(f.get("web-1").evidence().get(0).contains("CLOSE_AFTER_DRAIN_TIMEOUT"));
-    assertTrue(f.get("web-0").evidence().get(0).contains("idle timeout (4 min)"));
+    assertTrue(f.get("web-0").evidence().get(0).contains("idle timeout (4m)"));
   }
 
   @Test
@@ -447,17 +484,17 @@ class DiagnosticianTest {
     assertEquals(1, of(d, Check.FLOATING_IP).size(), d.toString());
     Finding idle = of(d, Check.IDLE_TIMEOUT_SHORTER_THAN_DETECTION).get(0);
     assertEquals(
-        "rule http's idle timeout (4 s) is shorter than the probe's detection time (5 s x 2 ="
-            + " 10 s)",
+        "rule http's idle timeout (4s) is shorter than the probe's detection time (5s x 2 ="
+            + " 10s)",
         idle.what());
     assertTrue(of(d, Check.MULTI_CONNECTION_PROTOCOL).get(0).what().contains("FTP"));
   }
 
   @Test
   void uneven_needsBothSignificanceAndSize() {
-    assertFalse(Diagnostician.uneven(260, 1000, 0.25), "within noise");
-    assertTrue(Diagnostician.uneven(500, 1000, 0.25));
-    assertFalse(Diagnostician.uneven(6, 10, 0.25), "too few flows to tell");
-    assertTrue(Diagnostician.uneven(0, 1000, 0.25));
+    assertFalse(io.lb4j.core.diagnose.Diagnostician.uneven(260, 1000, 0.25), "within noise");
+    assertTrue(io.lb4j.core.diagnose.Diagnostician.uneven(500, 1000, 0.25));
+    assertFalse(io.lb4j.core.diagnose.Diagnostician.uneven(6, 10, 0.25), "too few flows to tell");
+    assertTrue(io.lb4j.core.diagnose.Diagnostician.uneven(0, 1000, 0.25));
   }
 }

@@ -199,11 +199,93 @@ class L4LoadBalancerHealthTest {
     clock.forwardTime(Duration.ofSeconds(1));
     assertEquals(0, lb.activeFlows("http", "web-2"));
     assertEquals(
-        List.of("http/web-2: 3 flows, backend unhealthy for the rule's drain timeout" + " (PT30S)"),
+        List.of("http/web-2: 3 flows, backend unhealthy for the rule's drain timeout (30s)"),
         ended);
     for (FlowKey f : onWeb2) {
       assertNotEquals("web-2", lb.select(f).backend().id(), "ended flows start over elsewhere");
     }
+  }
+
+  @Test
+  void reconfigure_drainPolicyOnAlreadyUnhealthyBackend_armsTheDeadline() {
+    L4LoadBalancer lb = balancer(rule(), probe()); // KEEP: flows of unhealthy backends stay
+    clock.forwardTime(INTERVAL);
+    List<FlowKey> onWeb2 = new ArrayList<>();
+    for (int i = 0; onWeb2.size() < 3; i++) {
+      if (lb.select(flow(i)).backend().id().equals("web-2")) {
+        onWeb2.add(flow(i));
+      }
+    }
+    checker.answer(target(2), ProbeOutcome.TIMEOUT);
+    while (lb.health("http", "web-2").state() != HealthState.UNHEALTHY) {
+      clock.forwardTime(Duration.ofMillis(100));
+    }
+    clock.forwardTime(Duration.ofMinutes(2)); // less than the 4-minute idle timeout
+    assertEquals(3, lb.activeFlows("http", "web-2"), "KEEP keeps them");
+    LoadBalancerConfig c = lb.config();
+    LoadBalancingRule r = c.loadBalancingRule("http");
+    lb.reconfigure(
+        c.withRule(
+            r.toBuilder()
+                .unhealthyFlowPolicy(UnhealthyFlowPolicy.CLOSE_AFTER_DRAIN_TIMEOUT)
+                .drainTimeout(Duration.ofSeconds(30))
+                .build()));
+    clock.forwardTime(Duration.ofSeconds(29));
+    assertEquals(3, lb.activeFlows("http", "web-2"), "the deadline runs from the reload");
+    clock.forwardTime(Duration.ofSeconds(1));
+    assertEquals(0, lb.activeFlows("http", "web-2"));
+    assertEquals(
+        List.of("http/web-2: 3 flows, backend unhealthy for the rule's drain timeout (30s)"),
+        ended);
+  }
+
+  @Test
+  void reconfigure_unrelatedChange_keepsAnArmedDeadline() {
+    L4LoadBalancer lb =
+        balancer(
+            rule()
+                .unhealthyFlowPolicy(UnhealthyFlowPolicy.CLOSE_AFTER_DRAIN_TIMEOUT)
+                .drainTimeout(Duration.ofSeconds(30)),
+            probe());
+    clock.forwardTime(INTERVAL);
+    int onWeb2 = 0;
+    for (int i = 0; onWeb2 < 2; i++) {
+      onWeb2 += lb.select(flow(i)).backend().id().equals("web-2") ? 1 : 0;
+    }
+    checker.answer(target(2), ProbeOutcome.TIMEOUT);
+    while (lb.health("http", "web-2").state() != HealthState.UNHEALTHY) {
+      clock.forwardTime(Duration.ofMillis(100));
+    }
+    java.time.Instant down = events.get(events.size() - 1).time();
+    clock.forwardTime(Duration.ofSeconds(20));
+    lb.setWeight("web", "web-1", 3); // rebuilds the rule
+    clock.forwardTime(Duration.between(clock.instant(), down.plusSeconds(30)));
+    assertEquals(0, lb.activeFlows("http", "web-2"), "the deadline did not move");
+  }
+
+  @Test
+  void reconfigure_firstProbeAddedLater_probesRun() {
+    LoadBalancerConfig config =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", 4)))
+            .rule(rule().noProbe().build())
+            .build();
+    L4LoadBalancer lb =
+        L4LoadBalancer.builder()
+            .config(config)
+            .ticker(clock)
+            .clock(clock)
+            .maintenanceScheduler(clock)
+            .probeScheduler(clock)
+            .healthChecker(checker)
+            .probeSeed(1)
+            .build();
+    checker.answer(target(2), ProbeOutcome.REFUSED);
+    lb.reconfigure(config.toBuilder().probe(probe().build()).build().withRule(rule().build()));
+    clock.forwardTime(INTERVAL.multipliedBy(3));
+    assertEquals(HealthState.UNHEALTHY, lb.health("http", "web-2").state());
+    assertEquals(4, lb.proberStats().targets());
   }
 
   @Test
@@ -310,7 +392,7 @@ class L4LoadBalancerHealthTest {
     assertEquals(clock.instant().plusSeconds(30), h.ejectedUntil());
     assertFalse(newFlowBackends(lb, 0, 400).contains("web-2"));
     assertEquals(
-        "passive: 5 connect failures in a row; ejected for 30 s (ejection 1)",
+        "passive: 5 connect failures in a row; ejected for 30s (ejection 1)",
         events.get(events.size() - 1).cause());
     clock.forwardTime(Duration.ofSeconds(30));
     // back-off over; still out until a probe passes (probes every 5 s)

@@ -1,0 +1,53 @@
+package io.lb4j.core.diagnose;
+
+import io.lb4j.Diagnosis;
+import io.lb4j.spi.HealthChecker;
+import java.time.InstantSource;
+import java.util.List;
+
+/**
+ * Runs the troubleshooting checks over a {@link BalancerView} and returns the findings: failing
+ * probes ({@link ProbeFailingCheck}), data ports ({@link DataPortCheck}), uneven distribution
+ * ({@link DistributionCheck}), flows on backends out of rotation ({@link OutOfRotationCheck}),
+ * hairpin flows ({@link HairpinCheck}), all backends unhealthy ({@link AllUnhealthyCheck}) and
+ * configuration smells ({@link ConfigSmellCheck}). Each check is a small class on its own that
+ * reads the view; none reads the balancer.
+ *
+ * <p>Internal to lb4j: the balancer's {@code diagnose()} is the API.
+ *
+ * <p>Thread-safe: each call works on its own view. It connects to data ports and so blocks for
+ * about one connect timeout; not on an event loop.
+ */
+public final class Diagnostician {
+  private static final List<RuleCheck> AFTER_DATA_PORTS =
+      List.of(
+          new ProbeFailingCheck(),
+          new AllUnhealthyCheck(),
+          new DistributionCheck(),
+          new ConfigSmellCheck());
+
+  private static final List<RuleCheck> LAST = List.of(new OutOfRotationCheck(), new HairpinCheck());
+
+  private Diagnostician() {}
+
+  /** Diagnoses the balancer seen in {@code view}, connecting to data ports with {@code checker}. */
+  public static Diagnosis diagnose(BalancerView view, HealthChecker checker, InstantSource clock) {
+    DataPortCheck dataPorts = DataPortCheck.connect(view, checker, clock);
+    Findings out = new Findings();
+    for (RuleView r : view.rules()) {
+      for (RuleCheck check : AFTER_DATA_PORTS) {
+        check.run(view, r, out);
+      }
+      dataPorts.run(view, r, out);
+      for (RuleCheck check : LAST) {
+        check.run(view, r, out);
+      }
+    }
+    return new Diagnosis(view.at(), out.checks(), out.list());
+  }
+
+  /** Whether {@code c} of {@code n} is far (4 standard deviations and 50%) from share {@code p}. */
+  public static boolean uneven(int c, int n, double p) {
+    return DistributionCheck.uneven(c, n, p);
+  }
+}
