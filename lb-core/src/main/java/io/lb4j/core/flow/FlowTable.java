@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import java.util.function.ToLongFunction;
 
@@ -46,7 +47,10 @@ import java.util.function.ToLongFunction;
  * to make room, since an evicted flow would be re-hashed and could land on another backend in the
  * middle of a connection. A new flow that finds the table full is refused ({@link #putIfAbsent}
  * returns null) and the established flows are kept, as Linux conntrack does when {@code
- * nf_conntrack_max} is reached.
+ * nf_conntrack_max} is reached. Capacity is counted without a shared counter on the insert path:
+ * each segment takes capacity in chunks (up to 64 flows) as credit and gives surplus back, and the
+ * count of flows is a {@link LongAdder}; before refusing, an insert reclaims every segment's unused
+ * credit, so a flow is refused only when the table really holds {@code capacity} flows.
  *
  * <p>Thread-safe. Lookups are lock-free; iteration ({@link #forEach}) is weakly consistent.
  *
@@ -65,6 +69,9 @@ public final class FlowTable<V> {
   /** Maintenance runs at least this many times per idle timeout: expiry is late by 1/8 at most. */
   static final int TICKS_PER_IDLE_TIMEOUT = 16;
 
+  /** The most capacity a segment takes at once: at most 64 x 64 flows held as unused credit. */
+  private static final int MAX_CHUNK = 64;
+
   private static final int SEGMENT_BITS = 6;
   private static final int SEGMENTS = 1 << SEGMENT_BITS;
   private static final int MIN_SLOTS = 8;
@@ -77,7 +84,9 @@ public final class FlowTable<V> {
   private final Segment<V>[] segments;
   private final long seed;
   private final long capacity;
-  private final AtomicLong size = new AtomicLong();
+  private final LongAdder count = new LongAdder(); // flows recorded: striped, read by size()
+  private final AtomicLong unreserved; // capacity no segment holds as credit yet
+  private final int chunk; // how much capacity a segment takes from unreserved at once
   private final Ticker ticker;
   private final ScheduledExecutorService scheduler; // null: only cleanUp() maintains
   private final ToLongFunction<V> idleTimeoutNanos;
@@ -94,6 +103,8 @@ public final class FlowTable<V> {
 
   private FlowTable(Builder<V> b) {
     this.capacity = b.capacity;
+    this.unreserved = new AtomicLong(b.capacity);
+    this.chunk = (int) Math.max(1, Math.min(MAX_CHUNK, b.capacity / (SEGMENTS * 64L)));
     this.seed = b.seed;
     this.ticker = b.ticker;
     this.scheduler = b.scheduler;
@@ -182,10 +193,10 @@ public final class FlowTable<V> {
           return e.value;
         }
       }
-      if (size.incrementAndGet() > capacity) {
-        size.decrementAndGet();
+      if (!reserve(s)) {
         return null;
       }
+      count.increment();
       boolean fresh = t[free] == null;
       t[free] =
           new Entry<>(
@@ -234,7 +245,8 @@ public final class FlowTable<V> {
             return null;
           }
           s.delete(i);
-          size.decrementAndGet();
+          count.decrement();
+          release(s, 1);
           return e.value;
         }
       }
@@ -243,7 +255,7 @@ public final class FlowTable<V> {
 
   /** Returns the number of flows recorded, expired ones included until maintenance removes them. */
   public long size() {
-    return size.get();
+    return count.sum();
   }
 
   /** Returns the most flows the table holds. */
@@ -255,7 +267,8 @@ public final class FlowTable<V> {
   public void clear() {
     for (Segment<V> s : segments) {
       synchronized (s) {
-        size.addAndGet(-s.live);
+        count.add(-s.live);
+        release(s, s.live);
         s.reset(MIN_SLOTS);
       }
     }
@@ -287,9 +300,10 @@ public final class FlowTable<V> {
         synchronized (s) {
           shortest = Math.min(shortest, s.sweep(now, idleTimeoutNanos, expired));
         }
+        count.add(-expired.size());
+        release(s, expired.size());
         for (int i = 0; i < expired.size(); i++) {
           Entry<V> e = expired.get(i);
-          size.decrementAndGet();
           onExpired.accept(e.key(), e.value);
         }
         expired.clear();
@@ -388,16 +402,67 @@ public final class FlowTable<V> {
       if (gen != generation) {
         return;
       }
-      if (size.get() > 0) {
+      if (count.sum() > 0) {
         schedule(gen);
         return;
       }
       // Empty: stop. An insert counts itself before it reads 'scheduled', and this reads the count
       // after writing it (both volatile), so at least one of the two sees the other's write.
       scheduled = false;
-      if (size.get() > 0) {
+      if (count.sum() > 0) {
         startChain();
       }
+    }
+  }
+
+  // ---------------------------------------------------------------- capacity
+
+  /**
+   * Takes one unit of capacity for a new flow in {@code s}: from the segment's credit, else a chunk
+   * from the unreserved capacity, else — the table looks full — back from every segment's unused
+   * credit, then once more from the unreserved. Returns false only when every unit is held by a
+   * live flow (or by an insert racing this one). Holds {@code s}'s monitor.
+   */
+  private boolean reserve(Segment<V> s) {
+    for (int c = s.credit; c > 0; c = s.credit) {
+      if (CREDIT.compareAndSet(s, c, c - 1)) {
+        return true;
+      }
+    }
+    if (take(s)) {
+      return true;
+    }
+    for (Segment<V> other : segments) {
+      int c = (int) CREDIT.getAndSet(other, 0);
+      if (c > 0) {
+        unreserved.addAndGet(c);
+      }
+    }
+    return take(s);
+  }
+
+  /** Takes a chunk of the unreserved capacity for {@code s}: one unit used, the rest credit. */
+  private boolean take(Segment<V> s) {
+    for (long left = unreserved.get(); left > 0; left = unreserved.get()) {
+      long n = Math.min(chunk, left);
+      if (unreserved.compareAndSet(left, left - n)) {
+        if (n > 1) {
+          CREDIT.getAndAdd(s, (int) (n - 1));
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Gives {@code n} units back to {@code s}'s credit; a segment keeps at most two chunks. */
+  private void release(Segment<V> s, int n) {
+    if (n == 0) {
+      return;
+    }
+    int c = (int) CREDIT.getAndAdd(s, n) + n;
+    if (c > 2 * chunk && CREDIT.compareAndSet(s, c, c - chunk)) {
+      unreserved.addAndGet(chunk);
     }
   }
 
@@ -427,10 +492,12 @@ public final class FlowTable<V> {
   // ---------------------------------------------------------------- structure
 
   private static final VarHandle ACTIVE;
+  private static final VarHandle CREDIT;
 
   static {
     try {
       ACTIVE = MethodHandles.lookup().findVarHandle(Entry.class, "active", int.class);
+      CREDIT = MethodHandles.lookup().findVarHandle(Segment.class, "credit", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -497,6 +564,9 @@ public final class FlowTable<V> {
 
     int live; // entries
     int used; // entries and tombstones
+
+    /** Capacity this segment holds for new flows; changed with CAS ({@link #CREDIT}). */
+    volatile int credit;
 
     @SuppressWarnings("unchecked")
     private Entry<V>[] newTable(int slots) {

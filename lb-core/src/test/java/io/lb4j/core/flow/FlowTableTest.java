@@ -289,4 +289,67 @@ class FlowTableTest {
     assertEquals(stable.length, t.size());
     assertTrue(lookups >= stable.length, "no lookup ran");
   }
+
+  private static FlowKey flowOf(int n) {
+    return FlowKey.ipv4(0x7f000000 | (n >>> 16), n & 0xFFFF, 0x7f000001, 80, Protocol.TCP);
+  }
+
+  @Test
+  void putIfAbsent_largeCapacity_exactDespiteSegmentCredit() {
+    int capacity = 300_000; // chunks of 64: segments hold credit
+    FlowTable<String> t = table(capacity, Duration.ofHours(1), null);
+    for (int n = 0; n < capacity; n++) {
+      assertEquals("v", t.putIfAbsent(flowOf(n), "v"), "refused below capacity at " + n);
+    }
+    assertEquals(capacity, t.size());
+    assertEquals(null, t.putIfAbsent(flowOf(capacity), "v"), "accepted beyond capacity");
+    for (int n = 0; n < 1000; n += 7) {
+      assertTrue(t.remove(flowOf(n), "v"));
+      assertEquals("v", t.putIfAbsent(flowOf(capacity + n), "v"), "a freed place is taken");
+      assertEquals(null, t.putIfAbsent(flowOf(2 * capacity + n), "v"));
+    }
+    assertEquals(capacity, t.size());
+    t.clear();
+    assertEquals(0, t.size());
+    for (int n = 0; n < capacity; n++) {
+      assertEquals("v", t.putIfAbsent(flowOf(n), "v"), "after clear, refused at " + n);
+    }
+    assertEquals(null, t.putIfAbsent(flowOf(capacity), "v"));
+  }
+
+  @Test
+  void putIfAbsent_twoThreadsFilling_neverBeyondCapacity() throws Exception {
+    int capacity = 100_000;
+    FlowTable<String> t = table(capacity, Duration.ofHours(1), null);
+    java.util.concurrent.atomic.AtomicInteger accepted =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+      for (int w = 0; w < 2; w++) {
+        int base = w * capacity;
+        done.add(
+            pool.submit(
+                () -> {
+                  for (int n = 0; n < capacity; n++) {
+                    if (t.putIfAbsent(flowOf(base + n), "v") != null) {
+                      accepted.incrementAndGet();
+                    }
+                    if (n % 3 == 0 && t.remove(flowOf(base + n), "v")) {
+                      accepted.decrementAndGet();
+                    }
+                  }
+                }));
+      }
+      for (java.util.concurrent.Future<?> f : done) {
+        f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertEquals(accepted.get(), t.size());
+    assertTrue(t.size() <= capacity, "size " + t.size());
+    assertEquals(capacity, t.size(), "two writers of 133,333 live flows fill the table exactly");
+  }
 }
