@@ -52,6 +52,10 @@ import java.util.function.ToLongFunction;
  * count of flows is a {@link LongAdder}; before refusing, an insert reclaims every segment's unused
  * credit, so a flow is refused only when the table really holds {@code capacity} flows.
  *
+ * <p>Why one class of about 700 lines: segments, entries, expiry and capacity share invariants
+ * guarded by one segment's monitor (its table, live count, stamps and credit); spread over classes
+ * they would have to expose exactly the fields that make lookups lock-free.
+ *
  * <p>Thread-safe. Lookups are lock-free; iteration ({@link #forEach}) is weakly consistent.
  *
  * @param <V> the assignment

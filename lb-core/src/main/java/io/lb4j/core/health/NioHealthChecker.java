@@ -58,6 +58,10 @@ import org.slf4j.LoggerFactory;
  * which covers connect, TLS and response), other network errors, unexpected status, malformed
  * response, early close, TLS failure.
  *
+ * <p>Why one class of about 700 lines: the selector loop, the per-connection state machine
+ * (connect, TLS handshake, request, status line, drain) and the deadline sweep share one thread and
+ * one set of per-connection fields; split, each part would need the others' internals.
+ *
  * <p>Thread-safe: {@link #check} may be called from any thread; the I/O runs on the checker's
  * thread, started on first use and stopped by {@link #close()}.
  */
