@@ -54,6 +54,12 @@ import java.util.concurrent.ScheduledExecutorService;
  * NioHealthChecker} unless another checker is given; health changes and listener calls happen on
  * that scheduler.
  *
+ * <p>This class is the facade and the data plane: {@link #select}, {@link #pick}, {@link #reselect}
+ * and {@link #flowClosed} read the published snapshot and the flow table and take no lock. Every
+ * control-plane method goes to {@link ControlPlane}, which owns the lock, the backend slots and
+ * snapshot publication; {@link #explain} and {@link #diagnose} read an immutable view it hands out
+ * ({@code io.lb4j.core.diagnose}). See {@code docs/architecture.md}.
+ *
  * <p>Thread-safe.
  */
 public final class L4LoadBalancer implements LoadBalancer {

@@ -98,11 +98,11 @@ final class ViewBuilder {
           addresses.add(s.backend.address());
         }
         for (int i = 0; i < r.slots.length; i++) {
-          list.add(partial(control, r, rule, r.slots[i], exclusion(r, i), addresses));
+          list.add(partial(control, r, rule, r.slots[i], i, exclusion(r, i), addresses));
         }
         for (BackendSlot s : control.slotsLocked(r.name).values()) {
           if (!s.member) {
-            list.add(partial(control, r, rule, s, Exclusion.REMOVED, addresses));
+            list.add(partial(control, r, rule, s, -1, Exclusion.REMOVED, addresses));
           }
         }
         for (Partial p : list) {
@@ -153,12 +153,9 @@ final class ViewBuilder {
       RuleState r,
       Rule rule,
       BackendSlot s,
+      int index,
       Exclusion exclusion,
       Set<InetAddress> addresses) {
-    int index = -1;
-    for (int i = 0; i < r.slots.length; i++) {
-      index = r.slots[i] == s ? i : index;
-    }
     List<ProbeResult> results = s.target == null ? List.of() : s.target.results();
     BackendView base =
         new BackendView(
