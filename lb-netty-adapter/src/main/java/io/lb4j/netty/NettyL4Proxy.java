@@ -3,12 +3,12 @@ package io.lb4j.netty;
 import io.lb4j.Backend;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
-import io.lb4j.InboundNatRule;
+import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancerListener;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.Protocol;
-import io.lb4j.core.L4LoadBalancer;
+import io.lb4j.Rule;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -30,9 +30,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A TCP NAT proxy over an {@link L4LoadBalancer}: for every load-balancing and inbound NAT rule it
- * listens on the frontend's address and port, and relays each accepted connection to the backend
- * the balancer selects.
+ * A TCP NAT proxy over a {@link LoadBalancer} (such as {@code io.lb4j.core.L4LoadBalancer}): for
+ * every load-balancing and inbound NAT rule it listens on the frontend's address and port, and
+ * relays each accepted connection to the backend the balancer selects.
  *
  * <pre>{@code
  * try (NettyL4Proxy proxy = NettyL4Proxy.builder().loadBalancer(lb).build().start()) {
@@ -55,7 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class NettyL4Proxy implements AutoCloseable {
   private static final Logger logger = LoggerFactory.getLogger(NettyL4Proxy.class);
 
-  private final L4LoadBalancer lb;
+  private final LoadBalancer lb;
   private final Transport transport;
   private final EventLoopGroup group;
   private final Object lock = new Object();
@@ -265,7 +265,7 @@ public final class NettyL4Proxy implements AutoCloseable {
   }
 
   /** Returns the balancer behind this proxy. */
-  public L4LoadBalancer loadBalancer() {
+  public LoadBalancer loadBalancer() {
     return lb;
   }
 
@@ -321,48 +321,14 @@ public final class NettyL4Proxy implements AutoCloseable {
     }
   }
 
-  /** What the proxy needs of a load-balancing or NAT rule. */
-  private record RuleView(
-      String name,
-      String frontend,
-      int port,
-      Duration idleTimeout,
-      boolean tcpReset,
-      String pool) {}
-
-  /** Returns every rule, load-balancing then NAT, as the proxy sees it. */
-  private static List<RuleView> views(LoadBalancerConfig config) {
-    List<RuleView> out = new ArrayList<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
-      out.add(
-          new RuleView(
-              r.name(),
-              r.frontend(),
-              r.frontendPort(),
-              r.idleTimeout(),
-              r.tcpReset(),
-              r.backendPool()));
-    }
-    for (InboundNatRule r : config.inboundNatRules()) {
-      out.add(
-          new RuleView(
-              r.name(),
-              r.frontend(),
-              r.frontendPort(),
-              r.idleTimeout(),
-              r.tcpReset(),
-              r.backendPool()));
-    }
-    return out;
-  }
-
   private Map<String, Listener> wantedListeners(LoadBalancerConfig config) {
     Map<String, Listener> out = new LinkedHashMap<>();
-    for (RuleView r : views(config)) {
+    for (Rule r : config.rules()) {
       out.put(
           r.name(),
           new Listener(
-              r.name(), new InetSocketAddress(config.frontend(r.frontend()).address(), r.port())));
+              r.name(),
+              new InetSocketAddress(config.frontend(r.frontend()).address(), r.frontendPort())));
     }
     return out;
   }
@@ -402,9 +368,9 @@ public final class NettyL4Proxy implements AutoCloseable {
       Map<String, FrontendOptions> frontends,
       Map<String, RuleOptions> rules) {
     Map<String, Route> out = new HashMap<>();
-    for (RuleView r : views(config)) {
+    for (Rule r : config.rules()) {
       Set<InetAddress> addresses = new HashSet<>();
-      for (Backend b : config.pool(r.pool()).backends()) {
+      for (Backend b : config.pool(r.backendPool()).backends()) {
         addresses.add(b.address());
       }
       out.put(
@@ -430,9 +396,9 @@ public final class NettyL4Proxy implements AutoCloseable {
       Map<String, FrontendOptions> frontends,
       Map<String, RuleOptions> rules) {
     Set<String> ruleNames = new HashSet<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (Rule r : config.rules()) {
       ruleNames.add(r.name());
-      if (r.floatingIp()) {
+      if (r instanceof LoadBalancingRule lbr && lbr.floatingIp()) {
         throw new IllegalStateException(
             "rule '"
                 + r.name()
@@ -443,18 +409,8 @@ public final class NettyL4Proxy implements AutoCloseable {
       }
       if (r.protocol() != Protocol.TCP) {
         throw new IllegalStateException(
-            "rule '"
-                + r.name()
-                + "': protocol: "
-                + r.protocol()
-                + " (expected: TCP; this proxy carries TCP only)");
-      }
-    }
-    for (InboundNatRule r : config.inboundNatRules()) {
-      ruleNames.add(r.name());
-      if (r.protocol() != Protocol.TCP) {
-        throw new IllegalStateException(
-            "inbound NAT rule '"
+            r.kind()
+                + " '"
                 + r.name()
                 + "': protocol: "
                 + r.protocol()
@@ -495,7 +451,7 @@ public final class NettyL4Proxy implements AutoCloseable {
    * <p>Not thread-safe.
    */
   public static final class Builder {
-    private L4LoadBalancer lb;
+    private LoadBalancer lb;
     private Transport transport = Transport.AUTO;
     private int ioThreads = Runtime.getRuntime().availableProcessors();
     private final Map<String, FrontendOptions> frontendOptions = new HashMap<>();
@@ -504,7 +460,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     private Builder() {}
 
     /** Sets the balancer; required. */
-    public Builder loadBalancer(L4LoadBalancer lb) {
+    public Builder loadBalancer(LoadBalancer lb) {
       this.lb = Objects.requireNonNull(lb, "loadBalancer");
       return this;
     }
@@ -545,7 +501,7 @@ public final class NettyL4Proxy implements AutoCloseable {
      */
     public NettyL4Proxy build() {
       if (lb == null) {
-        throw new IllegalStateException("loadBalancer: not set (expected: an L4LoadBalancer)");
+        throw new IllegalStateException("loadBalancer: not set (expected: a LoadBalancer)");
       }
       return new NettyL4Proxy(this);
     }
