@@ -1,6 +1,7 @@
 package io.lb4j.netty;
 
 import io.lb4j.Backend;
+import io.lb4j.Durations;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
 import io.lb4j.LoadBalancer;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,7 +63,11 @@ public final class NettyL4Proxy implements AutoCloseable {
   private final Object lock = new Object();
   private final Map<String, Counters> ruleCounters = new ConcurrentHashMap<>();
   private final Map<String, Counters> frontendCounters = new ConcurrentHashMap<>();
-  private final Map<String, Counters> backendCounters = new ConcurrentHashMap<>();
+
+  /** By rule, then by backend id: a route holds its rule's map, so a connection names nothing. */
+  private final Map<String, ConcurrentMap<String, Counters>> backendCounters =
+      new ConcurrentHashMap<>();
+
   private final Map<FlowKey, ProxyFrontendHandler> connections = new ConcurrentHashMap<>();
 
   // guarded by lock
@@ -251,7 +257,7 @@ public final class NettyL4Proxy implements AutoCloseable {
 
   /** Returns the counters of backend {@code backendId} in rule {@code rule}. */
   public Counters.Snapshot backendSnapshot(String rule, String backendId) {
-    return backendCounters(rule, backendId).snapshot();
+    return backendCounters(rule).computeIfAbsent(backendId, Route.NEW_COUNTERS).snapshot();
   }
 
   /** Returns the counters of frontend {@code frontend}. */
@@ -279,8 +285,8 @@ public final class NettyL4Proxy implements AutoCloseable {
     return transport;
   }
 
-  Counters backendCounters(String rule, String backendId) {
-    return backendCounters.computeIfAbsent(rule + "/" + backendId, k -> new Counters());
+  private ConcurrentMap<String, Counters> backendCounters(String rule) {
+    return backendCounters.computeIfAbsent(rule, r -> new ConcurrentHashMap<>());
   }
 
   Route route(String rule) {
@@ -370,21 +376,27 @@ public final class NettyL4Proxy implements AutoCloseable {
     Map<String, Route> out = new HashMap<>();
     for (Rule r : config.rules()) {
       Set<InetAddress> addresses = new HashSet<>();
+      ConcurrentMap<String, Counters> perBackend = backendCounters(r.name());
       for (Backend b : config.pool(r.backendPool()).backends()) {
         addresses.add(b.address());
+        perBackend.computeIfAbsent(b.id(), Route.NEW_COUNTERS); // resolved here, not per connection
       }
+      RuleOptions options = rules.getOrDefault(r.name(), RuleOptions.DEFAULT);
       out.put(
           r.name(),
           new Route(
               r.name(),
               r.frontend(),
               r.idleTimeout().toNanos(),
+              "idle for " + Durations.format(r.idleTimeout()),
               r.tcpReset(),
-              rules.getOrDefault(r.name(), RuleOptions.DEFAULT),
+              options,
+              ConnectRetryPolicy.maxAttempts(options.maxConnectAttempts()),
               frontends.getOrDefault(r.frontend(), FrontendOptions.DEFAULT),
               Set.copyOf(addresses),
               ruleCounters.computeIfAbsent(r.name(), k -> new Counters()),
               frontendCounters.computeIfAbsent(r.frontend(), k -> new Counters()),
+              perBackend,
               new ConcurrentHashMap<>()));
     }
     return out;
