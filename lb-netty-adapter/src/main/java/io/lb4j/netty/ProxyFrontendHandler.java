@@ -149,11 +149,6 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     this.lb = proxy.loadBalancer();
   }
 
-  /** Returns where the connection is in its life. */
-  State state() {
-    return state;
-  }
-
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     inbound = ctx.channel();
