@@ -6,9 +6,9 @@ import io.lb4j.FlowExplanation;
 import io.lb4j.FlowKey;
 import io.lb4j.HealthEvent;
 import io.lb4j.HealthState;
+import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerListener;
 import io.lb4j.Protocol;
-import io.lb4j.core.L4LoadBalancer;
 import io.lb4j.netty.StandaloneProxy;
 import java.io.IOException;
 import java.io.InputStream;
@@ -69,7 +69,7 @@ public final class ProxyDemo {
       // A client on web-1's own address (127.0.0.2) holds a connection open: a hairpin. Then the
       // backend it landed on is drained while the connection lives. explain() says where the flow
       // went; the admin endpoint's report (what `lb4j-proxy report` prints) finds all of it.
-      L4LoadBalancer lb = proxy.proxy().loadBalancer();
+      LoadBalancer lb = proxy.proxy().loadBalancer();
       try (Socket held = new Socket()) {
         held.bind(new InetSocketAddress("127.0.0.2", 0));
         held.connect(new InetSocketAddress("127.0.0.1", 8080), 5000);

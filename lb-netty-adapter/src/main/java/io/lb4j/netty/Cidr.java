@@ -68,9 +68,9 @@ public record Cidr(InetAddress network, int prefixLength) {
     if (a.length != n.length) {
       return false;
     }
-    byte[] masked = mask(a, prefixLength);
     for (int i = 0; i < n.length; i++) {
-      if (masked[i] != n[i]) {
+      int keep = Math.max(0, Math.min(8, prefixLength - 8 * i));
+      if ((byte) (a[i] & (0xFF << (8 - keep))) != n[i]) {
         return false;
       }
     }

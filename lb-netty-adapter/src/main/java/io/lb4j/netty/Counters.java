@@ -19,6 +19,7 @@ public final class Counters {
   final LongAdder idleTimeouts = new LongAdder();
   final LongAdder refusals = new LongAdder();
   final LongAdder hairpin = new LongAdder();
+  final LongAdder proxyHeaderErrors = new LongAdder();
 
   /** Returns the counts now. */
   public Snapshot snapshot() {
@@ -31,7 +32,8 @@ public final class Counters {
         resets.sum(),
         idleTimeouts.sum(),
         refusals.sum(),
-        hairpin.sum());
+        hairpin.sum(),
+        proxyHeaderErrors.sum());
   }
 
   /**
@@ -49,6 +51,8 @@ public final class Counters {
    * @param refusals connections refused: source filter, connection limit, no available backend,
    *     malformed PROXY header
    * @param hairpinConnections connections whose client is itself a backend of the pool it reached
+   * @param proxyHeaderErrors connections closed for a malformed, oversized or truncated PROXY
+   *     header from an upstream balancer (also counted as refusals)
    */
   public record Snapshot(
       long activeConnections,
@@ -59,5 +63,6 @@ public final class Counters {
       long resets,
       long idleTimeouts,
       long refusals,
-      long hairpinConnections) {}
+      long hairpinConnections,
+      long proxyHeaderErrors) {}
 }

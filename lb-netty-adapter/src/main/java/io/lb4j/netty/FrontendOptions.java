@@ -37,7 +37,9 @@ public record FrontendOptions(
 
   /** Returns why {@code source} is refused, or null when it is allowed. */
   String refusal(InetAddress source) {
-    for (Cidr c : deny) {
+    // indexed loops: no iterator per connection
+    for (int i = 0, n = deny.size(); i < n; i++) {
+      Cidr c = deny.get(i);
       if (c.contains(source)) {
         return "source " + source.getHostAddress() + " is denied by " + c;
       }
@@ -45,8 +47,8 @@ public record FrontendOptions(
     if (allow.isEmpty()) {
       return null;
     }
-    for (Cidr c : allow) {
-      if (c.contains(source)) {
+    for (int i = 0, n = allow.size(); i < n; i++) {
+      if (allow.get(i).contains(source)) {
         return null;
       }
     }

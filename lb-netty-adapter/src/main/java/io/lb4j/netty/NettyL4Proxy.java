@@ -1,14 +1,15 @@
 package io.lb4j.netty;
 
 import io.lb4j.Backend;
+import io.lb4j.Durations;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
-import io.lb4j.InboundNatRule;
+import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancerListener;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.Protocol;
-import io.lb4j.core.L4LoadBalancer;
+import io.lb4j.Rule;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -25,14 +26,15 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A TCP NAT proxy over an {@link L4LoadBalancer}: for every load-balancing and inbound NAT rule it
- * listens on the frontend's address and port, and relays each accepted connection to the backend
- * the balancer selects.
+ * A TCP NAT proxy over a {@link LoadBalancer} (such as {@code io.lb4j.core.L4LoadBalancer}): for
+ * every load-balancing and inbound NAT rule it listens on the frontend's address and port, and
+ * relays each accepted connection to the backend the balancer selects.
  *
  * <pre>{@code
  * try (NettyL4Proxy proxy = NettyL4Proxy.builder().loadBalancer(lb).build().start()) {
@@ -55,13 +57,17 @@ import org.slf4j.LoggerFactory;
 public final class NettyL4Proxy implements AutoCloseable {
   private static final Logger logger = LoggerFactory.getLogger(NettyL4Proxy.class);
 
-  private final L4LoadBalancer lb;
+  private final LoadBalancer lb;
   private final Transport transport;
   private final EventLoopGroup group;
   private final Object lock = new Object();
   private final Map<String, Counters> ruleCounters = new ConcurrentHashMap<>();
   private final Map<String, Counters> frontendCounters = new ConcurrentHashMap<>();
-  private final Map<String, Counters> backendCounters = new ConcurrentHashMap<>();
+
+  /** By rule, then by backend id: a route holds its rule's map, so a connection names nothing. */
+  private final Map<String, ConcurrentMap<String, Counters>> backendCounters =
+      new ConcurrentHashMap<>();
+
   private final Map<FlowKey, ProxyFrontendHandler> connections = new ConcurrentHashMap<>();
 
   // guarded by lock
@@ -251,7 +257,7 @@ public final class NettyL4Proxy implements AutoCloseable {
 
   /** Returns the counters of backend {@code backendId} in rule {@code rule}. */
   public Counters.Snapshot backendSnapshot(String rule, String backendId) {
-    return backendCounters(rule, backendId).snapshot();
+    return backendCounters(rule).computeIfAbsent(backendId, Route.NEW_COUNTERS).snapshot();
   }
 
   /** Returns the counters of frontend {@code frontend}. */
@@ -265,7 +271,7 @@ public final class NettyL4Proxy implements AutoCloseable {
   }
 
   /** Returns the balancer behind this proxy. */
-  public L4LoadBalancer loadBalancer() {
+  public LoadBalancer loadBalancer() {
     return lb;
   }
 
@@ -279,8 +285,8 @@ public final class NettyL4Proxy implements AutoCloseable {
     return transport;
   }
 
-  Counters backendCounters(String rule, String backendId) {
-    return backendCounters.computeIfAbsent(rule + "/" + backendId, k -> new Counters());
+  private ConcurrentMap<String, Counters> backendCounters(String rule) {
+    return backendCounters.computeIfAbsent(rule, r -> new ConcurrentHashMap<>());
   }
 
   Route route(String rule) {
@@ -321,48 +327,14 @@ public final class NettyL4Proxy implements AutoCloseable {
     }
   }
 
-  /** What the proxy needs of a load-balancing or NAT rule. */
-  private record RuleView(
-      String name,
-      String frontend,
-      int port,
-      Duration idleTimeout,
-      boolean tcpReset,
-      String pool) {}
-
-  /** Returns every rule, load-balancing then NAT, as the proxy sees it. */
-  private static List<RuleView> views(LoadBalancerConfig config) {
-    List<RuleView> out = new ArrayList<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
-      out.add(
-          new RuleView(
-              r.name(),
-              r.frontend(),
-              r.frontendPort(),
-              r.idleTimeout(),
-              r.tcpReset(),
-              r.backendPool()));
-    }
-    for (InboundNatRule r : config.inboundNatRules()) {
-      out.add(
-          new RuleView(
-              r.name(),
-              r.frontend(),
-              r.frontendPort(),
-              r.idleTimeout(),
-              r.tcpReset(),
-              r.backendPool()));
-    }
-    return out;
-  }
-
   private Map<String, Listener> wantedListeners(LoadBalancerConfig config) {
     Map<String, Listener> out = new LinkedHashMap<>();
-    for (RuleView r : views(config)) {
+    for (Rule r : config.rules()) {
       out.put(
           r.name(),
           new Listener(
-              r.name(), new InetSocketAddress(config.frontend(r.frontend()).address(), r.port())));
+              r.name(),
+              new InetSocketAddress(config.frontend(r.frontend()).address(), r.frontendPort())));
     }
     return out;
   }
@@ -402,23 +374,29 @@ public final class NettyL4Proxy implements AutoCloseable {
       Map<String, FrontendOptions> frontends,
       Map<String, RuleOptions> rules) {
     Map<String, Route> out = new HashMap<>();
-    for (RuleView r : views(config)) {
+    for (Rule r : config.rules()) {
       Set<InetAddress> addresses = new HashSet<>();
-      for (Backend b : config.pool(r.pool()).backends()) {
+      ConcurrentMap<String, Counters> perBackend = backendCounters(r.name());
+      for (Backend b : config.pool(r.backendPool()).backends()) {
         addresses.add(b.address());
+        perBackend.computeIfAbsent(b.id(), Route.NEW_COUNTERS); // resolved here, not per connection
       }
+      RuleOptions options = rules.getOrDefault(r.name(), RuleOptions.DEFAULT);
       out.put(
           r.name(),
           new Route(
               r.name(),
               r.frontend(),
               r.idleTimeout().toNanos(),
+              "idle for " + Durations.format(r.idleTimeout()),
               r.tcpReset(),
-              rules.getOrDefault(r.name(), RuleOptions.DEFAULT),
+              options,
+              ConnectRetryPolicy.maxAttempts(options.maxConnectAttempts()),
               frontends.getOrDefault(r.frontend(), FrontendOptions.DEFAULT),
               Set.copyOf(addresses),
               ruleCounters.computeIfAbsent(r.name(), k -> new Counters()),
               frontendCounters.computeIfAbsent(r.frontend(), k -> new Counters()),
+              perBackend,
               new ConcurrentHashMap<>()));
     }
     return out;
@@ -430,9 +408,9 @@ public final class NettyL4Proxy implements AutoCloseable {
       Map<String, FrontendOptions> frontends,
       Map<String, RuleOptions> rules) {
     Set<String> ruleNames = new HashSet<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (Rule r : config.rules()) {
       ruleNames.add(r.name());
-      if (r.floatingIp()) {
+      if (r instanceof LoadBalancingRule lbr && lbr.floatingIp()) {
         throw new IllegalStateException(
             "rule '"
                 + r.name()
@@ -443,18 +421,8 @@ public final class NettyL4Proxy implements AutoCloseable {
       }
       if (r.protocol() != Protocol.TCP) {
         throw new IllegalStateException(
-            "rule '"
-                + r.name()
-                + "': protocol: "
-                + r.protocol()
-                + " (expected: TCP; this proxy carries TCP only)");
-      }
-    }
-    for (InboundNatRule r : config.inboundNatRules()) {
-      ruleNames.add(r.name());
-      if (r.protocol() != Protocol.TCP) {
-        throw new IllegalStateException(
-            "inbound NAT rule '"
+            r.kind()
+                + " '"
                 + r.name()
                 + "': protocol: "
                 + r.protocol()
@@ -495,7 +463,7 @@ public final class NettyL4Proxy implements AutoCloseable {
    * <p>Not thread-safe.
    */
   public static final class Builder {
-    private L4LoadBalancer lb;
+    private LoadBalancer lb;
     private Transport transport = Transport.AUTO;
     private int ioThreads = Runtime.getRuntime().availableProcessors();
     private final Map<String, FrontendOptions> frontendOptions = new HashMap<>();
@@ -504,7 +472,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     private Builder() {}
 
     /** Sets the balancer; required. */
-    public Builder loadBalancer(L4LoadBalancer lb) {
+    public Builder loadBalancer(LoadBalancer lb) {
       this.lb = Objects.requireNonNull(lb, "loadBalancer");
       return this;
     }
@@ -545,7 +513,7 @@ public final class NettyL4Proxy implements AutoCloseable {
      */
     public NettyL4Proxy build() {
       if (lb == null) {
-        throw new IllegalStateException("loadBalancer: not set (expected: an L4LoadBalancer)");
+        throw new IllegalStateException("loadBalancer: not set (expected: a LoadBalancer)");
       }
       return new NettyL4Proxy(this);
     }

@@ -13,23 +13,20 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
-import io.netty.handler.codec.haproxy.HAProxyProtocolException;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
 import java.net.Inet4Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -37,38 +34,103 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The client side of one proxied connection: admits it (source filter, connection limit), selects a
- * backend, connects on the same event loop (retrying on another backend when a connect fails), then
- * relays client bytes to the backend, reading the next only after the last is written.
+ * backend, connects on the same event loop (retrying per the route's {@link ConnectRetryPolicy}),
+ * then relays client bytes to the backend, reading the next only after the last is written.
+ *
+ * <p>The connection's life is one {@link State}; the transitions are listed there. Everything a
+ * connection needs by name (counters, options, retry policy) was resolved into its {@link Route}
+ * when the route was built, so setting up a connection allocates only the channel, its handlers,
+ * the flow key and the flow's entries in the balancer's flow table and the proxy's connection
+ * registry; relaying allocates nothing of its own.
+ *
+ * <p>The handler is its own connect listener, so a connect attempt allocates no listener either.
  *
  * <p>Not thread-safe; confined to the connection's event loop.
  */
-final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
+final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
+    implements ChannelFutureListener {
   private static final Logger logger = LoggerFactory.getLogger(ProxyFrontendHandler.class);
 
   /** How often an active connection restarts its flow's idle timer in the flow table. */
   private static final long TOUCH_NANOS = 1_000_000_000L;
 
+  /** The client's FIN, queued behind the bytes that came before the backend connected. */
+  private static final Object CLIENT_FIN = new Object();
+
+  /** Shuts the output of the write's channel once what was queued before it is written. */
+  private static final ChannelFutureListener SHUTDOWN_OUTPUT =
+      f -> {
+        Channel ch = f.channel();
+        if (ch instanceof DuplexChannel && ch.isActive()) {
+          ((DuplexChannel) ch).shutdownOutput();
+        }
+      };
+
+  /**
+   * Where a connection is in its life. Transitions (an event not listed leaves the state as it is):
+   *
+   * <pre>
+   * NEW             -- channel active ----------------> AWAITING_HEADER (frontend expects PROXY)
+   *                                                      else admission:
+   * admission       -- source denied, at the limit,
+   *                    or no backend selected --------> REFUSED
+   *                 -- admitted -----------------------> CONNECTING
+   * AWAITING_HEADER -- ProxiedAddresses event ---------> admission (a bad header: the decoder closes)
+   * CONNECTING      -- connect failed, policy retries -> CONNECTING (next backend)
+   *                 -- connect failed, no retry -------> CLOSING
+   *                 -- connected ----------------------> RELAYING, or CLIENT_SHUT when the
+   *                                                      client's FIN was queued meanwhile
+   * RELAYING        -- client FIN ---------------------> CLIENT_SHUT  (FIN passed to the backend)
+   *                 -- backend FIN --------------------> BACKEND_SHUT (FIN passed to the client)
+   * CLIENT_SHUT     -- backend FIN --------------------> CLOSING
+   * BACKEND_SHUT    -- client FIN ---------------------> CLOSING
+   * any but CLOSED  -- end(): idle timeout, flows ended
+   *                    by the balancer, shutdown,
+   *                    backend DISABLED; backend closed -> CLOSING
+   * any             -- channel inactive ---------------> CLOSED
+   * </pre>
+   *
+   * <p>A connection holds a place in its frontend's connection count from NEW until REFUSED or
+   * CLOSED; it holds its flow (flow table entry, rule's active count, registry entry) from
+   * CONNECTING until CLOSED.
+   */
+  enum State {
+    /** Created; the channel is not active yet. */
+    NEW,
+    /** Waiting for the upstream balancer's PROXY header; no client byte reaches this handler. */
+    AWAITING_HEADER,
+    /** Admitted, flow selected; a connect to a backend is in flight; client bytes are queued. */
+    CONNECTING,
+    /** Both sides connected; bytes flow both ways, each read after the last write succeeded. */
+    RELAYING,
+    /** The client sent FIN and it was passed on; the backend's bytes still flow to the client. */
+    CLIENT_SHUT,
+    /** The backend sent FIN and it was passed on; the client's bytes still flow to the backend. */
+    BACKEND_SHUT,
+    /** Refused at admission; the channel is closing and holds no place. */
+    REFUSED,
+    /** Ending: both channels are being closed (or reset). */
+    CLOSING,
+    /** The client's channel is closed; the flow is released. */
+    CLOSED
+  }
+
   private final NettyL4Proxy proxy;
   private final Route route;
   private final LoadBalancer lb;
+  private State state = State.NEW;
   private Channel inbound;
   private Channel outbound;
-  private FlowKey flow;
+  private FlowKey flow; // set on admission
   private InetSocketAddress client;
   private InetSocketAddress frontend;
   private InetSocketAddress proxiedDestination; // what the client connected to, for PROXY out
   private Selection selection;
-  private Counters backendCounters;
+  private Counters backendCounters; // of the backend of the current attempt
+  private Counters activeOn; // the backend counters whose active count this connection holds
   private int attempts;
-  private final Set<String> tried = new HashSet<>(4);
-  private boolean admitted;
-  private boolean counted; // holds a place in the frontend's connection count
-  private boolean backendActive;
-  private boolean backendReady;
-  private ArrayDeque<Object> early; // client bytes that came before the backend connected
-  private boolean clientInputShut;
-  private boolean backendInputShut;
-  private boolean done;
+  private String[] tried; // backends tried, allocated on the first failed connect
+  private ArrayDeque<Object> early; // client bytes (and FIN) that came before the backend connected
   private long lastTouch;
 
   /** Reads the next client bytes once the last ones reached the backend: allocated once. */
@@ -93,59 +155,41 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     client = (InetSocketAddress) inbound.remoteAddress();
     frontend = (InetSocketAddress) inbound.localAddress();
     route.frontendCounters().total.increment();
-    route.frontendCounters().active.incrementAndGet();
-    counted = true;
+    route.frontendCounters().active.incrementAndGet(); // the place, given back at REFUSED/CLOSED
     if (route.frontendOptions().acceptProxyProtocol()) {
-      inbound.read(); // the decoder turns the first bytes into an HAProxyMessage
+      state = State.AWAITING_HEADER;
+      inbound.read(); // the decoder reads on until the header is complete
     } else {
-      start(ctx);
+      admit(ctx);
     }
   }
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof HAProxyMessage) {
-      HAProxyMessage header = (HAProxyMessage) msg;
-      try {
-        if (header.command() == HAProxyCommand.PROXY && header.sourceAddress() != null) {
-          client =
-              new InetSocketAddress(
-                  InetAddress.getByName(header.sourceAddress()), header.sourcePort());
-          proxiedDestination =
-              new InetSocketAddress(
-                  InetAddress.getByName(header.destinationAddress()), header.destinationPort());
+    switch (state) {
+      case RELAYING:
+      case BACKEND_SHUT:
+        if (msg instanceof ByteBuf) {
+          long bytes = ((ByteBuf) msg).readableBytes();
+          route.ruleCounters().bytesToBackend.add(bytes);
+          backendCounters.bytesToBackend.add(bytes);
         }
-      } catch (java.net.UnknownHostException e) {
-        refuse(ctx, "PROXY header with a bad address: " + e.getMessage());
+        touch();
+        outbound.writeAndFlush(msg).addListener(readClientNext);
         return;
-      } finally {
-        header.release();
-      }
-      start(ctx);
-      return;
-    }
-    if (!backendReady) {
-      if (done) {
-        ReferenceCountUtil.release(msg);
+      case CONNECTING:
+        if (early == null) {
+          early = new ArrayDeque<>(2);
+        }
+        early.add(msg); // no further read is asked for until the backend is connected
         return;
-      }
-      if (early == null) {
-        early = new ArrayDeque<>(2);
-      }
-      early.add(msg); // no further read is asked for until the backend is connected
-      return;
+      default:
+        ReferenceCountUtil.release(msg); // refused or ending: nowhere to go
     }
-    if (msg instanceof ByteBuf) {
-      long bytes = ((ByteBuf) msg).readableBytes();
-      route.ruleCounters().bytesToBackend.add(bytes);
-      backendCounters.bytesToBackend.add(bytes);
-    }
-    touch();
-    outbound.writeAndFlush(msg).addListener(readClientNext);
   }
 
-  /** Admits the connection and starts the first connect. */
-  private void start(ChannelHandlerContext ctx) {
+  /** Admits the connection and starts the first connect: NEW/AWAITING_HEADER to CONNECTING. */
+  private void admit(ChannelHandlerContext ctx) {
     String refusal = route.frontendOptions().refusal(client.getAddress());
     if (refusal != null) {
       refuse(ctx, refusal);
@@ -156,13 +200,15 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
       refuse(ctx, "frontend " + route.frontend() + " is at its limit of " + max + " connections");
       return;
     }
-    flow = FlowKey.of(Protocol.TCP, client, frontend);
-    selection = lb.select(flow);
-    if (!selection.isSelected()) {
-      refuse(ctx, selection.toString());
+    FlowKey key = FlowKey.of(Protocol.TCP, client, frontend);
+    Selection s = lb.select(key);
+    if (!s.isSelected()) {
+      refuse(ctx, s); // the selection explains itself, in the log only
       return;
     }
-    admitted = true;
+    flow = key;
+    selection = s;
+    state = State.CONNECTING;
     route.ruleCounters().total.increment();
     route.ruleCounters().active.incrementAndGet();
     if (route.poolAddresses().contains(client.getAddress())) {
@@ -175,60 +221,58 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
 
   private void connect() {
     attempts++;
-    tried.add(selection.backend().id());
-    backendCounters = proxy.backendCounters(route.rule(), selection.backend().id());
-    // one Bootstrap per event loop, touched only on that loop: no option maps per connection
-    Bootstrap b =
-        route
-            .bootstraps()
-            .computeIfAbsent(
-                inbound.eventLoop(),
-                loop ->
-                    new Bootstrap()
-                        .group(loop)
-                        .channel(proxy.transport().socketChannel())
-                        .option(ChannelOption.AUTO_READ, false)
-                        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                        .option(
-                            ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                            (int) route.options().connectTimeout().toMillis()));
+    backendCounters = route.backend(selection.backend().id());
+    EventLoop loop = inbound.eventLoop();
+    Bootstrap b = route.bootstraps().get(loop);
+    if (b == null) {
+      b = bootstrap(loop);
+    }
     b.handler(new ProxyBackendHandler(this));
     ChannelFuture f = b.connect(selection.target());
     outbound = f.channel();
-    f.addListener((ChannelFutureListener) this::connected);
+    f.addListener(this);
   }
 
-  private void connected(ChannelFuture f) {
+  /** Returns the backend Bootstrap of {@code loop}, built on the loop's first connection. */
+  private Bootstrap bootstrap(EventLoop loop) {
+    // one per event loop, touched only on that loop: no option maps per connection
+    Bootstrap b =
+        new Bootstrap()
+            .group(loop)
+            .channel(proxy.transport().socketChannel())
+            .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .option(
+                ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                (int) route.options().connectTimeout().toMillis());
+    route.bootstraps().put(loop, b);
+    return b;
+  }
+
+  /** The connect of the current attempt completed. */
+  @Override
+  public void operationComplete(ChannelFuture f) {
     String backend = selection.backend().id();
     if (f.isSuccess()) {
       lb.reportConnectSuccess(route.rule(), backend);
       backendCounters.total.increment();
       backendCounters.active.incrementAndGet();
-      backendActive = true;
-      if (done) {
-        outbound.close();
+      activeOn = backendCounters;
+      if (state != State.CONNECTING) {
+        outbound.close(); // the client went meanwhile
         return;
       }
       if (route.options().sendProxyProtocol() != ProxyProtocol.NONE) {
         outbound.pipeline().addFirst("proxy-protocol", HAProxyMessageEncoder.INSTANCE);
         outbound.write(proxyHeader());
       }
-      backendReady = true;
-      if (early != null) {
-        Object m;
-        while ((m = early.poll()) != null) {
-          if (m instanceof ByteBuf) {
-            long bytes = ((ByteBuf) m).readableBytes();
-            route.ruleCounters().bytesToBackend.add(bytes);
-            backendCounters.bytesToBackend.add(bytes);
-          }
-          outbound.write(m);
-        }
-      }
+      boolean clientShut = writeEarly();
       outbound.flush();
-      if (clientInputShut) {
+      if (clientShut) {
+        state = State.CLIENT_SHUT;
         shutdownOutput(outbound);
       } else {
+        state = State.RELAYING;
         inbound.read();
       }
       outbound.read();
@@ -237,18 +281,27 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     lb.reportConnectFailure(route.rule(), backend);
     route.ruleCounters().connectFailures.increment();
     backendCounters.connectFailures.increment();
-    logger.debug("connect to {} for {} failed: {}", selection.target(), flow, f.cause().toString());
-    if (done || !inbound.isActive()) {
+    if (logger.isDebugEnabled()) {
+      logger.debug("connect to {} for {} failed: {}", selection.target(), flow, f.cause());
+    }
+    if (state != State.CONNECTING || !inbound.isActive()) {
       return;
     }
-    Selection next = attempts < route.options().maxConnectAttempts() ? another() : null;
+    if (tried == null) {
+      tried = new String[route.retry().maxAttempts()];
+    }
+    tried[attempts - 1] = backend;
+    Selection next = route.retry().next(lb, flow, attempts, tried);
     if (next == null) {
-      logger.info(
-          "closing {}: {} connect attempts failed, last to {} ({})",
-          flow,
-          attempts,
-          selection.target(),
-          f.cause().toString());
+      if (logger.isInfoEnabled()) {
+        logger.info(
+            "closing {}: {} connect attempts failed, last to {} ({})",
+            flow,
+            attempts,
+            selection.target(),
+            f.cause().toString());
+      }
+      state = State.CLOSING;
       inbound.close(); // promptly: the client learns at once
       return;
     }
@@ -256,18 +309,29 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     connect();
   }
 
-  /** Returns a selection on a backend not tried yet, or null when none turns up. */
-  private Selection another() {
-    for (int k = 1; k <= 16; k++) {
-      Selection s = lb.reselect(flow, attempts * 16 + k);
-      if (!s.isSelected()) {
-        return null;
-      }
-      if (!tried.contains(s.backend().id())) {
-        return s;
-      }
+  /**
+   * Writes what the client sent before the backend connected, in order; returns whether the
+   * client's FIN was among it.
+   */
+  private boolean writeEarly() {
+    if (early == null) {
+      return false;
     }
-    return null;
+    boolean fin = false;
+    Object m;
+    while ((m = early.poll()) != null) {
+      if (m == CLIENT_FIN) {
+        fin = true;
+        continue;
+      }
+      if (m instanceof ByteBuf) {
+        long bytes = ((ByteBuf) m).readableBytes();
+        route.ruleCounters().bytesToBackend.add(bytes);
+        backendCounters.bytesToBackend.add(bytes);
+      }
+      outbound.write(m);
+    }
+    return fin;
   }
 
   private HAProxyMessage proxyHeader() {
@@ -293,6 +357,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
       Selection s = lb.select(flow);
       if (!s.isSelected() || !s.backend().id().equals(selection.backend().id())) {
         // the backend was disabled: the flow was re-assigned, so this connection must end
+        state = State.CLOSING;
         inbound.close();
       }
     }
@@ -302,10 +367,6 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
 
   Channel inbound() {
     return inbound;
-  }
-
-  Counters backendCounters() {
-    return backendCounters;
   }
 
   Route route() {
@@ -319,18 +380,26 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
 
   void backendInputShutdown() {
     logger.debug("{}: backend half-closed", flow);
-    backendInputShut = true;
-    shutdownOutput(inbound);
-    closeIfBothShut();
+    if (state == State.RELAYING) {
+      state = State.BACKEND_SHUT;
+      shutdownOutput(inbound);
+    } else if (state == State.CLIENT_SHUT) {
+      state = State.CLOSING;
+      shutdownOutput(inbound);
+      closeBoth();
+    }
   }
 
   void backendClosed(Channel ch) {
     if (ch != outbound) {
       return; // an earlier attempt's channel
     }
-    if (backendActive) {
-      backendActive = false;
-      backendCounters.active.decrementAndGet();
+    if (activeOn != null) {
+      activeOn.active.decrementAndGet();
+      activeOn = null;
+    }
+    if (state != State.CLOSED) {
+      state = State.CLOSING;
     }
     closeOnFlush(inbound);
   }
@@ -339,27 +408,60 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-    if (evt instanceof ChannelInputShutdownEvent) {
-      logger.debug("{}: client half-closed", flow);
-      clientInputShut = true;
-      if (backendReady && outbound.isActive()) {
-        shutdownOutput(outbound);
+    if (evt instanceof ProxiedAddresses) {
+      if (state == State.AWAITING_HEADER) {
+        ProxiedAddresses a = (ProxiedAddresses) evt;
+        if (a.source() != null) {
+          client = a.source();
+          proxiedDestination = a.destination();
+        }
+        admit(ctx);
       }
-      closeIfBothShut();
+    } else if (evt instanceof ChannelInputShutdownEvent) {
+      clientInputShutdown();
     } else if (evt instanceof IdleStateEvent) {
       route.ruleCounters().idleTimeouts.increment();
       if (backendCounters != null) {
         backendCounters.idleTimeouts.increment();
       }
-      end(route.tcpReset(), "idle for " + route.idleTimeoutNanos() / 1_000_000 + " ms");
+      end(route.tcpReset(), route.idleReason());
     } else {
       ctx.fireUserEventTriggered(evt);
     }
   }
 
+  private void clientInputShutdown() {
+    logger.debug("{}: client half-closed", flow);
+    switch (state) {
+      case CONNECTING:
+        if (early == null) {
+          early = new ArrayDeque<>(2);
+        }
+        early.add(CLIENT_FIN); // passed on in order once the backend is connected
+        break;
+      case RELAYING:
+        state = State.CLIENT_SHUT;
+        shutdownOutput(outbound);
+        break;
+      case BACKEND_SHUT:
+        state = State.CLOSING;
+        shutdownOutput(outbound);
+        closeBoth();
+        break;
+      default:
+        // AWAITING_HEADER: the decoder closes; REFUSED, CLOSING, CLOSED: closing already
+    }
+  }
+
   /** Ends the connection: both sides closed, with a TCP reset when {@code reset}. */
   void end(boolean reset, String why) {
-    logger.debug("ending {}: {}{}", flow, why, reset ? " (reset)" : "");
+    if (state == State.CLOSED) {
+      return;
+    }
+    if (logger.isDebugEnabled()) {
+      logger.debug("ending {}: {}{}", flow, why, reset ? " (reset)" : "");
+    }
+    state = State.CLOSING;
     if (reset) {
       route.ruleCounters().resets.increment();
       if (backendCounters != null) {
@@ -370,10 +472,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
         resetAndClose(outbound);
       }
     } else {
-      inbound.close();
-      if (outbound != null) {
-        outbound.close();
-      }
+      closeBoth();
     }
   }
 
@@ -384,26 +483,27 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void closeIfBothShut() {
-    if (clientInputShut && backendInputShut) {
-      inbound.close();
-      if (outbound != null) {
-        outbound.close();
-      }
+  private void closeBoth() {
+    inbound.close();
+    if (outbound != null) {
+      outbound.close();
     }
   }
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    done = true;
-    release();
+    State was = state;
+    state = State.CLOSED;
+    if (was != State.REFUSED) {
+      route.frontendCounters().active.decrementAndGet(); // a refusal gave its place back already
+    }
     if (early != null) {
       Object m;
       while ((m = early.poll()) != null) {
         ReferenceCountUtil.release(m);
       }
     }
-    if (admitted) {
+    if (flow != null) {
       route.ruleCounters().active.decrementAndGet();
       lb.flowClosed(flow);
       proxy.unregister(flow, this);
@@ -425,40 +525,28 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (cause instanceof HAProxyProtocolException
-        || cause.getCause() instanceof HAProxyProtocolException) {
-      refuse(ctx, "malformed PROXY header: " + cause.getMessage());
-      return;
+    if (logger.isDebugEnabled()) {
+      logger.debug("client side of {}: {}", flow, cause.toString());
     }
-    logger.debug("client side of {}: {}", flow, cause.toString());
     ctx.close();
   }
 
-  /** Gives back the connection's place in the frontend's count, once. */
-  private void release() {
-    if (counted) {
-      counted = false;
-      route.frontendCounters().active.decrementAndGet();
-    }
-  }
-
-  private void refuse(ChannelHandlerContext ctx, String why) {
-    release(); // before the close the client sees: a refused connection takes no place
+  /** Refuses at admission: gives the place back, counts, closes. To REFUSED. */
+  private void refuse(ChannelHandlerContext ctx, Object why) {
+    state = State.REFUSED;
+    // before the close the client sees: a refused connection takes no place
+    route.frontendCounters().active.decrementAndGet();
     route.frontendCounters().refusals.increment();
     route.ruleCounters().refusals.increment();
-    logger.debug("refused {} -> {}: {}", client, frontend, why);
+    if (logger.isDebugEnabled()) {
+      logger.debug("refused {} -> {}: {}", client, frontend, why);
+    }
     ctx.close();
   }
 
   static void shutdownOutput(Channel ch) {
     // after what is queued: the peer reads every byte before the FIN
-    ch.writeAndFlush(Unpooled.EMPTY_BUFFER)
-        .addListener(
-            f -> {
-              if (ch instanceof DuplexChannel && ch.isActive()) {
-                ((DuplexChannel) ch).shutdownOutput();
-              }
-            });
+    ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(SHUTDOWN_OUTPUT);
   }
 
   static void closeOnFlush(Channel ch) {

@@ -2,11 +2,15 @@ package io.lb4j.netty;
 
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
-/** Sets up an accepted connection: PROXY header decoding if asked, idle timer, frontend handler. */
+/**
+ * Sets up an accepted connection: the PROXY header decoder when the frontend expects one, the idle
+ * timer, the frontend handler.
+ *
+ * <p>Thread-safe: one instance serves a listener's connections on every event loop.
+ */
 final class ProxyInitializer extends ChannelInitializer<SocketChannel> {
   private final NettyL4Proxy proxy;
   private final String rule;
@@ -24,7 +28,7 @@ final class ProxyInitializer extends ChannelInitializer<SocketChannel> {
       return;
     }
     if (route.frontendOptions().acceptProxyProtocol()) {
-      ch.pipeline().addLast("proxy-protocol", new HAProxyMessageDecoder());
+      ch.pipeline().addLast("proxy-protocol", new ProxyProtocolDecoder(route));
     }
     ch.pipeline()
         .addLast(

@@ -1,5 +1,6 @@
 package io.lb4j.netty;
 
+import io.lb4j.Durations;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -31,7 +32,7 @@ public record RuleOptions(
         || connectTimeout.isZero()
         || connectTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
       throw new IllegalArgumentException(
-          "connectTimeout: " + connectTimeout + " (expected: > 0 and <= PT10M)");
+          "connectTimeout: " + Durations.format(connectTimeout) + " (expected: > 0s and <= 10m)");
     }
     if (maxConnectAttempts < 1 || maxConnectAttempts > 10) {
       throw new IllegalArgumentException(

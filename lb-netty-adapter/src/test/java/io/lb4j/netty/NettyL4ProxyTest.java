@@ -310,11 +310,43 @@ class NettyL4ProxyTest {
       }
       // Netty's decoder closes the socket before the refusal is counted: wait for it, bounded
       awaitCount(() -> f.proxy.frontendCounters("fe").refusals(), 1);
+      assertEquals(1, f.proxy.frontendCounters("fe").proxyHeaderErrors());
+      assertEquals(1, f.proxy.ruleCounters("app").proxyHeaderErrors());
       try (Socket s = client(f.frontend)) {
         s.getOutputStream()
             .write("PROXY TCP4 127.0.0.78 127.0.0.1 5556 80\r\nEND".getBytes(US_ASCII));
         assertEquals("ok", readLine(s.getInputStream()));
       }
+    }
+  }
+
+  @Test
+  void acceptProxyProtocol_v2HeaderDataAndFinInOneWrite_allArriveInOrder() throws Exception {
+    try (ProxyFixture f =
+            new ProxyFixture(
+                1,
+                TestServer.Mode.RECORD,
+                r -> r,
+                c -> c,
+                p ->
+                    p.frontendOptions("fe", new FrontendOptions(true, 0, List.of(), List.of()))
+                        .ruleOptions(
+                            "app", RuleOptions.DEFAULT.withProxyProtocol(ProxyProtocol.V1)));
+        Socket s = client(f.frontend)) {
+      ByteBuffer header = ByteBuffer.allocate(28 + 9);
+      header.put(
+          new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A});
+      header.put((byte) 0x21).put((byte) 0x11).putShort((short) 12);
+      header.put(new byte[] {10, 9, 8, 7}).put(new byte[] {127, 0, 0, 1});
+      header.putShort((short) 6000).putShort((short) 443);
+      header.put("hello END".getBytes(US_ASCII));
+      s.getOutputStream().write(header.array());
+      s.shutdownOutput(); // the FIN right behind: it must not overtake the bytes
+      assertEquals("ok", readLine(s.getInputStream()));
+      assertEquals(
+          "PROXY TCP4 10.9.8.7 127.0.0.1 6000 443\r\nhello END",
+          new String(f.servers.get(0).recorded.poll(5, TimeUnit.SECONDS), US_ASCII));
+      assertEquals(0, f.proxy.frontendCounters("fe").proxyHeaderErrors());
     }
   }
 
