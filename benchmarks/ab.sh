@@ -31,7 +31,10 @@ for side in "AB":
         with open(f"{out}/{side}-{r}.csv") as f:
             for row in csv.DictReader(f):
                 params = ",".join(f"{k[7:-1]}={v}" for k, v in row.items() if k.startswith("Param: "))
-                key = row["Benchmark"].rsplit(".", 1)[-1] + (f"[{params}]" if params else "")
+                name = row["Benchmark"]
+                colon = name.find(":")
+                end = colon if colon >= 0 else len(name)
+                key = name[name.rfind(".", 0, end) + 1:] + (f"[{params}]" if params else "")
                 scores[key][side].append(float(row["Score"]))
                 units[key] = row["Unit"]
 print(f"{'benchmark':60} {'A median':>12} {'B median':>12} {'B/A':>6}  unit  (A rounds | B rounds)")

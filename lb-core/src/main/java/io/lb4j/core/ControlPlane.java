@@ -136,24 +136,25 @@ final class ControlPlane {
     return new ArrayList<>(states.values());
   }
 
+  /** Returns the slot of a backend of a rule, or null; under the lock. */
+  private BackendSlot slotLocked(String rule, String backendId) {
+    RuleSlots slots = slotsByRule.get(rule);
+    if (slots == null) {
+      throw new IllegalArgumentException(unknownRule(rule));
+    }
+    return slots.byId.get(backendId);
+  }
+
   int activeFlows(String rule, String backendId) {
     synchronized (lock) {
-      RuleSlots slots = slotsByRule.get(rule);
-      if (slots == null) {
-        throw new IllegalArgumentException(unknownRule(rule));
-      }
-      BackendSlot slot = slots.byId.get(backendId);
+      BackendSlot slot = slotLocked(rule, backendId);
       return slot == null ? 0 : slot.active();
     }
   }
 
   BackendHealth health(String rule, String backendId) {
     synchronized (lock) {
-      RuleSlots slots = slotsByRule.get(rule);
-      if (slots == null) {
-        throw new IllegalArgumentException(unknownRule(rule));
-      }
-      BackendSlot slot = slots.byId.get(backendId);
+      BackendSlot slot = slotLocked(rule, backendId);
       if (slot == null || !slot.member) {
         String pool = config.rule(rule).backendPool();
         throw new IllegalArgumentException(

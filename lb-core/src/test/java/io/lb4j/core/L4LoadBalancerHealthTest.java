@@ -71,6 +71,10 @@ class L4LoadBalancerHealthTest {
             .probe(probe.build())
             .rule(rule.build())
             .build();
+    return balancer(config);
+  }
+
+  private L4LoadBalancer balancer(LoadBalancerConfig config) {
     L4LoadBalancer lb =
         L4LoadBalancer.builder()
             .config(config)
@@ -271,16 +275,7 @@ class L4LoadBalancerHealthTest {
             .pool(new BackendPool("web", TestBackends.loopback("web", 4)))
             .rule(rule().noProbe().build())
             .build();
-    L4LoadBalancer lb =
-        L4LoadBalancer.builder()
-            .config(config)
-            .ticker(clock)
-            .clock(clock)
-            .maintenanceScheduler(clock)
-            .probeScheduler(clock)
-            .healthChecker(checker)
-            .probeSeed(1)
-            .build();
+    L4LoadBalancer lb = balancer(config);
     checker.answer(target(2), ProbeOutcome.REFUSED);
     lb.reconfigure(config.toBuilder().probe(probe().build()).build().withRule(rule().build()));
     clock.forwardTime(INTERVAL.multipliedBy(3));
