@@ -270,7 +270,7 @@ public final class NettyL4Proxy implements AutoCloseable {
   }
 
   /** Returns the event loops, for servers that share them (the admin endpoint). */
-  EventLoopGroup eventLoops() {
+  public EventLoopGroup eventLoops() {
     return group;
   }
 
@@ -424,8 +424,15 @@ public final class NettyL4Proxy implements AutoCloseable {
     return out;
   }
 
-  /** Refuses what a user-space TCP proxy cannot do, and options naming nothing. */
-  static void check(
+  /**
+   * Checks, without binding anything, that a proxy can carry {@code config} with these options:
+   * refuses what a user-space TCP proxy cannot do (floating IP, UDP rules) and options that name an
+   * unknown frontend or rule. {@link #start()} and {@link #reload} run the same check; an
+   * application calls it to validate a configuration before it starts one (a {@code --check}).
+   *
+   * @throws IllegalStateException naming the rule or option, the value and what was expected
+   */
+  public static void check(
       LoadBalancerConfig config,
       Map<String, FrontendOptions> frontends,
       Map<String, RuleOptions> rules) {

@@ -1,4 +1,4 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
@@ -17,10 +17,10 @@ import picocli.CommandLine.Spec;
  * The standalone proxy's command line.
  *
  * <pre>
- * java -jar lb-netty-adapter/target/lb4j-proxy.jar --config lb.yaml
- * java -jar lb-netty-adapter/target/lb4j-proxy.jar --check lb.yaml
- * java -jar lb-netty-adapter/target/lb4j-proxy.jar report [--admin 127.0.0.1:9901]
- * java -jar lb-netty-adapter/target/lb4j-proxy.jar explain --src 127.0.0.9:40000 --dst 127.0.0.1:8080
+ * java -jar lb-proxy/target/lb4j-proxy.jar --config lb.yaml
+ * java -jar lb-proxy/target/lb4j-proxy.jar --check lb.yaml
+ * java -jar lb-proxy/target/lb4j-proxy.jar report [--admin 127.0.0.1:9901]
+ * java -jar lb-proxy/target/lb4j-proxy.jar explain --src 127.0.0.9:40000 --dst 127.0.0.1:8080
  * </pre>
  *
  * <p>SIGTERM stops accepting, lets established connections finish up to {@code

@@ -1,4 +1,4 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
@@ -6,6 +6,7 @@ import io.lb4j.HealthState;
 import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
+import io.lb4j.netty.NettyL4Proxy;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;

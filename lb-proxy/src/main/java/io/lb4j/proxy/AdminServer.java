@@ -1,4 +1,4 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,6 +12,8 @@ import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
 import io.lb4j.Protocol;
+import io.lb4j.netty.NettyL4Proxy;
+import io.lb4j.netty.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;

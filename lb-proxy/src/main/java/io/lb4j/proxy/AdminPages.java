@@ -1,4 +1,4 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
@@ -10,6 +10,7 @@ import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
 import io.lb4j.Selection;
+import io.lb4j.netty.NettyL4Proxy;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,6 +9,8 @@ import io.lb4j.HealthEvent;
 import io.lb4j.HealthProbe;
 import io.lb4j.HealthState;
 import io.lb4j.LoadBalancerListener;
+import io.lb4j.netty.ProxyFixture;
+import io.lb4j.netty.TestServer;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;

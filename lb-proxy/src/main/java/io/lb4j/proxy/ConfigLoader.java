@@ -1,4 +1,4 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -23,6 +23,12 @@ import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
 import io.lb4j.UnhealthyFlowPolicy;
 import io.lb4j.core.L4LoadBalancer;
+import io.lb4j.netty.Cidr;
+import io.lb4j.netty.FrontendOptions;
+import io.lb4j.netty.NettyL4Proxy;
+import io.lb4j.netty.ProxyProtocol;
+import io.lb4j.netty.RuleOptions;
+import io.lb4j.netty.Transport;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -1,4 +1,4 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.lb4j.DistributionMode;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.SelectionAlgorithm;
+import io.lb4j.netty.ProxyProtocol;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,7 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import io.lb4j.core.L4LoadBalancer;
+import io.lb4j.netty.NettyL4Proxy;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Objects;

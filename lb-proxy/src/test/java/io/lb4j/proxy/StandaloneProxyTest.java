@@ -1,9 +1,11 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lb4j.netty.LeakRecorder;
+import io.lb4j.netty.TestServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
