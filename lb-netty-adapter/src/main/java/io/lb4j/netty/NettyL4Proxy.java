@@ -270,7 +270,7 @@ public final class NettyL4Proxy implements AutoCloseable {
   }
 
   /** Returns the event loops, for servers that share them (the admin endpoint). */
-  public EventLoopGroup eventLoops() {
+  EventLoopGroup eventLoops() {
     return group;
   }
 

@@ -69,8 +69,7 @@ public enum Transport {
     return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
   }
 
-  /** Returns the server channel class of this transport; call it on a resolved transport. */
-  public Class<? extends ServerChannel> serverChannel() {
+  Class<? extends ServerChannel> serverChannel() {
     switch (this) {
       case EPOLL:
         return EpollServerSocketChannel.class;

@@ -91,13 +91,7 @@ class AdminEndpointTest {
       TestServer.readLine(s.getInputStream());
       clients.add(s);
     }
-    admin =
-        new AdminServer(
-            f.proxy,
-            () -> null,
-            new InetSocketAddress("127.0.0.1", 0),
-            f.proxy.eventLoops(),
-            f.proxy.transport());
+    admin = new AdminServer(f.proxy, () -> null, new InetSocketAddress("127.0.0.1", 0));
   }
 
   private void awaitState(BlockingQueue<HealthEvent> events, String backend, HealthState state)

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** The standalone proxy from a YAML file: admin endpoint, reload, check, SIGTERM. */
@@ -214,6 +216,43 @@ class StandaloneProxyTest {
     }
   }
 
+  /**
+   * A reload that binds listeners must not run on an event loop: with one I/O thread the bind would
+   * wait on the loop that runs it (Netty refuses that with BlockingOperationException).
+   */
+  @ParameterizedTest(name = "ioThreads {0}")
+  @ValueSource(ints = {1, 3})
+  void reload_addsARuleAndMovesAnother_bothListenersServe(int ioThreads) throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    String proxy = "proxy: { ioThreads: " + ioThreads + " }\n";
+    Files.writeString(file, yaml(port, 1) + proxy);
+    try (StandaloneProxy p = StandaloneProxy.start(file)) {
+      int moved = TestServer.freePort("127.0.0.1");
+      int added = TestServer.freePort("127.0.0.1");
+      String next =
+          yaml(moved, 1)
+                  .replace(
+                      "admin:",
+                      "  - { name: added, frontend: web, frontendPort: "
+                          + added
+                          + ", backendPool: web }\nadmin:")
+              + proxy;
+      Files.writeString(file, next);
+      String answer = get(p.adminAddress(), "POST", "/reload");
+      assertTrue(answer.startsWith("HTTP/1.1 200 OK"), answer);
+      assertTrue(answer.contains("\"reloaded\" : true"), answer);
+      for (int listener : new int[] {moved, added}) {
+        try (Socket c = new Socket("127.0.0.1", listener)) {
+          c.setSoTimeout(10_000);
+          assertEquals("web-0", readLine(c.getInputStream()), "listener on port " + listener);
+        }
+      }
+      assertEquals(Integer.valueOf(moved), p.proxy().listeners().get("app").getPort());
+      assertEquals(Integer.valueOf(added), p.proxy().listeners().get("added").getPort());
+    }
+  }
+
   @Test
   void reload_bindFailure_keepsEveryOldListener() throws Exception {
     int port = TestServer.freePort("127.0.0.1");
@@ -235,7 +274,12 @@ class StandaloneProxyTest {
       Files.writeString(file, next);
       String refused = get(p.adminAddress(), "POST", "/reload");
       assertTrue(refused.startsWith("HTTP/1.1 400"), refused);
-      assertTrue(refused.contains("rule 'clash': cannot listen on"), refused);
+      assertTrue(
+          refused.contains(
+              "rule 'clash' cannot listen on 127.0.0.1:"
+                  + taken.getLocalPort()
+                  + ": address already in use"),
+          refused);
       try (Socket c = new Socket("127.0.0.1", port)) {
         c.setSoTimeout(10_000);
         assertEquals("web-0", readLine(c.getInputStream()), "the old listener must still serve");
