@@ -25,7 +25,10 @@ import picocli.CommandLine.Spec;
  *
  * <p>SIGTERM stops accepting, lets established connections finish up to {@code
  * shutdown.drainTimeout} and exits 0; SIGHUP re-reads the file (as {@code POST /reload} does). Exit
- * codes: 0 done, 1 a runtime failure (a port in use), 2 an invalid configuration or command line.
+ * codes: 0 done; 1 a runtime failure (the admin endpoint of {@code report} or {@code explain}
+ * cannot be reached); 2 a configuration the proxy cannot run: an invalid file or command line, or a
+ * listener that cannot bind ({@code lb4j-proxy: rule 'web-http' cannot listen on 127.0.0.1:8080:
+ * address already in use}).
  *
  * <p>Not thread-safe; one per process.
  */
@@ -38,7 +41,7 @@ import picocli.CommandLine.Spec;
 public final class ProxyMain implements Callable<Integer> {
   private static final Logger logger = LoggerFactory.getLogger(ProxyMain.class);
 
-  /** Exit code of an invalid configuration. */
+  /** Exit code of a configuration the proxy cannot run: invalid, or a port in use. */
   public static final int CONFIG_ERROR = 2;
 
   /** Exit code of a runtime failure. */
@@ -97,9 +100,9 @@ public final class ProxyMain implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       err.println(e.getMessage());
       return CONFIG_ERROR;
-    } catch (IllegalStateException e) {
-      err.println(e.getMessage());
-      return RUNTIME_ERROR;
+    } catch (IllegalStateException e) { // a port in use, a transport that does not load
+      err.println("lb4j-proxy: " + e.getMessage());
+      return CONFIG_ERROR;
     }
     out.printf(
         "lb4j proxy listening: %s (%s transport)%n",

@@ -39,6 +39,7 @@ public final class StandaloneProxy implements AutoCloseable {
   private StandaloneProxy(Path file, ProxyConfig config) {
     this.file = file;
     this.config = config;
+    requireListenable(config.loadBalancer(), Set.of());
 
     this.lb = L4LoadBalancer.builder().config(config.loadBalancer()).seed(config.seed()).build();
     NettyL4Proxy.Builder b =
@@ -52,10 +53,10 @@ public final class StandaloneProxy implements AutoCloseable {
     try {
       p.start();
       this.admin = config.admin() == null ? null : new AdminServer(p, this::reload, config.admin());
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Netty rethrows a failed bind's IOException unchecked
       p.close();
       lb.close();
-      throw e;
+      throw cannotListen(e);
     }
     this.proxy = p;
   }
@@ -65,7 +66,9 @@ public final class StandaloneProxy implements AutoCloseable {
    *
    * @throws IllegalArgumentException if the file is invalid (the message names file, path, value
    *     and expectation)
-   * @throws IllegalStateException if a listener cannot bind
+   * @throws IllegalStateException if a listener cannot bind, in one line naming the rule (or the
+   *     admin endpoint) and the address: {@code rule 'web-http' cannot listen on 127.0.0.1:8080:
+   *     address already in use}
    */
   public static StandaloneProxy start(Path file) {
     Objects.requireNonNull(file, "file");

@@ -1,6 +1,7 @@
 package io.lb4j.proxy;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,7 +11,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -250,6 +253,38 @@ class StandaloneProxyTest {
       }
       assertEquals(Integer.valueOf(moved), p.proxy().listeners().get("app").getPort());
       assertEquals(Integer.valueOf(added), p.proxy().listeners().get("added").getPort());
+    }
+  }
+
+  /** Starts {@code ProxyMain} with {@code args} in a child JVM on this test's class path. */
+  private static ProcessBuilder child(String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(ProxyMain.class.getName());
+    command.addAll(List.of(args));
+    return new ProcessBuilder(command);
+  }
+
+  @Test
+  void main_frontendPortInUse_oneLineNamingRuleAndAddress_exit2() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      Path file = dir.resolve("lb.yaml");
+      Files.writeString(file, yaml(taken.getLocalPort(), 1));
+      Process proxy = child("--config", file.toString()).start();
+      try {
+        assertTrue(proxy.waitFor(20, TimeUnit.SECONDS), "the proxy did not exit");
+        String err = new String(proxy.getErrorStream().readAllBytes(), UTF_8);
+        assertEquals(
+            "lb4j-proxy: rule 'app' cannot listen on 127.0.0.1:"
+                + taken.getLocalPort()
+                + ": address already in use\n",
+            err);
+        assertEquals(ProxyMain.CONFIG_ERROR, proxy.exitValue());
+      } finally {
+        proxy.toHandle().destroyForcibly();
+      }
     }
   }
 
