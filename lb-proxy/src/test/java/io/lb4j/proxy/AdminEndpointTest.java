@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lb4j.HealthEvent;
 import io.lb4j.HealthProbe;
 import io.lb4j.HealthState;
@@ -152,6 +153,41 @@ class AdminEndpointTest {
         bad.body());
     HttpResponse<String> proto = get("/explain?src=127.0.0.9:1&dst=127.0.0.1:80&protocol=sctp");
     assertTrue(proto.body().contains("protocol: 'sctp' (expected: tcp or udp)"), proto.body());
+  }
+
+  @Test
+  void failingRoute_answers500WithValidJsonNamingTheError() throws Exception {
+    String message = "boom: \"quoted\" \\ back\nslash";
+    try (AdminServer failing =
+        new AdminServer(
+            f.proxy,
+            () -> {
+              throw new IllegalStateException(message);
+            },
+            new InetSocketAddress("127.0.0.1", 0))) {
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + failing.address().getPort() + "/reload"))
+                  .timeout(WAIT)
+                  .POST(HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.ofString(UTF_8));
+      assertEquals(500, r.statusCode(), r.body());
+      assertEquals("application/json", r.headers().firstValue("content-type").orElse(""));
+      assertEquals(
+          "java.lang.IllegalStateException: " + message,
+          new ObjectMapper().readTree(r.body()).path("error").asText(),
+          r.body());
+    }
+  }
+
+  @Test
+  void errorJson_escapesQuotesBackslashesAndControlCharacters() throws Exception {
+    String message = "\"a\" \\ b\n\tc \u0001";
+    assertEquals(
+        message,
+        new ObjectMapper().readTree(AdminServer.errorJson(message)).path("error").asText());
   }
 
   @Test
