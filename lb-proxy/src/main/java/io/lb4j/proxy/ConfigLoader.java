@@ -1,6 +1,9 @@
 package io.lb4j.proxy;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -58,7 +61,11 @@ import java.util.regex.Pattern;
  * <p>Thread-safe.
  */
 public final class ConfigLoader {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  /** Refuses a key given twice in one mapping, which YAML parsers otherwise resolve silently. */
+  private static final ObjectMapper YAML =
+      new ObjectMapper(
+          YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
 
   /** The admin endpoint's default address, 127.0.0.1:9901 (Envoy's admin port). */
@@ -93,6 +100,10 @@ public final class ConfigLoader {
     try {
       root = YAML.readTree(text);
     } catch (JsonProcessingException e) {
+      String duplicate = duplicate(name, e);
+      if (duplicate != null) {
+        throw new IllegalArgumentException(duplicate, e);
+      }
       String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
       throw new IllegalArgumentException(
           name + ": not valid YAML" + where + ": " + e.getOriginalMessage(), e);
@@ -107,6 +118,33 @@ public final class ConfigLoader {
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Returns {@code lb.yaml:20: loadBalancingRules[0].backendPort: duplicate key} when {@code e} is
+   * Jackson's duplicate-key refusal, else null.
+   */
+  private static String duplicate(String name, JsonProcessingException e) {
+    if (!(e instanceof StreamReadException r)
+        || r.getProcessor() == null
+        || e.getOriginalMessage() == null
+        || !e.getOriginalMessage().startsWith("Duplicate field '")) {
+      return null;
+    }
+    String message = e.getOriginalMessage();
+    String key = message.substring("Duplicate field '".length(), message.lastIndexOf('\''));
+    String path = key;
+    for (JsonStreamContext c = r.getProcessor().getParsingContext().getParent();
+        c != null && !c.inRoot();
+        c = c.getParent()) {
+      if (c.inArray()) {
+        path = "[" + c.getCurrentIndex() + "]" + (path.startsWith("[") ? "" : ".") + path;
+      } else if (c.getCurrentName() != null) {
+        path = c.getCurrentName() + (path.startsWith("[") ? "" : ".") + path;
+      }
+    }
+    int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+    return name + (line > 0 ? ":" + line : "") + ": " + path + ": duplicate key";
   }
 
   private static ProxyConfig read(Node root) {

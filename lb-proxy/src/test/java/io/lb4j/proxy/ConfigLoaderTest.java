@@ -127,6 +127,19 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void parse_duplicateKey_isRefusedWithLineAndPath() {
+    assertEquals(
+        "lb.yaml:20: loadBalancingRules[0].backendPort: duplicate key",
+        error(
+            VALID.replace(
+                "    backendPort: 8081\n", "    backendPort: 8081\n    backendPort: 8082\n")));
+    assertEquals(
+        "lb.yaml:13: probes[0].interval: duplicate key",
+        error(VALID.replace("interval: 2s,", "interval: 2s, interval: 3s,")));
+    assertEquals("lb.yaml:29: admin: duplicate key", error(VALID + "admin: { port: 1 }\n"));
+  }
+
+  @Test
   void parse_notYaml_saysWhere() {
     String e = error("frontends: [\n  - name: web\n");
     assertEquals(true, e.startsWith("lb.yaml: not valid YAML at line "), e);
