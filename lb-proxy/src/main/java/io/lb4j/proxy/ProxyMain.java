@@ -113,16 +113,28 @@ public final class ProxyMain implements Callable<Integer> {
           proxy.adminAddress().getAddress().getHostAddress(), proxy.adminAddress().getPort());
     }
     CountDownLatch stop = new CountDownLatch(1);
-    boolean term = onSignal("TERM", stop::countDown);
+    boolean term = onSignal("TERM", stop::countDown) == SignalHandling.HANDLED;
     onSignal("INT", stop::countDown);
-    onSignal(
-        "HUP",
-        () -> {
-          String error = proxy.reload();
-          if (error != null) {
-            err.println("reload refused: " + error);
-          }
-        });
+    SignalHandling hup =
+        onSignal(
+            "HUP",
+            () -> {
+              String error = proxy.reload();
+              if (error != null) {
+                err.println("reload refused: " + error);
+              }
+            });
+    if (hup == SignalHandling.IGNORED_AT_LAUNCH) {
+      logger.warn(
+          "SIGHUP is ignored (started under nohup?), so SIGHUP will not reload {}: reload with POST"
+              + " /reload on the admin endpoint{}, or start lb4j without nohup (setsid, systemd)",
+          config,
+          proxy.adminAddress() == null
+              ? " (off: turn it on with admin: in the file)"
+              : " (curl -X POST http://"
+                  + StandaloneProxy.hostPort(proxy.adminAddress())
+                  + "/reload)");
+    }
     if (!term) {
       Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "lb4j-shutdown"));
     }
@@ -140,11 +152,25 @@ public final class ProxyMain implements Callable<Integer> {
     return 0;
   }
 
+  /** What became of a signal handler. */
+  enum SignalHandling {
+    /** Installed: the signal runs the action. */
+    HANDLED,
+    /**
+     * Not installed: the signal was ignored when the JVM started ({@code nohup} ignores SIGHUP),
+     * and the JVM keeps an ignored SIGHUP, SIGINT or SIGTERM ignored instead of installing a
+     * handler.
+     */
+    IGNORED_AT_LAUNCH,
+    /** Not installed: {@code sun.misc.Signal} is missing or refused the signal. */
+    UNAVAILABLE
+  }
+
   /**
    * Handles the signal {@code name} with {@code action}, through {@code sun.misc.Signal} looked up
-   * reflectively (it is unsupported API); returns false where it is missing.
+   * reflectively (it is unsupported API); says whether the handler is in place.
    */
-  static boolean onSignal(String name, Runnable action) {
+  static SignalHandling onSignal(String name, Runnable action) {
     try {
       Class<?> signalClass = Class.forName("sun.misc.Signal");
       Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
@@ -159,11 +185,15 @@ public final class ProxyMain implements Callable<Integer> {
                 }
                 return null;
               });
-      signalClass.getMethod("handle", signalClass, handlerClass).invoke(null, signal, handler);
-      return true;
+      Object previous =
+          signalClass.getMethod("handle", signalClass, handlerClass).invoke(null, signal, handler);
+      // the JVM answers SIG_IGN, and installs nothing, for a signal ignored from launch
+      return previous == handlerClass.getField("SIG_IGN").get(null)
+          ? SignalHandling.IGNORED_AT_LAUNCH
+          : SignalHandling.HANDLED;
     } catch (ReflectiveOperationException | RuntimeException e) {
       logger.debug("no handler for SIG{}: {}", name, e.toString());
-      return false;
+      return SignalHandling.UNAVAILABLE;
     }
   }
 }

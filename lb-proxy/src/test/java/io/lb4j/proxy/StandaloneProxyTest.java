@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -285,6 +286,44 @@ class StandaloneProxyTest {
       } finally {
         proxy.toHandle().destroyForcibly();
       }
+    }
+  }
+
+  /**
+   * Under {@code nohup}, SIGHUP is ignored from launch and the JVM then refuses to install a
+   * handler for it, so a SIGHUP never reloads: the proxy says so once at start and names the way
+   * that works.
+   */
+  @Test
+  void main_startedWithSighupIgnored_warnsThatPostReloadIsTheWay() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1));
+    List<String> command = new ArrayList<>(List.of("sh", "-c", "trap '' HUP; exec \"$0\" \"$@\""));
+    command.addAll(child("--config", file.toString()).command());
+    Process proxy = new ProcessBuilder(command).redirectErrorStream(true).start();
+    try {
+      CompletableFuture<String> warning =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  for (String line; !(line = readLine(proxy.getInputStream())).isEmpty(); ) {
+                    if (line.contains("SIGHUP")) {
+                      return line;
+                    }
+                  }
+                  return "(no warning before the output ended)";
+                } catch (IOException e) {
+                  return e.toString();
+                }
+              });
+      String line = warning.get(20, TimeUnit.SECONDS);
+      assertTrue(line.contains("WARN"), line);
+      assertTrue(line.contains("SIGHUP is ignored"), line);
+      assertTrue(line.contains("POST /reload"), line);
+    } finally {
+      proxy.toHandle().destroyForcibly();
+      proxy.waitFor(20, TimeUnit.SECONDS);
     }
   }
 
