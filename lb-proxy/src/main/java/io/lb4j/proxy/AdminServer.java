@@ -7,12 +7,15 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
 import io.lb4j.Diagnosis;
+import io.lb4j.Durations;
 import io.lb4j.FlowKey;
 import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
+import io.lb4j.ProberStats;
 import io.lb4j.Protocol;
+import io.lb4j.Rule;
 import io.lb4j.netty.NettyL4Proxy;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -354,36 +357,25 @@ final class AdminServer implements AutoCloseable {
   private Map<String, Object> backends() {
     LoadBalancerConfig config = proxy.loadBalancer().config();
     List<Object> rules = new ArrayList<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (Rule r : config.rules()) {
       List<Object> backends = new ArrayList<>();
-      for (Backend b : config.pool(r.backendPool()).backends()) {
-        backends.add(backend(r.name(), b, b.target(r.backendPort()).getPort()));
+      for (AdminPages.Target t : AdminPages.targets(config, r)) {
+        backends.add(backend(r.name(), t.backend(), t.port()));
       }
       rules.add(Map.of("rule", r.name(), "pool", r.backendPool(), "backends", backends));
     }
-    for (InboundNatRule n : config.inboundNatRules()) {
-      Backend b = config.pool(n.backendPool()).backend(n.backend());
-      rules.add(
-          Map.of(
-              "rule",
-              n.name(),
-              "pool",
-              n.backendPool(),
-              "backends",
-              List.of(backend(n.name(), b, n.backendPort()))));
-    }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("rules", rules);
-    io.lb4j.ProberStats stats = proxy.loadBalancer().proberStats();
+    ProberStats stats = proxy.loadBalancer().proberStats();
     if (stats.targets() > 0) {
       Map<String, Object> prober = new LinkedHashMap<>();
       prober.put("targets", stats.targets());
       prober.put("completed", stats.completed());
       prober.put("failures", stats.failures());
       prober.put("backstops", stats.backstops());
-      prober.put("latenessP50", io.lb4j.Durations.format(stats.latenessP50()));
-      prober.put("latenessP99", io.lb4j.Durations.format(stats.latenessP99()));
-      prober.put("latenessMax", io.lb4j.Durations.format(stats.latenessMax()));
+      prober.put("latenessP50", Durations.format(stats.latenessP50()));
+      prober.put("latenessP99", Durations.format(stats.latenessP99()));
+      prober.put("latenessMax", Durations.format(stats.latenessMax()));
       out.put("prober", prober);
     }
     return out;
@@ -425,31 +417,28 @@ final class AdminServer implements AutoCloseable {
     LoadBalancerConfig config = proxy.loadBalancer().config();
     Map<String, InetSocketAddress> listening = proxy.listeners();
     List<Object> out = new ArrayList<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (Rule r : config.rules()) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", r.name());
-      m.put("kind", "loadBalancing");
-      m.put("listening", String.valueOf(listening.get(r.name())));
+      m.put("kind", r instanceof InboundNatRule ? "inboundNat" : "loadBalancing");
+      m.put("listening", AdminPages.address(listening.get(r.name())));
       m.put("protocol", r.protocol());
       m.put("backendPool", r.backendPool());
       m.put("backendPort", r.backendPort());
-      m.put("probe", r.probe());
-      m.put("distributionMode", r.distributionMode());
-      m.put("selection", r.selection());
-      m.put("idleTimeout", r.idleTimeout().toString());
+      if (r instanceof LoadBalancingRule lb) {
+        m.put("probe", lb.probe());
+        m.put("distributionMode", lb.distributionMode());
+        m.put("selection", lb.selection());
+        m.put("noHealthyBackendPolicy", lb.noHealthyBackendPolicy());
+        m.put("unhealthyFlowPolicy", lb.unhealthyFlowPolicy());
+        m.put("drainTimeout", Durations.format(lb.drainTimeout()));
+      } else {
+        InboundNatRule n = (InboundNatRule) r;
+        m.put("backend", n.backendPool() + "/" + n.backend() + ":" + n.backendPort());
+      }
+      m.put("idleTimeout", Durations.format(r.idleTimeout()));
       m.put("tcpReset", r.tcpReset());
-      m.put("noHealthyBackendPolicy", r.noHealthyBackendPolicy());
-      m.put("unhealthyFlowPolicy", r.unhealthyFlowPolicy());
       m.put("counters", proxy.ruleCounters(r.name()));
-      out.add(m);
-    }
-    for (InboundNatRule n : config.inboundNatRules()) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("name", n.name());
-      m.put("kind", "inboundNat");
-      m.put("listening", String.valueOf(listening.get(n.name())));
-      m.put("backend", n.backendPool() + "/" + n.backend() + ":" + n.backendPort());
-      m.put("counters", proxy.ruleCounters(n.name()));
       out.add(m);
     }
     return out;

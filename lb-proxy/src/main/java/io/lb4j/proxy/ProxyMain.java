@@ -1,5 +1,6 @@
 package io.lb4j.proxy;
 
+import io.lb4j.Durations;
 import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
@@ -146,7 +147,7 @@ public final class ProxyMain implements Callable<Integer> {
     proxy.stopAccepting(); // before saying so: a client that reads the line finds the door shut
     out.println(
         "lb4j proxy: stopping; established connections may finish for "
-            + proxy.config().shutdownDrain());
+            + Durations.format(proxy.config().shutdownDrain()));
     int forced = proxy.shutdown();
     out.printf("lb4j proxy: stopped (%d connections closed at the deadline)%n", forced);
     return 0;

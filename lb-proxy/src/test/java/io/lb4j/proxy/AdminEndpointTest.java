@@ -242,6 +242,16 @@ class AdminEndpointTest {
     assertEquals(
         ProxyMain.RUNTIME_ERROR, cli(out, err, "report", "--admin", "127.0.0.1:" + closed));
     assertTrue(err.toString().contains("cannot reach the admin endpoint"), err.toString());
+    err.getBuffer().setLength(0);
+    assertEquals(
+        ProxyMain.CONFIG_ERROR,
+        cli(out, err, "report", "--admin", endpoint(), "--timeout", "5 seconds"));
+    assertTrue(
+        err.toString()
+            .contains(
+                "Invalid value for option '--timeout': '5 seconds' (expected: a duration such as"
+                    + " 250ms, 5s, 4m, 1h, 1d or PT5S)"),
+        err.toString());
   }
 
   private static int cli(StringWriter out, StringWriter err, String... args) {

@@ -146,13 +146,29 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void load_missingFile_saysWhich() {
+  void load_missingFile_saysWhichAndWhy() {
     String e =
         assertThrows(
                 IllegalArgumentException.class,
                 () -> ConfigLoader.load(Path.of("/nonexistent/lb.yaml")))
             .getMessage();
-    assertEquals(true, e.startsWith("lb.yaml: cannot read /nonexistent/lb.yaml: "), e);
+    assertEquals("cannot read /nonexistent/lb.yaml: no such file", e);
+  }
+
+  @Test
+  void parse_durations_takeTheUnitsPeopleWrite() {
+    ProxyConfig c =
+        ConfigLoader.parse(
+            "lb.yaml",
+            VALID
+                .replace("idleTimeout: 90s", "idleTimeout: PT90S")
+                .replace("drainTimeout: 5s", "drainTimeout: 1m"));
+    assertEquals(Duration.ofSeconds(90), c.loadBalancer().loadBalancingRule("http").idleTimeout());
+    assertEquals(Duration.ofMinutes(1), c.shutdownDrain());
+    assertEquals(
+        "lb.yaml: shutdown.drainTimeout: '5 s' (expected: a duration such as 250ms, 5s, 4m, 1h,"
+            + " 1d or PT5S)",
+        error(VALID.replace("drainTimeout: 5s", "drainTimeout: 5 s")));
   }
 
   @Test

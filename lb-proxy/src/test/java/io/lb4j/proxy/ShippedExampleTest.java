@@ -186,6 +186,13 @@ class ShippedExampleTest {
     assertEquals(3, body.path("prober").path("targets").asInt(), body.toString());
   }
 
+  @Test
+  void rules_durationsAsWritten() throws Exception {
+    JsonNode rules = JSON.readTree(send("GET", "/rules").body());
+    assertEquals("4m", rules.get(0).path("idleTimeout").asText(), rules.toString());
+    assertEquals("4m", rules.get(1).path("idleTimeout").asText(), rules.toString());
+  }
+
   @ParameterizedTest(name = "GET {0}")
   @ValueSource(strings = {"/", "/report", "/metrics"})
   void pageReportAndMetrics_withTheShippedProbe_answer200(String route) throws Exception {
@@ -198,7 +205,7 @@ class ShippedExampleTest {
   void cli_reportAndExplain_againstTheShippedExample() {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    assertEquals(0, cli(out, err, "report", "--admin", admin()), err.toString());
+    assertEquals(0, cli(out, err, "report", "--admin", admin(), "--timeout", "5s"), err.toString());
     assertTrue(out.toString().contains("rule http: 127.0.0.1:" + frontendPort), out.toString());
     assertTrue(out.toString().contains("rule web-1-direct:"), out.toString());
     out.getBuffer().setLength(0);
