@@ -12,7 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
-/** Backends, a balancer and a started proxy on loopback, closed together. */
+/**
+ * Backends, a balancer and a started proxy on loopback, closed together. Shared with lb-proxy's
+ * tests through this module's test-jar, with {@link TestServer} and {@link LeakRecorder}.
+ */
 public final class ProxyFixture implements AutoCloseable {
   /** The transport of the fixtures made next; a test class of another transport sets it. */
   public static volatile Transport transport = Transport.AUTO;

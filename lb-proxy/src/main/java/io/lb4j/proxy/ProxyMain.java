@@ -4,6 +4,8 @@ import io.lb4j.Durations;
 import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -105,9 +107,14 @@ public final class ProxyMain implements Callable<Integer> {
       err.println("lb4j-proxy: " + e.getMessage());
       return CONFIG_ERROR;
     }
+    List<String> listening = new ArrayList<>();
+    proxy
+        .proxy()
+        .listeners()
+        .forEach((rule, at) -> listening.add(rule + " " + StandaloneProxy.hostPort(at)));
     out.printf(
         "lb4j proxy listening: %s (%s transport)%n",
-        proxy.proxy().listeners(), proxy.proxy().transport());
+        String.join(", ", listening), proxy.proxy().transport());
     if (proxy.adminAddress() != null) {
       out.printf(
           "admin: http://%s:%d/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",

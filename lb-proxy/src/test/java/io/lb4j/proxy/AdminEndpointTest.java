@@ -11,6 +11,7 @@ import io.lb4j.HealthEvent;
 import io.lb4j.HealthProbe;
 import io.lb4j.HealthState;
 import io.lb4j.LoadBalancerListener;
+import io.lb4j.netty.LeakRecorder;
 import io.lb4j.netty.ProxyFixture;
 import io.lb4j.netty.TestServer;
 import java.io.File;
@@ -119,6 +120,7 @@ class AdminEndpointTest {
       admin.close();
     }
     f.close();
+    assertEquals(List.of(), LeakRecorder.collect(), "Netty reported leaked buffers");
   }
 
   private String endpoint() {
