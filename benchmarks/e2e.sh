@@ -19,5 +19,5 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-[ -f lb-netty-adapter/target/lb4j-proxy.jar ] || mvn -B -q -DskipTests package
+[ -f lb-proxy/target/lb4j-proxy.jar ] || mvn -B -q -DskipTests package
 exec python3 benchmarks/e2e.py "$@"

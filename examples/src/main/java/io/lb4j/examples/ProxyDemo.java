@@ -9,7 +9,7 @@ import io.lb4j.HealthState;
 import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerListener;
 import io.lb4j.Protocol;
-import io.lb4j.netty.StandaloneProxy;
+import io.lb4j.proxy.StandaloneProxy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;

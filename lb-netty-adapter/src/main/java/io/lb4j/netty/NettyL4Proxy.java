@@ -12,6 +12,7 @@ import io.lb4j.Protocol;
 import io.lb4j.Rule;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
@@ -351,12 +352,25 @@ public final class NettyL4Proxy implements AutoCloseable {
             // TCP_NODELAY: Netty turns it on when it creates the channel (Linux, NIO and epoll);
             // asking again costs one setsockopt per connection
             .childHandler(new ProxyInitializer(this, l.rule));
-    try {
-      l.channel = b.bind(l.address).syncUninterruptibly().channel();
-    } catch (RuntimeException e) {
+    // awaitUninterruptibly, not syncUninterruptibly: the latter rethrows a bind's IOException
+    // undeclared, past every catch of RuntimeException, and a failed reload would leave the
+    // listeners it had bound open
+    ChannelFuture f = b.bind(l.address).awaitUninterruptibly();
+    if (!f.isSuccess()) {
+      Throwable cause = f.cause();
+      String host = l.address.getAddress().getHostAddress();
       throw new IllegalStateException(
-          "rule '" + l.rule + "': cannot listen on " + l.address + ": " + e.getMessage(), e);
+          "rule '"
+              + l.rule
+              + "': cannot listen on "
+              + (host.indexOf(':') >= 0 ? "[" + host + "]" : host)
+              + ":"
+              + l.address.getPort()
+              + ": "
+              + (cause == null ? "bind failed" : cause.getMessage()),
+          cause);
     }
+    l.channel = f.channel();
     return l;
   }
 
@@ -402,8 +416,15 @@ public final class NettyL4Proxy implements AutoCloseable {
     return out;
   }
 
-  /** Refuses what a user-space TCP proxy cannot do, and options naming nothing. */
-  static void check(
+  /**
+   * Checks, without binding anything, that a proxy can carry {@code config} with these options:
+   * refuses what a user-space TCP proxy cannot do (floating IP, UDP rules) and options that name an
+   * unknown frontend or rule. {@link #start()} and {@link #reload} run the same check; an
+   * application calls it to validate a configuration before it starts one (a {@code --check}).
+   *
+   * @throws IllegalStateException naming the rule or option, the value and what was expected
+   */
+  public static void check(
       LoadBalancerConfig config,
       Map<String, FrontendOptions> frontends,
       Map<String, RuleOptions> rules) {

@@ -11,12 +11,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Makes Netty's leak detector (paranoid in this module's tests) record every leak it reports, so
  * that a test can fail on one instead of only logging it.
  */
-final class LeakRecorder {
-  static final List<String> LEAKS = new CopyOnWriteArrayList<>();
+public final class LeakRecorder {
+  public static final List<String> LEAKS = new CopyOnWriteArrayList<>();
 
   private LeakRecorder() {}
 
-  static void install() {
+  public static void install() {
     ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
     ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(
         new ResourceLeakDetectorFactory() {
@@ -42,7 +42,7 @@ final class LeakRecorder {
   }
 
   /** Collects garbage and allocates so that pending leak reports come out, then returns them. */
-  static List<String> collect() {
+  public static List<String> collect() {
     for (int i = 0; i < 5; i++) {
       System.gc();
       ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(16);

@@ -71,6 +71,48 @@ class NettyL4ProxyTest {
   }
 
   @Test
+  void reload_portTaken_refusedNamingRuleAndAddress_nothingLeftBound() throws Exception {
+    try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.ECHO);
+        java.net.ServerSocket taken =
+            new java.net.ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+      int free = TestServer.freePort("127.0.0.1");
+      io.lb4j.LoadBalancerConfig next =
+          f.lb
+              .config()
+              .withRule(
+                  io.lb4j.LoadBalancingRule.builder("a-new")
+                      .frontend("fe")
+                      .frontendPort(free)
+                      .backendPool("web")
+                      .build())
+              .withRule(
+                  io.lb4j.LoadBalancingRule.builder("b-taken")
+                      .frontend("fe")
+                      .frontendPort(taken.getLocalPort())
+                      .backendPool("web")
+                      .build());
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> f.proxy.reload(next, Map.of(), Map.of()));
+      assertTrue(
+          e.getMessage()
+              .startsWith(
+                  "rule 'b-taken': cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": "),
+          e.getMessage());
+      assertEquals(Set.of("app"), f.proxy.listeners().keySet());
+      assertEquals(List.of("app"), f.lb.config().ruleNames(), "the balancer kept its rules");
+      try (java.net.ServerSocket again = new java.net.ServerSocket()) {
+        again.bind(new InetSocketAddress("127.0.0.1", free)); // a-new's listener was closed
+      }
+      try (Socket c = new Socket(f.frontend.getAddress(), f.frontend.getPort())) {
+        c.setSoTimeout(5000);
+        c.getOutputStream().write("ping\n".getBytes(US_ASCII));
+        byte[] back = c.getInputStream().readNBytes(5);
+        assertEquals("ping\n", new String(back, US_ASCII), "the old rule still serves");
+      }
+    }
+  }
+
+  @Test
   void fixture_runsOnTheTransportOfTheClass() throws Exception {
     try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.ECHO)) {
       assertEquals(transport().resolve(), f.proxy.transport());

@@ -12,19 +12,22 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
-/** Backends, a balancer and a started proxy on loopback, closed together. */
-final class ProxyFixture implements AutoCloseable {
+/**
+ * Backends, a balancer and a started proxy on loopback, closed together. Shared with lb-proxy's
+ * tests through this module's test-jar, with {@link TestServer} and {@link LeakRecorder}.
+ */
+public final class ProxyFixture implements AutoCloseable {
   /** The transport of the fixtures made next; a test class of another transport sets it. */
-  static volatile Transport transport = Transport.AUTO;
+  public static volatile Transport transport = Transport.AUTO;
 
-  static final String FRONTEND_HOST = "127.0.0.1";
+  public static final String FRONTEND_HOST = "127.0.0.1";
 
-  final List<TestServer> servers = new ArrayList<>();
-  final L4LoadBalancer lb;
-  final NettyL4Proxy proxy;
-  final InetSocketAddress frontend;
+  public final List<TestServer> servers = new ArrayList<>();
+  public final L4LoadBalancer lb;
+  public final NettyL4Proxy proxy;
+  public final InetSocketAddress frontend;
 
-  ProxyFixture(
+  public ProxyFixture(
       int backends,
       TestServer.Mode mode,
       UnaryOperator<LoadBalancingRule.Builder> rule,
@@ -58,7 +61,7 @@ final class ProxyFixture implements AutoCloseable {
             .start();
   }
 
-  static ProxyFixture of(int backends, TestServer.Mode mode) throws IOException {
+  public static ProxyFixture of(int backends, TestServer.Mode mode) throws IOException {
     return new ProxyFixture(backends, mode, r -> r, c -> c, p -> p);
   }
 

@@ -20,25 +20,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  * echo (after an optional greeting naming the server), record the first bytes, or hold (accept and
  * read nothing until released).
  */
-final class TestServer implements AutoCloseable {
-  enum Mode {
+public final class TestServer implements AutoCloseable {
+  public enum Mode {
     ECHO,
     GREET_THEN_ECHO,
     RECORD,
     HOLD
   }
 
-  final String id;
-  final InetSocketAddress address;
-  final AtomicInteger accepted = new AtomicInteger();
-  final BlockingQueue<byte[]> recorded = new LinkedBlockingQueue<>();
-  final BlockingQueue<String> closes = new LinkedBlockingQueue<>();
+  public final String id;
+  public final InetSocketAddress address;
+  public final AtomicInteger accepted = new AtomicInteger();
+  public final BlockingQueue<byte[]> recorded = new LinkedBlockingQueue<>();
+  public final BlockingQueue<String> closes = new LinkedBlockingQueue<>();
   private final ServerSocket server;
   private final Mode mode;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-  final CountDownLatch release = new CountDownLatch(1);
+  public final CountDownLatch release = new CountDownLatch(1);
 
-  TestServer(String id, String host, Mode mode) throws IOException {
+  public TestServer(String id, String host, Mode mode) throws IOException {
     this.id = id;
     this.mode = mode;
     this.server = new ServerSocket(0, 200, InetAddress.getByName(host));
@@ -114,7 +114,7 @@ final class TestServer implements AutoCloseable {
   }
 
   /** Kills the server: stops listening and resets every connection. */
-  void kill() throws IOException {
+  public void kill() throws IOException {
     server.close();
     for (Socket s : sockets) {
       try {
@@ -133,7 +133,7 @@ final class TestServer implements AutoCloseable {
   }
 
   /** Reads up to a newline or the end of the stream; returns what came before it. */
-  static String readLine(InputStream in) throws IOException {
+  public static String readLine(InputStream in) throws IOException {
     java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
     int c;
     while ((c = in.read()) >= 0 && c != '\n') {
@@ -143,7 +143,7 @@ final class TestServer implements AutoCloseable {
   }
 
   /** Returns a port on {@code host} that was free a moment ago (bound to port 0, then closed). */
-  static int freePort(String host) throws IOException {
+  public static int freePort(String host) throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(host))) {
       return s.getLocalPort();
     }

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>{@code
  * java -cp benchmarks/target/benchmarks.jar io.lb4j.benchmarks.proxy.ProxyLoopbackBenchmark \
- *     lb-netty-adapter/target/lb4j-proxy.jar [rounds] [seconds]
+ *     lb-proxy/target/lb4j-proxy.jar [rounds] [seconds]
  * }</pre>
  *
  * <p>The proxy runs in its own JVM (pinned to CPU 1 with {@code taskset} when it exists); servers

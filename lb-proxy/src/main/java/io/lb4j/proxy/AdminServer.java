@@ -1,17 +1,22 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
 import io.lb4j.Diagnosis;
+import io.lb4j.Durations;
 import io.lb4j.FlowKey;
 import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
+import io.lb4j.ProberStats;
 import io.lb4j.Protocol;
+import io.lb4j.Rule;
+import io.lb4j.netty.NettyL4Proxy;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -19,8 +24,11 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -33,6 +41,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.NetUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -40,9 +49,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
@@ -64,14 +75,27 @@ import java.util.function.Supplier;
  *       the answer (400) says why.
  * </ul>
  *
- * <p>Diagnosis connects to backends' data ports, so the routes that run it ({@code /}, {@code
- * /report}, {@code /diagnose}) run on the endpoint's own thread, never on an event loop.
+ * <p>Threads: the endpoint has its own event loop (one NIO thread, {@code lb4j-admin}), never the
+ * proxy's, and that loop only decodes requests and writes answers. Every route runs on the
+ * endpoint's handler threads ({@value #HANDLER_THREADS}, {@code lb4j-admin-handler}), because
+ * routes block: a reload binds listeners and waits for the binds, diagnosis connects to backends'
+ * data ports, and the rest read state under the proxy's lock, which a reload holds while it binds.
+ * The answer is written back on the channel's event loop. At most {@value #QUEUED_REQUESTS}
+ * requests wait for a handler; more are answered 503.
+ *
+ * <p>Every answer of a JSON route, errors included, is valid JSON.
  *
  * <p>Thread-safe.
  */
 final class AdminServer implements AutoCloseable {
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** Threads that run the routes: one for a slow diagnosis, one for everything else meanwhile. */
+  static final int HANDLER_THREADS = 2;
+
+  /** Requests that may wait for a handler thread before the endpoint answers 503. */
+  static final int QUEUED_REQUESTS = 64;
 
   static final String ROUTES =
       "GET /, GET /report, GET /diagnose, GET /explain?src=IP:PORT&dst=IP:PORT, GET /metrics,"
@@ -81,31 +105,34 @@ final class AdminServer implements AutoCloseable {
   private final Supplier<String> reload;
   private final Channel channel;
   private final ProxyMetrics metrics;
-  private final ExecutorService slow =
-      Executors.newSingleThreadExecutor(
-          r -> {
-            Thread t = new Thread(r, "lb4j-admin-diagnose");
-            t.setDaemon(true);
-            return t;
-          });
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(
+          1, new DefaultThreadFactory("lb4j-admin", true), NioIoHandler.newFactory());
+  private final ThreadPoolExecutor handlers =
+      new ThreadPoolExecutor(
+          HANDLER_THREADS,
+          HANDLER_THREADS,
+          30,
+          TimeUnit.SECONDS,
+          new ArrayBlockingQueue<>(QUEUED_REQUESTS),
+          new DefaultThreadFactory("lb4j-admin-handler", true));
 
   /**
    * Serves the admin routes of {@code proxy} on {@code address}; {@code reload} re-reads the
    * configuration and returns null, or why nothing changed.
+   *
+   * @throws IllegalStateException if the endpoint cannot listen on {@code address}
    */
-  AdminServer(
-      NettyL4Proxy proxy,
-      Supplier<String> reload,
-      InetSocketAddress address,
-      EventLoopGroup group,
-      Transport transport) {
+  AdminServer(NettyL4Proxy proxy, Supplier<String> reload, InetSocketAddress address) {
     this.proxy = proxy;
     this.reload = reload;
     this.metrics = new ProxyMetrics(proxy);
+    handlers.allowCoreThreadTimeOut(true);
     ServerBootstrap b =
         new ServerBootstrap()
             .group(group)
-            .channel(transport.serverChannel())
+            .channel(NioServerSocketChannel.class)
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override
@@ -117,10 +144,14 @@ final class AdminServer implements AutoCloseable {
                 });
     try {
       this.channel = b.bind(address).syncUninterruptibly().channel();
-    } catch (RuntimeException e) {
-      slow.shutdownNow();
+    } catch (Exception e) { // Netty rethrows the socket's IOException unchecked
+      shutdownThreads();
       throw new IllegalStateException(
-          "admin: cannot listen on " + address + ": " + e.getMessage(), e);
+          "admin cannot listen on "
+              + StandaloneProxy.hostPort(address)
+              + ": "
+              + StandaloneProxy.reason(e),
+          e);
     }
   }
 
@@ -128,10 +159,18 @@ final class AdminServer implements AutoCloseable {
     return (InetSocketAddress) channel.localAddress();
   }
 
+  /** Stops listening and releases the endpoint's threads; idempotent. */
   @Override
   public void close() {
-    channel.close().syncUninterruptibly();
-    slow.shutdownNow();
+    if (closed.compareAndSet(false, true)) {
+      channel.close().syncUninterruptibly();
+      shutdownThreads();
+    }
+  }
+
+  private void shutdownThreads() {
+    handlers.shutdownNow();
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
   /** An answer: status, content type and body. */
@@ -143,7 +182,7 @@ final class AdminServer implements AutoCloseable {
         return new Response(
             HttpResponseStatus.INTERNAL_SERVER_ERROR,
             "application/json",
-            ("{\"error\":\"" + e.getOriginalMessage() + "\"}").getBytes(StandardCharsets.UTF_8));
+            errorJson("cannot write the answer as JSON: " + e.getOriginalMessage()));
       }
     }
 
@@ -153,26 +192,41 @@ final class AdminServer implements AutoCloseable {
     }
   }
 
+  /** Returns {@code {"error" : "..."}} with {@code message} escaped; cannot fail. */
+  static byte[] errorJson(String message) {
+    return ("{\n  \"error\" : \""
+            + new String(JsonStringEncoder.getInstance().quoteAsString(message))
+            + "\"\n}")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** What a route needs of a request, taken before the request's buffers are released. */
+  private record Request(
+      HttpMethod method, String path, Map<String, List<String>> query, String host) {}
+
   private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
       QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-      String path = uri.path();
-      boolean get = req.method() == HttpMethod.GET;
-      if (get && (path.equals("/") || path.equals("/report") || path.equals("/diagnose"))) {
-        String endpoint = req.headers().get(HttpHeaderNames.HOST, String.valueOf(address()));
-        CompletableFuture.supplyAsync(() -> slowRoute(path, endpoint), slow)
-            .exceptionally(e -> error(e.getCause() != null ? e.getCause() : e))
-            .thenAccept(r -> send(ctx, r));
-        return;
-      }
-      Response r;
+      Request request =
+          new Request(
+              req.method(),
+              uri.path(),
+              uri.parameters(),
+              req.headers().get(HttpHeaderNames.HOST, StandaloneProxy.hostPort(address())));
       try {
-        r = fastRoute(req.method(), path, uri.parameters());
-      } catch (RuntimeException e) {
-        r = error(e);
+        handlers.execute(() -> answer(ctx, request));
+      } catch (RejectedExecutionException e) {
+        send(
+            ctx,
+            Response.json(
+                HttpResponseStatus.SERVICE_UNAVAILABLE,
+                Map.of(
+                    "error",
+                    "admin: busy, "
+                        + QUEUED_REQUESTS
+                        + " requests waiting (expected: fewer requests at once)")));
       }
-      send(ctx, r);
     }
 
     @Override
@@ -181,23 +235,38 @@ final class AdminServer implements AutoCloseable {
     }
   }
 
-  private Response slowRoute(String path, String endpoint) {
-    Diagnosis d = proxy.loadBalancer().diagnose();
-    switch (path) {
-      case "/diagnose":
-        return Response.json(HttpResponseStatus.OK, AdminPages.json(d));
-      case "/report":
-        return Response.text(
-            "text/plain; charset=utf-8", AdminPages.text(endpoint, AdminPages.model(proxy, d)));
-      default:
-        return Response.text(
-            "text/html; charset=utf-8", AdminPages.html(AdminPages.model(proxy, d)));
+  /** Runs on a handler thread: routes the request, then writes the answer on the channel's loop. */
+  private void answer(ChannelHandlerContext ctx, Request request) {
+    Response r;
+    try {
+      r = route(request);
+    } catch (Exception e) { // a route's failure is an answer, never a dead thread and a hung client
+      r = error(e);
+    }
+    Response answer = r;
+    try {
+      ctx.executor().execute(() -> send(ctx, answer));
+    } catch (RejectedExecutionException closing) {
+      // the endpoint is closing: its event loop takes no more work, and the client is gone
     }
   }
 
-  private Response fastRoute(HttpMethod method, String path, Map<String, List<String>> query) {
-    boolean get = method == HttpMethod.GET;
-    if (get && path.equals("/backends")) {
+  private Response route(Request req) {
+    boolean get = req.method() == HttpMethod.GET;
+    String path = req.path();
+    if (get && (path.equals("/") || path.equals("/report") || path.equals("/diagnose"))) {
+      Diagnosis d = proxy.loadBalancer().diagnose();
+      switch (path) {
+        case "/diagnose":
+          return Response.json(HttpResponseStatus.OK, AdminPages.json(d));
+        case "/report":
+          return Response.text(
+              "text/plain; charset=utf-8", AdminPages.text(req.host(), AdminPages.model(proxy, d)));
+        default:
+          return Response.text(
+              "text/html; charset=utf-8", AdminPages.html(AdminPages.model(proxy, d)));
+      }
+    } else if (get && path.equals("/backends")) {
       return Response.json(HttpResponseStatus.OK, backends());
     } else if (get && path.equals("/rules")) {
       return Response.json(HttpResponseStatus.OK, rules());
@@ -208,13 +277,13 @@ final class AdminServer implements AutoCloseable {
     } else if (get && path.equals("/explain")) {
       FlowKey flow;
       try {
-        flow = flow(query);
+        flow = flow(req.query());
       } catch (IllegalArgumentException e) {
         return Response.json(HttpResponseStatus.BAD_REQUEST, Map.of("error", e.getMessage()));
       }
       return Response.json(
           HttpResponseStatus.OK, AdminPages.json(proxy.loadBalancer().explain(flow)));
-    } else if (method == HttpMethod.POST && path.equals("/reload")) {
+    } else if (req.method() == HttpMethod.POST && path.equals("/reload")) {
       String error = reload.get();
       return error == null
           ? Response.json(HttpResponseStatus.OK, Map.of("reloaded", true))
@@ -223,7 +292,7 @@ final class AdminServer implements AutoCloseable {
     }
     return Response.json(
         HttpResponseStatus.NOT_FOUND,
-        Map.of("error", method + " " + path + " (expected: " + ROUTES + ")"));
+        Map.of("error", req.method() + " " + path + " (expected: " + ROUTES + ")"));
   }
 
   /** Reads the flow of {@code /explain} from its query parameters. */
@@ -271,7 +340,8 @@ final class AdminServer implements AutoCloseable {
   }
 
   private static Response error(Throwable e) {
-    return Response.json(HttpResponseStatus.INTERNAL_SERVER_ERROR, Map.of("error", e.toString()));
+    return new Response(
+        HttpResponseStatus.INTERNAL_SERVER_ERROR, "application/json", errorJson(e.toString()));
   }
 
   private static void send(ChannelHandlerContext ctx, Response r) {
@@ -287,36 +357,25 @@ final class AdminServer implements AutoCloseable {
   private Map<String, Object> backends() {
     LoadBalancerConfig config = proxy.loadBalancer().config();
     List<Object> rules = new ArrayList<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (Rule r : config.rules()) {
       List<Object> backends = new ArrayList<>();
-      for (Backend b : config.pool(r.backendPool()).backends()) {
-        backends.add(backend(r.name(), b, b.target(r.backendPort()).getPort()));
+      for (AdminPages.Target t : AdminPages.targets(config, r)) {
+        backends.add(backend(r.name(), t.backend(), t.port()));
       }
       rules.add(Map.of("rule", r.name(), "pool", r.backendPool(), "backends", backends));
     }
-    for (InboundNatRule n : config.inboundNatRules()) {
-      Backend b = config.pool(n.backendPool()).backend(n.backend());
-      rules.add(
-          Map.of(
-              "rule",
-              n.name(),
-              "pool",
-              n.backendPool(),
-              "backends",
-              List.of(backend(n.name(), b, n.backendPort()))));
-    }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("rules", rules);
-    io.lb4j.ProberStats stats = proxy.loadBalancer().proberStats();
+    ProberStats stats = proxy.loadBalancer().proberStats();
     if (stats.targets() > 0) {
       Map<String, Object> prober = new LinkedHashMap<>();
       prober.put("targets", stats.targets());
       prober.put("completed", stats.completed());
       prober.put("failures", stats.failures());
       prober.put("backstops", stats.backstops());
-      prober.put("latenessP50", io.lb4j.Durations.format(stats.latenessP50()));
-      prober.put("latenessP99", io.lb4j.Durations.format(stats.latenessP99()));
-      prober.put("latenessMax", io.lb4j.Durations.format(stats.latenessMax()));
+      prober.put("latenessP50", Durations.format(stats.latenessP50()));
+      prober.put("latenessP99", Durations.format(stats.latenessP99()));
+      prober.put("latenessMax", Durations.format(stats.latenessMax()));
       out.put("prober", prober);
     }
     return out;
@@ -358,31 +417,28 @@ final class AdminServer implements AutoCloseable {
     LoadBalancerConfig config = proxy.loadBalancer().config();
     Map<String, InetSocketAddress> listening = proxy.listeners();
     List<Object> out = new ArrayList<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (Rule r : config.rules()) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", r.name());
-      m.put("kind", "loadBalancing");
-      m.put("listening", String.valueOf(listening.get(r.name())));
+      m.put("kind", r instanceof InboundNatRule ? "inboundNat" : "loadBalancing");
+      m.put("listening", AdminPages.address(listening.get(r.name())));
       m.put("protocol", r.protocol());
       m.put("backendPool", r.backendPool());
       m.put("backendPort", r.backendPort());
-      m.put("probe", r.probe());
-      m.put("distributionMode", r.distributionMode());
-      m.put("selection", r.selection());
-      m.put("idleTimeout", r.idleTimeout().toString());
+      if (r instanceof LoadBalancingRule lb) {
+        m.put("probe", lb.probe());
+        m.put("distributionMode", lb.distributionMode());
+        m.put("selection", lb.selection());
+        m.put("noHealthyBackendPolicy", lb.noHealthyBackendPolicy());
+        m.put("unhealthyFlowPolicy", lb.unhealthyFlowPolicy());
+        m.put("drainTimeout", Durations.format(lb.drainTimeout()));
+      } else {
+        InboundNatRule n = (InboundNatRule) r;
+        m.put("backend", n.backendPool() + "/" + n.backend() + ":" + n.backendPort());
+      }
+      m.put("idleTimeout", Durations.format(r.idleTimeout()));
       m.put("tcpReset", r.tcpReset());
-      m.put("noHealthyBackendPolicy", r.noHealthyBackendPolicy());
-      m.put("unhealthyFlowPolicy", r.unhealthyFlowPolicy());
       m.put("counters", proxy.ruleCounters(r.name()));
-      out.add(m);
-    }
-    for (InboundNatRule n : config.inboundNatRules()) {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("name", n.name());
-      m.put("kind", "inboundNat");
-      m.put("listening", String.valueOf(listening.get(n.name())));
-      m.put("backend", n.backendPool() + "/" + n.backend() + ":" + n.backendPort());
-      m.put("counters", proxy.ruleCounters(n.name()));
       out.add(m);
     }
     return out;

@@ -1,11 +1,10 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
-import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
 import io.lb4j.HealthState;
-import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancerConfig;
-import io.lb4j.LoadBalancingRule;
+import io.lb4j.Rule;
+import io.lb4j.netty.NettyL4Proxy;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -68,15 +67,11 @@ final class ProxyMetrics {
   private void refresh() {
     LoadBalancerConfig config = proxy.loadBalancer().config();
     Set<String> wanted = new HashSet<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (Rule r : config.rules()) {
       ruleMeters(r.name(), wanted);
-      for (Backend b : config.pool(r.backendPool()).backends()) {
-        backendMeters(r.name(), b.id(), wanted);
+      for (AdminPages.Target t : AdminPages.targets(config, r)) {
+        backendMeters(r.name(), t.backend().id(), wanted);
       }
-    }
-    for (InboundNatRule n : config.inboundNatRules()) {
-      ruleMeters(n.name(), wanted);
-      backendMeters(n.name(), n.backend(), wanted);
     }
     for (String gone : new ArrayList<>(bySeries.keySet())) {
       if (!wanted.contains(gone)) {

@@ -1,9 +1,16 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
+import io.lb4j.LoadBalancerConfig;
+import io.lb4j.Rule;
 import io.lb4j.core.L4LoadBalancer;
+import io.lb4j.netty.NettyL4Proxy;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Objects;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +39,7 @@ public final class StandaloneProxy implements AutoCloseable {
   private StandaloneProxy(Path file, ProxyConfig config) {
     this.file = file;
     this.config = config;
+    requireListenable(config.loadBalancer(), Set.of());
 
     this.lb = L4LoadBalancer.builder().config(config.loadBalancer()).seed(config.seed()).build();
     NettyL4Proxy.Builder b =
@@ -44,14 +52,11 @@ public final class StandaloneProxy implements AutoCloseable {
     NettyL4Proxy p = b.build();
     try {
       p.start();
-      this.admin =
-          config.admin() == null
-              ? null
-              : new AdminServer(p, this::reload, config.admin(), p.eventLoops(), p.transport());
-    } catch (RuntimeException e) {
+      this.admin = config.admin() == null ? null : new AdminServer(p, this::reload, config.admin());
+    } catch (Exception e) { // Netty rethrows a failed bind's IOException unchecked
       p.close();
       lb.close();
-      throw e;
+      throw cannotListen(e);
     }
     this.proxy = p;
   }
@@ -61,7 +66,9 @@ public final class StandaloneProxy implements AutoCloseable {
    *
    * @throws IllegalArgumentException if the file is invalid (the message names file, path, value
    *     and expectation)
-   * @throws IllegalStateException if a listener cannot bind
+   * @throws IllegalStateException if a listener cannot bind, in one line naming the rule (or the
+   *     admin endpoint) and the address: {@code rule 'web-http' cannot listen on 127.0.0.1:8080:
+   *     address already in use}
    */
   public static StandaloneProxy start(Path file) {
     Objects.requireNonNull(file, "file");
@@ -77,7 +84,13 @@ public final class StandaloneProxy implements AutoCloseable {
       ProxyConfig next;
       try {
         next = ConfigLoader.load(file);
-        proxy.reload(next.loadBalancer(), next.frontendOptions(), next.ruleOptions());
+        Set<InetSocketAddress> ours = new HashSet<>(proxy.listeners().values());
+        requireListenable(next.loadBalancer(), ours);
+        try {
+          proxy.reload(next.loadBalancer(), next.frontendOptions(), next.ruleOptions());
+        } catch (Exception e) { // Netty rethrows a failed bind's IOException unchecked
+          throw cannotListen(e);
+        }
       } catch (RuntimeException e) {
         logger.warn("reload refused, the running configuration stays: {}", e.getMessage());
         return e.getMessage();
@@ -94,6 +107,60 @@ public final class StandaloneProxy implements AutoCloseable {
       logger.info("reloaded {}", file);
       return null;
     }
+  }
+
+  /**
+   * Refuses, before anything changes, a configuration with a rule whose address is taken: binds,
+   * and at once closes, the address of every rule that is not already listening on one of {@code
+   * ours}, as the proxy's listeners do ({@code SO_REUSEADDR}).
+   *
+   * @throws IllegalStateException naming the first such rule, its address and why, such as {@code
+   *     rule 'web-http' cannot listen on 127.0.0.1:8080: address already in use}
+   */
+  static void requireListenable(LoadBalancerConfig config, Set<InetSocketAddress> ours) {
+    for (Rule r : config.rules()) {
+      InetSocketAddress a =
+          new InetSocketAddress(config.frontend(r.frontend()).address(), r.frontendPort());
+      if (ours.contains(a)) {
+        continue;
+      }
+      try (ServerSocket probe = new ServerSocket()) {
+        probe.setReuseAddress(true);
+        probe.bind(a);
+      } catch (IOException busy) {
+        throw new IllegalStateException(
+            "rule '" + r.name() + "' cannot listen on " + hostPort(a) + ": " + reason(busy), busy);
+      }
+    }
+  }
+
+  /**
+   * Returns the proxy's failure to start or reload as an unchecked exception with a one-line
+   * message. Netty rethrows a failed bind's {@code IOException} unchecked and unwrapped ({@code
+   * bind(..) failed with error(-98): Address already in use}); {@link #requireListenable} names the
+   * rule beforehand, so this one is left for a port taken between that check and the bind.
+   */
+  static RuntimeException cannotListen(Exception e) {
+    if (e instanceof RuntimeException r && !(e.getCause() instanceof IOException)) {
+      return r;
+    }
+    return new IllegalStateException("a rule cannot listen: " + reason(e), e);
+  }
+
+  /** Returns why a bind failed, as a message's tail: {@code address already in use}. */
+  static String reason(Throwable e) {
+    Throwable t = e.getCause() instanceof IOException ? e.getCause() : e;
+    String m = String.valueOf(t.getMessage());
+    int colon = m.lastIndexOf("): "); // Netty's native "bind(..) failed with error(-98): ..."
+    if (colon >= 0) {
+      m = m.substring(colon + 3);
+    }
+    return m.isEmpty() ? t.toString() : Character.toLowerCase(m.charAt(0)) + m.substring(1);
+  }
+
+  static String hostPort(InetSocketAddress a) {
+    String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
   }
 
   /** Returns the admin endpoint's address, or null when it is off. */

@@ -1,6 +1,9 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -8,6 +11,7 @@ import io.lb4j.AdminState;
 import io.lb4j.Backend;
 import io.lb4j.BackendPool;
 import io.lb4j.DistributionMode;
+import io.lb4j.Durations;
 import io.lb4j.Frontend;
 import io.lb4j.HealthOverride;
 import io.lb4j.HealthProbe;
@@ -23,13 +27,21 @@ import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
 import io.lb4j.UnhealthyFlowPolicy;
 import io.lb4j.core.L4LoadBalancer;
+import io.lb4j.netty.Cidr;
+import io.lb4j.netty.FrontendOptions;
+import io.lb4j.netty.NettyL4Proxy;
+import io.lb4j.netty.ProxyProtocol;
+import io.lb4j.netty.RuleOptions;
+import io.lb4j.netty.Transport;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -40,8 +52,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads a standalone proxy's YAML file into a {@link ProxyConfig}. Every error names the file, the
@@ -52,8 +62,10 @@ import java.util.regex.Pattern;
  * <p>Thread-safe.
  */
 public final class ConfigLoader {
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+  /** Refuses a key given twice in one mapping, which YAML parsers otherwise resolve silently. */
+  private static final ObjectMapper YAML =
+      new ObjectMapper(
+          YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
 
   /** The admin endpoint's default address, 127.0.0.1:9901 (Envoy's admin port). */
   public static final InetSocketAddress DEFAULT_ADMIN =
@@ -72,9 +84,24 @@ public final class ConfigLoader {
     try {
       text = Files.readString(file);
     } catch (IOException e) {
-      throw new IllegalArgumentException(name + ": cannot read " + file + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException("cannot read " + file + ": " + why(e), e);
     }
     return parse(name, text);
+  }
+
+  /** Returns why a file cannot be read: {@code no such file}, not the JDK's repeated path. */
+  private static String why(IOException e) {
+    String why;
+    if (e instanceof NoSuchFileException) {
+      why = "no such file";
+    } else if (e instanceof AccessDeniedException) {
+      why = "permission denied";
+    } else if (e instanceof FileSystemException f && f.getReason() != null) {
+      why = f.getReason();
+    } else {
+      why = String.valueOf(e.getMessage());
+    }
+    return why.isEmpty() ? e.toString() : Character.toLowerCase(why.charAt(0)) + why.substring(1);
   }
 
   /**
@@ -87,6 +114,10 @@ public final class ConfigLoader {
     try {
       root = YAML.readTree(text);
     } catch (JsonProcessingException e) {
+      String duplicate = duplicate(name, e);
+      if (duplicate != null) {
+        throw new IllegalArgumentException(duplicate, e);
+      }
       String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
       throw new IllegalArgumentException(
           name + ": not valid YAML" + where + ": " + e.getOriginalMessage(), e);
@@ -101,6 +132,33 @@ public final class ConfigLoader {
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Returns {@code lb.yaml:20: loadBalancingRules[0].backendPort: duplicate key} when {@code e} is
+   * Jackson's duplicate-key refusal, else null.
+   */
+  private static String duplicate(String name, JsonProcessingException e) {
+    if (!(e instanceof StreamReadException r)
+        || r.getProcessor() == null
+        || e.getOriginalMessage() == null
+        || !e.getOriginalMessage().startsWith("Duplicate field '")) {
+      return null;
+    }
+    String message = e.getOriginalMessage();
+    String key = message.substring("Duplicate field '".length(), message.lastIndexOf('\''));
+    String path = key;
+    for (JsonStreamContext c = r.getProcessor().getParsingContext().getParent();
+        c != null && !c.inRoot();
+        c = c.getParent()) {
+      if (c.inArray()) {
+        path = "[" + c.getCurrentIndex() + "]" + (path.startsWith("[") ? "" : ".") + path;
+      } else if (c.getCurrentName() != null) {
+        path = c.getCurrentName() + (path.startsWith("[") ? "" : ".") + path;
+      }
+    }
+    int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+    return name + (line > 0 ? ":" + line : "") + ": " + path + ": duplicate key";
   }
 
   private static ProxyConfig read(Node root) {
@@ -552,32 +610,14 @@ public final class ConfigLoader {
       if (v == null || v.isNull()) {
         return fallback;
       }
-      String s = v.asText().trim();
-      Matcher m = DURATION.matcher(s);
-      try {
-        if (m.matches()) {
-          long n = Long.parseLong(m.group(1));
-          switch (m.group(2)) {
-            case "ms":
-              return Duration.ofMillis(n);
-            case "s":
-              return Duration.ofSeconds(n);
-            case "m":
-              return Duration.ofMinutes(n);
-            case "h":
-              return Duration.ofHours(n);
-            default:
-              return Duration.ofDays(n);
-          }
-        }
-        if (s.startsWith("P") || s.startsWith("p")) {
-          return Duration.parse(s);
-        }
-      } catch (NumberFormatException | DateTimeParseException | ArithmeticException e) {
-        // reported below
+      if (!v.isValueNode()) {
+        throw new ConfigError(at(field), describe(v) + " (expected: a duration such as 5s)");
       }
-      throw new ConfigError(
-          at(field), describe(v) + " (expected: a duration such as 250ms, 5s, 4m, 1h, 1d or PT5S)");
+      try {
+        return Durations.parse(at(field), v.asText());
+      } catch (IllegalArgumentException e) {
+        throw new ConfigError("", e.getMessage()); // names the path, the value and the forms
+      }
     }
 
     /** Runs {@code build}; an error from a model value gets this node's path in front. */

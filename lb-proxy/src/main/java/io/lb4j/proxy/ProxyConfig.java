@@ -1,6 +1,9 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import io.lb4j.LoadBalancerConfig;
+import io.lb4j.netty.FrontendOptions;
+import io.lb4j.netty.RuleOptions;
+import io.lb4j.netty.Transport;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;

@@ -1,7 +1,8 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lb4j.Durations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -12,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,6 +25,22 @@ import picocli.CommandLine.Spec;
  */
 final class AdminClient {
   private AdminClient() {}
+
+  /**
+   * Reads a duration option as the configuration file does: {@code 5s}, {@code PT5S}. Picocli puts
+   * the option in front of a refusal: {@code Invalid value for option '--timeout': '5 seconds'
+   * (expected: a duration such as 250ms, 5s, 4m, 1h, 1d or PT5S)}.
+   */
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      try {
+        return Durations.parse("value", value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage().substring("value: ".length()));
+      }
+    }
+  }
 
   /** Where the admin endpoint is, and how long to wait for it. */
   static class Target {
@@ -36,8 +54,10 @@ final class AdminClient {
     @Option(
         names = "--timeout",
         paramLabel = "DURATION",
-        defaultValue = "PT15S",
-        description = "How long to wait for the answer, ISO-8601 (default: ${DEFAULT-VALUE}).")
+        defaultValue = "15s",
+        converter = DurationConverter.class,
+        description =
+            "How long to wait for the answer: 250ms, 5s, 4m or PT5S (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
     /** GETs {@code path}; prints why and returns null when the endpoint cannot be reached. */

@@ -1,24 +1,32 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lb4j.netty.LeakRecorder;
+import io.lb4j.netty.TestServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** The standalone proxy from a YAML file: admin endpoint, reload, check, SIGTERM. */
@@ -192,7 +200,8 @@ class StandaloneProxyTest {
         held.setSoTimeout(10_000);
         assertEquals("web-0", readLine(held.getInputStream()));
         proxy.toHandle().destroy(); // SIGTERM, leaving our end of its streams open
-        assertTrue(readLine(out).startsWith("lb4j proxy: stopping"), "no drain message");
+        String stopping = readLine(out);
+        assertEquals("lb4j proxy: stopping; established connections may finish for 20s", stopping);
         // new connections are refused, the held one still works
         boolean refused;
         try (Socket late = new Socket("127.0.0.1", port)) {
@@ -209,6 +218,113 @@ class StandaloneProxyTest {
       assertEquals(0, proxy.exitValue());
     } finally {
       proxy.destroyForcibly();
+    }
+  }
+
+  /**
+   * A reload that binds listeners must not run on an event loop: with one I/O thread the bind would
+   * wait on the loop that runs it (Netty refuses that with BlockingOperationException).
+   */
+  @ParameterizedTest(name = "ioThreads {0}")
+  @ValueSource(ints = {1, 3})
+  void reload_addsARuleAndMovesAnother_bothListenersServe(int ioThreads) throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    String proxy = "proxy: { ioThreads: " + ioThreads + " }\n";
+    Files.writeString(file, yaml(port, 1) + proxy);
+    try (StandaloneProxy p = StandaloneProxy.start(file)) {
+      int moved = TestServer.freePort("127.0.0.1");
+      int added = TestServer.freePort("127.0.0.1");
+      String next =
+          yaml(moved, 1)
+                  .replace(
+                      "admin:",
+                      "  - { name: added, frontend: web, frontendPort: "
+                          + added
+                          + ", backendPool: web }\nadmin:")
+              + proxy;
+      Files.writeString(file, next);
+      String answer = get(p.adminAddress(), "POST", "/reload");
+      assertTrue(answer.startsWith("HTTP/1.1 200 OK"), answer);
+      assertTrue(answer.contains("\"reloaded\" : true"), answer);
+      for (int listener : new int[] {moved, added}) {
+        try (Socket c = new Socket("127.0.0.1", listener)) {
+          c.setSoTimeout(10_000);
+          assertEquals("web-0", readLine(c.getInputStream()), "listener on port " + listener);
+        }
+      }
+      assertEquals(Integer.valueOf(moved), p.proxy().listeners().get("app").getPort());
+      assertEquals(Integer.valueOf(added), p.proxy().listeners().get("added").getPort());
+    }
+  }
+
+  /** Starts {@code ProxyMain} with {@code args} in a child JVM on this test's class path. */
+  private static ProcessBuilder child(String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(ProxyMain.class.getName());
+    command.addAll(List.of(args));
+    return new ProcessBuilder(command);
+  }
+
+  @Test
+  void main_frontendPortInUse_oneLineNamingRuleAndAddress_exit2() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      Path file = dir.resolve("lb.yaml");
+      Files.writeString(file, yaml(taken.getLocalPort(), 1));
+      Process proxy = child("--config", file.toString()).start();
+      try {
+        assertTrue(proxy.waitFor(20, TimeUnit.SECONDS), "the proxy did not exit");
+        String err = new String(proxy.getErrorStream().readAllBytes(), UTF_8);
+        assertEquals(
+            "lb4j-proxy: rule 'app' cannot listen on 127.0.0.1:"
+                + taken.getLocalPort()
+                + ": address already in use\n",
+            err);
+        assertEquals(ProxyMain.CONFIG_ERROR, proxy.exitValue());
+      } finally {
+        proxy.toHandle().destroyForcibly();
+      }
+    }
+  }
+
+  /**
+   * Under {@code nohup}, SIGHUP is ignored from launch and the JVM then refuses to install a
+   * handler for it, so a SIGHUP never reloads: the proxy says so once at start and names the way
+   * that works.
+   */
+  @Test
+  void main_startedWithSighupIgnored_warnsThatPostReloadIsTheWay() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1));
+    List<String> command = new ArrayList<>(List.of("sh", "-c", "trap '' HUP; exec \"$0\" \"$@\""));
+    command.addAll(child("--config", file.toString()).command());
+    Process proxy = new ProcessBuilder(command).redirectErrorStream(true).start();
+    try {
+      CompletableFuture<String> warning =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  for (String line; !(line = readLine(proxy.getInputStream())).isEmpty(); ) {
+                    if (line.contains("SIGHUP")) {
+                      return line;
+                    }
+                  }
+                  return "(no warning before the output ended)";
+                } catch (IOException e) {
+                  return e.toString();
+                }
+              });
+      String line = warning.get(20, TimeUnit.SECONDS);
+      assertTrue(line.contains("WARN"), line);
+      assertTrue(line.contains("SIGHUP is ignored"), line);
+      assertTrue(line.contains("POST /reload"), line);
+    } finally {
+      proxy.toHandle().destroyForcibly();
+      proxy.waitFor(20, TimeUnit.SECONDS);
     }
   }
 
@@ -233,7 +349,12 @@ class StandaloneProxyTest {
       Files.writeString(file, next);
       String refused = get(p.adminAddress(), "POST", "/reload");
       assertTrue(refused.startsWith("HTTP/1.1 400"), refused);
-      assertTrue(refused.contains("rule 'clash': cannot listen on"), refused);
+      assertTrue(
+          refused.contains(
+              "rule 'clash' cannot listen on 127.0.0.1:"
+                  + taken.getLocalPort()
+                  + ": address already in use"),
+          refused);
       try (Socket c = new Socket("127.0.0.1", port)) {
         c.setSoTimeout(10_000);
         assertEquals("web-0", readLine(c.getInputStream()), "the old listener must still serve");

@@ -1,8 +1,11 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
+import io.lb4j.Durations;
 import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -17,15 +20,18 @@ import picocli.CommandLine.Spec;
  * The standalone proxy's command line.
  *
  * <pre>
- * java -jar lb-netty-adapter/target/lb4j-proxy.jar --config lb.yaml
- * java -jar lb-netty-adapter/target/lb4j-proxy.jar --check lb.yaml
- * java -jar lb-netty-adapter/target/lb4j-proxy.jar report [--admin 127.0.0.1:9901]
- * java -jar lb-netty-adapter/target/lb4j-proxy.jar explain --src 127.0.0.9:40000 --dst 127.0.0.1:8080
+ * java -jar lb-proxy/target/lb4j-proxy.jar --config lb.yaml
+ * java -jar lb-proxy/target/lb4j-proxy.jar --check lb.yaml
+ * java -jar lb-proxy/target/lb4j-proxy.jar report [--admin 127.0.0.1:9901]
+ * java -jar lb-proxy/target/lb4j-proxy.jar explain --src 127.0.0.9:40000 --dst 127.0.0.1:8080
  * </pre>
  *
  * <p>SIGTERM stops accepting, lets established connections finish up to {@code
  * shutdown.drainTimeout} and exits 0; SIGHUP re-reads the file (as {@code POST /reload} does). Exit
- * codes: 0 done, 1 a runtime failure (a port in use), 2 an invalid configuration or command line.
+ * codes: 0 done; 1 a runtime failure (the admin endpoint of {@code report} or {@code explain}
+ * cannot be reached); 2 a configuration the proxy cannot run: an invalid file or command line, or a
+ * listener that cannot bind ({@code lb4j-proxy: rule 'web-http' cannot listen on 127.0.0.1:8080:
+ * address already in use}).
  *
  * <p>Not thread-safe; one per process.
  */
@@ -38,7 +44,7 @@ import picocli.CommandLine.Spec;
 public final class ProxyMain implements Callable<Integer> {
   private static final Logger logger = LoggerFactory.getLogger(ProxyMain.class);
 
-  /** Exit code of an invalid configuration. */
+  /** Exit code of a configuration the proxy cannot run: invalid, or a port in use. */
   public static final int CONFIG_ERROR = 2;
 
   /** Exit code of a runtime failure. */
@@ -97,29 +103,46 @@ public final class ProxyMain implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       err.println(e.getMessage());
       return CONFIG_ERROR;
-    } catch (IllegalStateException e) {
-      err.println(e.getMessage());
-      return RUNTIME_ERROR;
+    } catch (IllegalStateException e) { // a port in use, a transport that does not load
+      err.println("lb4j-proxy: " + e.getMessage());
+      return CONFIG_ERROR;
     }
+    List<String> listening = new ArrayList<>();
+    proxy
+        .proxy()
+        .listeners()
+        .forEach((rule, at) -> listening.add(rule + " " + StandaloneProxy.hostPort(at)));
     out.printf(
         "lb4j proxy listening: %s (%s transport)%n",
-        proxy.proxy().listeners(), proxy.proxy().transport());
+        String.join(", ", listening), proxy.proxy().transport());
     if (proxy.adminAddress() != null) {
       out.printf(
           "admin: http://%s:%d/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",
           proxy.adminAddress().getAddress().getHostAddress(), proxy.adminAddress().getPort());
     }
     CountDownLatch stop = new CountDownLatch(1);
-    boolean term = onSignal("TERM", stop::countDown);
+    boolean term = onSignal("TERM", stop::countDown) == SignalHandling.HANDLED;
     onSignal("INT", stop::countDown);
-    onSignal(
-        "HUP",
-        () -> {
-          String error = proxy.reload();
-          if (error != null) {
-            err.println("reload refused: " + error);
-          }
-        });
+    SignalHandling hup =
+        onSignal(
+            "HUP",
+            () -> {
+              String error = proxy.reload();
+              if (error != null) {
+                err.println("reload refused: " + error);
+              }
+            });
+    if (hup == SignalHandling.IGNORED_AT_LAUNCH) {
+      logger.warn(
+          "SIGHUP is ignored (started under nohup?), so SIGHUP will not reload {}: reload with POST"
+              + " /reload on the admin endpoint{}, or start lb4j without nohup (setsid, systemd)",
+          config,
+          proxy.adminAddress() == null
+              ? " (off: turn it on with admin: in the file)"
+              : " (curl -X POST http://"
+                  + StandaloneProxy.hostPort(proxy.adminAddress())
+                  + "/reload)");
+    }
     if (!term) {
       Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "lb4j-shutdown"));
     }
@@ -131,17 +154,31 @@ public final class ProxyMain implements Callable<Integer> {
     proxy.stopAccepting(); // before saying so: a client that reads the line finds the door shut
     out.println(
         "lb4j proxy: stopping; established connections may finish for "
-            + proxy.config().shutdownDrain());
+            + Durations.format(proxy.config().shutdownDrain()));
     int forced = proxy.shutdown();
     out.printf("lb4j proxy: stopped (%d connections closed at the deadline)%n", forced);
     return 0;
   }
 
+  /** What became of a signal handler. */
+  enum SignalHandling {
+    /** Installed: the signal runs the action. */
+    HANDLED,
+    /**
+     * Not installed: the signal was ignored when the JVM started ({@code nohup} ignores SIGHUP),
+     * and the JVM keeps an ignored SIGHUP, SIGINT or SIGTERM ignored instead of installing a
+     * handler.
+     */
+    IGNORED_AT_LAUNCH,
+    /** Not installed: {@code sun.misc.Signal} is missing or refused the signal. */
+    UNAVAILABLE
+  }
+
   /**
    * Handles the signal {@code name} with {@code action}, through {@code sun.misc.Signal} looked up
-   * reflectively (it is unsupported API); returns false where it is missing.
+   * reflectively (it is unsupported API); says whether the handler is in place.
    */
-  static boolean onSignal(String name, Runnable action) {
+  static SignalHandling onSignal(String name, Runnable action) {
     try {
       Class<?> signalClass = Class.forName("sun.misc.Signal");
       Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
@@ -156,11 +193,15 @@ public final class ProxyMain implements Callable<Integer> {
                 }
                 return null;
               });
-      signalClass.getMethod("handle", signalClass, handlerClass).invoke(null, signal, handler);
-      return true;
+      Object previous =
+          signalClass.getMethod("handle", signalClass, handlerClass).invoke(null, signal, handler);
+      // the JVM answers SIG_IGN, and installs nothing, for a signal ignored from launch
+      return previous == handlerClass.getField("SIG_IGN").get(null)
+          ? SignalHandling.IGNORED_AT_LAUNCH
+          : SignalHandling.HANDLED;
     } catch (ReflectiveOperationException | RuntimeException e) {
       logger.debug("no handler for SIG{}: {}", name, e.toString());
-      return false;
+      return SignalHandling.UNAVAILABLE;
     }
   }
 }

@@ -1,7 +1,8 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
+import io.lb4j.BackendPool;
 import io.lb4j.Diagnosis;
 import io.lb4j.Finding;
 import io.lb4j.FlowExplanation;
@@ -9,7 +10,10 @@ import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
+import io.lb4j.Rule;
 import io.lb4j.Selection;
+import io.lb4j.netty.NettyL4Proxy;
+import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,47 +51,58 @@ final class AdminPages {
   /** Everything a page shows. */
   record Model(Instant at, List<RuleView> rules, Diagnosis diagnosis) {}
 
+  /** A backend a rule sends flows to, and the port it sends them to. */
+  record Target(Backend backend, int port) {}
+
+  /**
+   * Returns the backends {@code rule} sends flows to: every backend of the pool for a
+   * load-balancing rule, on its own port or the rule's; the one named backend for an inbound NAT
+   * rule.
+   */
+  static List<Target> targets(LoadBalancerConfig config, Rule rule) {
+    BackendPool pool = config.pool(rule.backendPool());
+    if (rule instanceof InboundNatRule nat) {
+      return List.of(new Target(pool.backend(nat.backend()), nat.backendPort()));
+    }
+    List<Target> out = new ArrayList<>();
+    for (Backend b : pool.backends()) {
+      out.add(new Target(b, b.target(rule.backendPort()).getPort()));
+    }
+    return out;
+  }
+
   static Model model(NettyL4Proxy proxy, Diagnosis diagnosis) {
     LoadBalancerConfig config = proxy.loadBalancer().config();
-    Map<String, java.net.InetSocketAddress> listening = proxy.listeners();
+    Map<String, InetSocketAddress> listening = proxy.listeners();
     List<RuleView> rules = new ArrayList<>();
-    for (LoadBalancingRule r : config.loadBalancingRules()) {
+    for (Rule r : config.rules()) {
       List<Row> rows = new ArrayList<>();
-      for (Backend b : config.pool(r.backendPool()).backends()) {
-        rows.add(row(proxy, r.name(), b, b.target(r.backendPort()).getPort()));
+      for (Target t : targets(config, r)) {
+        rows.add(row(proxy, r.name(), t.backend(), t.port()));
       }
+      String to =
+          r instanceof LoadBalancingRule lb
+              ? String.format(
+                  Locale.ROOT,
+                  "pool %s port %d, %s, %s",
+                  lb.backendPool(),
+                  lb.backendPort(),
+                  lb.selection().algorithm(),
+                  lb.distributionMode())
+              : String.format(
+                  Locale.ROOT,
+                  "%s port %d (inbound NAT)",
+                  ((InboundNatRule) r).backend(),
+                  r.backendPort());
       rules.add(
           new RuleView(
-              r.name(),
-              String.format(
-                  Locale.ROOT,
-                  "%s/%s -> pool %s port %d, %s, %s",
-                  address(listening.get(r.name())),
-                  r.protocol(),
-                  r.backendPool(),
-                  r.backendPort(),
-                  r.selection().algorithm(),
-                  r.distributionMode()),
-              rows));
-    }
-    for (InboundNatRule n : config.inboundNatRules()) {
-      Backend b = config.pool(n.backendPool()).backend(n.backend());
-      rules.add(
-          new RuleView(
-              n.name(),
-              String.format(
-                  Locale.ROOT,
-                  "%s/%s -> %s port %d (inbound NAT)",
-                  address(listening.get(n.name())),
-                  n.protocol(),
-                  n.backend(),
-                  n.backendPort()),
-              List.of(row(proxy, n.name(), b, n.backendPort()))));
+              r.name(), address(listening.get(r.name())) + "/" + r.protocol() + " -> " + to, rows));
     }
     return new Model(diagnosis.at(), rules, diagnosis);
   }
 
-  private static String address(java.net.InetSocketAddress a) {
+  /** Returns {@code 127.0.0.1:8080}, {@code [::1]:8080}, or {@code (not listening)} for null. */
+  static String address(InetSocketAddress a) {
     return a == null ? "(not listening)" : hostPort(a.getAddress().getHostAddress(), a.getPort());
   }
 

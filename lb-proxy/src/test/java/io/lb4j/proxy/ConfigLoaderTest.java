@@ -1,4 +1,4 @@
-package io.lb4j.netty;
+package io.lb4j.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.lb4j.DistributionMode;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.SelectionAlgorithm;
+import io.lb4j.netty.ProxyProtocol;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -126,19 +127,48 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void parse_duplicateKey_isRefusedWithLineAndPath() {
+    assertEquals(
+        "lb.yaml:20: loadBalancingRules[0].backendPort: duplicate key",
+        error(
+            VALID.replace(
+                "    backendPort: 8081\n", "    backendPort: 8081\n    backendPort: 8082\n")));
+    assertEquals(
+        "lb.yaml:13: probes[0].interval: duplicate key",
+        error(VALID.replace("interval: 2s,", "interval: 2s, interval: 3s,")));
+    assertEquals("lb.yaml:29: admin: duplicate key", error(VALID + "admin: { port: 1 }\n"));
+  }
+
+  @Test
   void parse_notYaml_saysWhere() {
     String e = error("frontends: [\n  - name: web\n");
     assertEquals(true, e.startsWith("lb.yaml: not valid YAML at line "), e);
   }
 
   @Test
-  void load_missingFile_saysWhich() {
+  void load_missingFile_saysWhichAndWhy() {
     String e =
         assertThrows(
                 IllegalArgumentException.class,
                 () -> ConfigLoader.load(Path.of("/nonexistent/lb.yaml")))
             .getMessage();
-    assertEquals(true, e.startsWith("lb.yaml: cannot read /nonexistent/lb.yaml: "), e);
+    assertEquals("cannot read /nonexistent/lb.yaml: no such file", e);
+  }
+
+  @Test
+  void parse_durations_takeTheUnitsPeopleWrite() {
+    ProxyConfig c =
+        ConfigLoader.parse(
+            "lb.yaml",
+            VALID
+                .replace("idleTimeout: 90s", "idleTimeout: PT90S")
+                .replace("drainTimeout: 5s", "drainTimeout: 1m"));
+    assertEquals(Duration.ofSeconds(90), c.loadBalancer().loadBalancingRule("http").idleTimeout());
+    assertEquals(Duration.ofMinutes(1), c.shutdownDrain());
+    assertEquals(
+        "lb.yaml: shutdown.drainTimeout: '5 s' (expected: a duration such as 250ms, 5s, 4m, 1h,"
+            + " 1d or PT5S)",
+        error(VALID.replace("drainTimeout: 5s", "drainTimeout: 5 s")));
   }
 
   @Test
