@@ -53,6 +53,9 @@ import org.slf4j.LoggerFactory;
  * per the balancer's policy); a backend {@code DISABLED} by the operator loses them within a second
  * of activity. Events run on Netty event loops: native epoll where it loads, else NIO.
  *
+ * <p>At about 550 lines it is the proxy's lifecycle (start, reload, drain, close) and its
+ * listeners, routes and counters; the connection itself lives in the handlers.
+ *
  * <p>Thread-safe.
  */
 public final class NettyL4Proxy implements AutoCloseable {

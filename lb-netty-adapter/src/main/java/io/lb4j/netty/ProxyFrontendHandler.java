@@ -45,6 +45,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The handler is its own connect listener, so a connect attempt allocates no listener either.
  *
+ * <p>Why one class of about 550 lines: it is the one state machine of a client connection —
+ * selection, connect and retry, relay, half-close, idle timeout, drain — and its transitions read
+ * best side by side; the PROXY header, the retry decision and the backend side are already their
+ * own classes.
+ *
  * <p>Not thread-safe; confined to the connection's event loop.
  */
 final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter

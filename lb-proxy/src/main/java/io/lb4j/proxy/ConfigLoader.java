@@ -59,6 +59,10 @@ import java.util.Set;
  * loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])}; unknown keys
  * are errors too, so that a typo never passes silently. See {@code docs/configuration.md}.
  *
+ * <p>Why one class of about 650 lines: it reads the file top-down in the file's own structure, and
+ * every reader carries the path and line that its errors name; split by section, each part would
+ * need the same path bookkeeping and the cross-section checks would straddle them.
+ *
  * <p>Thread-safe.
  */
 public final class ConfigLoader {
