@@ -57,12 +57,13 @@ class ShippedExampleTest {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(WAIT).build();
   private StandaloneProxy proxy;
   private int frontendPort;
+  private int natPort;
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     int backendPort = startBackends();
     frontendPort = TestServer.freePort("127.0.0.1");
-    int natPort = TestServer.freePort("127.0.0.1");
+    natPort = TestServer.freePort("127.0.0.1");
     String shipped = Files.readString(SHIPPED);
     String yaml =
         replaceOnce(
@@ -76,9 +77,41 @@ class ShippedExampleTest {
             "port: 9901",
             "port: 0");
     Path file = dir.resolve("lb4j-demo.yaml");
-    Files.writeString(file, yaml);
+    Files.writeString(file, yaml + proxySection());
     proxy = StandaloneProxy.start(file);
     awaitHealthy(proxy.proxy().loadBalancer(), "web-1", "web-2", "web-3");
+  }
+
+  /** YAML appended to the shipped file: none as shipped; subclasses set the I/O threads. */
+  String proxySection() {
+    return "";
+  }
+
+  @Test
+  void frontend_servesHttpFromEveryBackend() throws Exception {
+    java.util.Set<String> seen = new java.util.TreeSet<>();
+    for (int i = 0; i < 60 && seen.size() < 3; i++) {
+      // a new connection per request: 5-tuple hashing spreads them over the backends
+      HttpClient fresh = HttpClient.newBuilder().connectTimeout(WAIT).build();
+      HttpResponse<String> r =
+          fresh.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + frontendPort + "/"))
+                  .timeout(WAIT)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode());
+      seen.add(r.body().trim());
+    }
+    assertEquals(
+        java.util.Set.of("hello from 127.0.0.2", "hello from 127.0.0.3", "hello from 127.0.0.4"),
+        seen);
+    HttpResponse<String> nat =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + natPort + "/"))
+                .timeout(WAIT)
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals("hello from 127.0.0.2", nat.body().trim(), "the NAT rule goes to web-1");
   }
 
   private static String replaceOnce(String text, String from, String to) {
