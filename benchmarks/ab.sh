@@ -30,7 +30,7 @@ for side in "AB":
     for r in range(1, rounds + 1):
         with open(f"{out}/{side}-{r}.csv") as f:
             for row in csv.DictReader(f):
-                params = ",".join(f"{k[7:-1]}={v}" for k, v in row.items() if k.startswith("Param: "))
+                params = ",".join(f"{k[7:]}={v}" for k, v in row.items() if k.startswith("Param: "))
                 name = row["Benchmark"]
                 colon = name.find(":")
                 end = colon if colon >= 0 else len(name)

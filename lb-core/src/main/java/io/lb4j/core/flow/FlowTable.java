@@ -14,7 +14,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import java.util.function.ToLongFunction;
 
@@ -48,9 +47,10 @@ import java.util.function.ToLongFunction;
  * middle of a connection. A new flow that finds the table full is refused ({@link #putIfAbsent}
  * returns null) and the established flows are kept, as Linux conntrack does when {@code
  * nf_conntrack_max} is reached. Capacity is counted without a shared counter on the insert path:
- * each segment takes capacity in chunks (up to 64 flows) as credit and gives surplus back, and the
- * count of flows is a {@link LongAdder}; before refusing, an insert reclaims every segment's unused
- * credit, so a flow is refused only when the table really holds {@code capacity} flows.
+ * each segment counts its flows and holds capacity taken in chunks (up to 64 flows) as credit, both
+ * under its own monitor, and gives surplus back; before refusing, an insert takes back every
+ * segment's unused credit, so a flow is refused only when the table really holds {@code capacity}
+ * flows.
  *
  * <p>Why one class of about 700 lines: segments, entries, expiry and capacity share invariants
  * guarded by one segment's monitor (its table, live count, stamps and credit); spread over classes
@@ -82,13 +82,15 @@ public final class FlowTable<V> {
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
   private static final Protocol[] PROTOCOLS = Protocol.values();
 
+  /** What {@link #insert} answers when no capacity is left. */
+  private static final Object FULL = new Object();
+
   /** Marks a removed slot; its {@code ports} match no flow, so readers pass over it. */
   private static final Entry<Object> TOMBSTONE = new Entry<>(0, 0, 0, 0, 0, -1, new Object());
 
   private final Segment<V>[] segments;
   private final long seed;
   private final long capacity;
-  private final LongAdder count = new LongAdder(); // flows recorded: striped, read by size()
   private final AtomicLong unreserved; // capacity no segment holds as credit yet
   private final int chunk; // how much capacity a segment takes from unreserved at once
   private final Ticker ticker;
@@ -172,11 +174,32 @@ public final class FlowTable<V> {
    * {@code value} if it was recorded, the earlier value if the flow was known, or null if the table
    * is full and the flow was not recorded.
    */
+  @SuppressWarnings("unchecked")
   public V putIfAbsent(FlowKey flow, V value) {
     Objects.requireNonNull(value, "value");
     long ports = ports(flow);
     long h = hash(flow, ports);
     Segment<V> s = segmentOf(h);
+    Object now = insert(s, flow, ports, h, value);
+    if (now == FULL) {
+      reclaimCredit(); // outside every segment's monitor: it takes each in turn
+      now = insert(s, flow, ports, h, value);
+    }
+    if (now == FULL) {
+      return null;
+    }
+    if (now != null) {
+      return (V) now;
+    }
+    afterInsert(value);
+    return value;
+  }
+
+  /**
+   * Inserts {@code flow} unless known: returns null when inserted, the value of a known flow, or
+   * {@link #FULL} when no capacity is left in the segment or unreserved.
+   */
+  private Object insert(Segment<V> s, FlowKey flow, long ports, long h, V value) {
     synchronized (s) {
       Entry<V>[] t = s.table;
       int mask = t.length - 1;
@@ -198,9 +221,8 @@ public final class FlowTable<V> {
         }
       }
       if (!reserve(s)) {
-        return null;
+        return FULL;
       }
-      count.increment();
       boolean fresh = t[free] == null;
       t[free] =
           new Entry<>(
@@ -216,8 +238,7 @@ public final class FlowTable<V> {
         s.rehash();
       }
     }
-    afterInsert(value);
-    return value;
+    return null;
   }
 
   /** Forgets {@code flow}; returns its assignment, or null if it was unknown. */
@@ -249,7 +270,6 @@ public final class FlowTable<V> {
             return null;
           }
           s.delete(i);
-          count.decrement();
           release(s, 1);
           return e.value;
         }
@@ -259,7 +279,23 @@ public final class FlowTable<V> {
 
   /** Returns the number of flows recorded, expired ones included until maintenance removes them. */
   public long size() {
-    return count.sum();
+    long n = 0;
+    for (Segment<V> s : segments) {
+      n += (int) LIVE.getOpaque(s);
+    }
+    return n;
+  }
+
+  /** Returns whether no segment holds a flow, reading each under its monitor. */
+  private boolean isEmpty() {
+    for (Segment<V> s : segments) {
+      synchronized (s) {
+        if (s.live > 0) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** Returns the most flows the table holds. */
@@ -271,7 +307,6 @@ public final class FlowTable<V> {
   public void clear() {
     for (Segment<V> s : segments) {
       synchronized (s) {
-        count.add(-s.live);
         release(s, s.live);
         s.reset(MIN_SLOTS);
       }
@@ -303,9 +338,8 @@ public final class FlowTable<V> {
       for (Segment<V> s : segments) {
         synchronized (s) {
           shortest = Math.min(shortest, s.sweep(now, idleTimeoutNanos, expired));
+          release(s, expired.size());
         }
-        count.add(-expired.size());
-        release(s, expired.size());
         for (int i = 0; i < expired.size(); i++) {
           Entry<V> e = expired.get(i);
           onExpired.accept(e.key(), e.value);
@@ -406,14 +440,16 @@ public final class FlowTable<V> {
       if (gen != generation) {
         return;
       }
-      if (count.sum() > 0) {
+      if (!isEmpty()) {
         schedule(gen);
         return;
       }
-      // Empty: stop. An insert counts itself before it reads 'scheduled', and this reads the count
-      // after writing it (both volatile), so at least one of the two sees the other's write.
+      // Empty: stop. An insert counts itself under its segment's monitor before it reads
+      // 'scheduled' (volatile); this writes 'scheduled' before it reads each count under the
+      // same monitor. If this takes the monitor after the insert released it, it sees the count;
+      // if before, the insert's read of 'scheduled' comes after this write and sees false.
       scheduled = false;
-      if (count.sum() > 0) {
+      if (!isEmpty()) {
         startChain();
       }
     }
@@ -423,50 +459,44 @@ public final class FlowTable<V> {
 
   /**
    * Takes one unit of capacity for a new flow in {@code s}: from the segment's credit, else a chunk
-   * from the unreserved capacity, else — the table looks full — back from every segment's unused
-   * credit, then once more from the unreserved. Returns false only when every unit is held by a
-   * live flow (or by an insert racing this one). Holds {@code s}'s monitor.
+   * from the unreserved capacity. Holds {@code s}'s monitor, which guards its credit.
    */
   private boolean reserve(Segment<V> s) {
-    for (int c = s.credit; c > 0; c = s.credit) {
-      if (CREDIT.compareAndSet(s, c, c - 1)) {
-        return true;
-      }
-    }
-    if (take(s)) {
+    if (s.credit > 0) {
+      s.credit--;
       return true;
     }
-    for (Segment<V> other : segments) {
-      int c = (int) CREDIT.getAndSet(other, 0);
-      if (c > 0) {
-        unreserved.addAndGet(c);
-      }
-    }
-    return take(s);
-  }
-
-  /** Takes a chunk of the unreserved capacity for {@code s}: one unit used, the rest credit. */
-  private boolean take(Segment<V> s) {
     for (long left = unreserved.get(); left > 0; left = unreserved.get()) {
       long n = Math.min(chunk, left);
       if (unreserved.compareAndSet(left, left - n)) {
-        if (n > 1) {
-          CREDIT.getAndAdd(s, (int) (n - 1));
-        }
+        s.credit += (int) (n - 1);
         return true;
       }
     }
     return false;
   }
 
-  /** Gives {@code n} units back to {@code s}'s credit; a segment keeps at most two chunks. */
+  /** Gives {@code n} units back to {@code s}'s credit, keeping at most two chunks; under s. */
   private void release(Segment<V> s, int n) {
-    if (n == 0) {
-      return;
-    }
-    int c = (int) CREDIT.getAndAdd(s, n) + n;
-    if (c > 2 * chunk && CREDIT.compareAndSet(s, c, c - chunk)) {
+    s.credit += n;
+    if (s.credit > 2 * chunk) {
+      s.credit -= chunk;
       unreserved.addAndGet(chunk);
+    }
+  }
+
+  /**
+   * Moves every segment's unused credit back to the unreserved capacity, taking each segment's
+   * monitor in turn and never two at once: what an insert does before it refuses a flow.
+   */
+  private void reclaimCredit() {
+    for (Segment<V> s : segments) {
+      synchronized (s) {
+        if (s.credit > 0) {
+          unreserved.addAndGet(s.credit);
+          s.credit = 0;
+        }
+      }
     }
   }
 
@@ -496,12 +526,12 @@ public final class FlowTable<V> {
   // ---------------------------------------------------------------- structure
 
   private static final VarHandle ACTIVE;
-  private static final VarHandle CREDIT;
+  private static final VarHandle LIVE;
 
   static {
     try {
       ACTIVE = MethodHandles.lookup().findVarHandle(Entry.class, "active", int.class);
-      CREDIT = MethodHandles.lookup().findVarHandle(Segment.class, "credit", int.class);
+      LIVE = MethodHandles.lookup().findVarHandle(Segment.class, "live", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -569,8 +599,8 @@ public final class FlowTable<V> {
     int live; // entries
     int used; // entries and tombstones
 
-    /** Capacity this segment holds for new flows; changed with CAS ({@link #CREDIT}). */
-    volatile int credit;
+    /** Capacity this segment holds for new flows, beyond its live ones. */
+    int credit;
 
     @SuppressWarnings("unchecked")
     private Entry<V>[] newTable(int slots) {
