@@ -28,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -72,8 +73,8 @@ final class ControlPlane {
   private ScheduledExecutorService scheduler;
   private boolean closed;
 
-  /** What the data plane reads; written only under the lock. */
-  volatile Snapshot snapshot = new Snapshot(new RuleState[0]);
+  /** Where each new snapshot goes: the data plane's one volatile field. */
+  private final Consumer<Snapshot> publish;
 
   /** A rule's slots by backend id, with what outlives one build of the rule. */
   static final class RuleSlots {
@@ -88,8 +89,10 @@ final class ControlPlane {
       Ticker ticker,
       InstantSource clock,
       ScheduledExecutorService scheduler,
-      ProbeTargets.Settings probeSettings) {
+      ProbeTargets.Settings probeSettings,
+      Consumer<Snapshot> publish) {
     this.config = config;
+    this.publish = publish;
     this.flows = flows;
     this.ticker = ticker;
     this.clock = clock;
@@ -313,7 +316,7 @@ final class ControlPlane {
         ordered.add(s);
       }
     }
-    snapshot = new Snapshot(ordered.toArray(new RuleState[0]));
+    publish.accept(new Snapshot(ordered.toArray(new RuleState[0])));
     for (HealthEvent e : events) {
       if (e.to() == HealthState.UNHEALTHY) {
         logger.warn("{}", e);

@@ -81,6 +81,9 @@ public final class L4LoadBalancer implements LoadBalancer {
   private final ControlPlane control;
   private volatile boolean recording = true;
 
+  /** What the data plane reads: published by the control plane with one volatile write. */
+  private volatile Snapshot snapshot = new Snapshot(new RuleState[0]);
+
   private L4LoadBalancer(Builder b) {
     this.seed = b.seed;
     this.ticker = b.ticker;
@@ -101,7 +104,8 @@ public final class L4LoadBalancer implements LoadBalancer {
             b.ticker,
             b.clock,
             b.probeScheduler,
-            new ProbeTargets.Settings(checker, b.checker == null, b.historySize, b.probeSeed));
+            new ProbeTargets.Settings(checker, b.checker == null, b.historySize, b.probeSeed),
+            published -> snapshot = published);
     control.start();
   }
 
@@ -114,7 +118,7 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   @Override
   public Selection select(FlowKey flow) {
-    RuleState rule = control.snapshot.find(flow);
+    RuleState rule = snapshot.find(flow);
     if (rule == null) {
       return NO_RULE;
     }
@@ -138,7 +142,7 @@ public final class L4LoadBalancer implements LoadBalancer {
     if (attempt < 1) {
       throw new IllegalArgumentException("attempt: " + attempt + " (expected: >= 1)");
     }
-    RuleState rule = control.snapshot.find(flow);
+    RuleState rule = snapshot.find(flow);
     if (rule == null) {
       return NO_RULE;
     }
@@ -171,7 +175,7 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   @Override
   public Selection pick(FlowKey flow) {
-    RuleState rule = control.snapshot.find(flow);
+    RuleState rule = snapshot.find(flow);
     return rule == null ? NO_RULE : answer(rule, rule.select(flow, seed));
   }
 
@@ -191,7 +195,7 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   @Override
   public void reportConnectFailure(String rule, String backendId) {
-    RuleState r = control.snapshot.rule(rule);
+    RuleState r = snapshot.rule(rule);
     BackendSlot slot = r == null || r.nat ? null : r.slotById.get(backendId);
     if (slot != null) {
       control.passive.onConnectFailure(r, slot);
@@ -200,7 +204,7 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   @Override
   public void reportConnectSuccess(String rule, String backendId) {
-    RuleState r = control.snapshot.rule(rule);
+    RuleState r = snapshot.rule(rule);
     BackendSlot slot = r == null ? null : r.slotById.get(backendId);
     if (slot != null && slot.connectFailures.get() != 0) {
       slot.connectFailures.set(0);
@@ -227,7 +231,7 @@ public final class L4LoadBalancer implements LoadBalancer {
   @Override
   public FlowExplanation explain(FlowKey flow) {
     Objects.requireNonNull(flow, "flow");
-    RuleState rule = control.snapshot.find(flow);
+    RuleState rule = snapshot.find(flow);
     BalancerView view = ViewBuilder.view(control, false);
     RuleView ruleView = rule == null ? null : view.rule(rule.name);
     if (ruleView == null) {
