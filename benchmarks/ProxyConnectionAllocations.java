@@ -25,7 +25,7 @@ import java.util.List;
  *
  * <pre>{@code
  * mvn -B -q -DskipTests package
- * java -cp lb-netty-adapter/target/lb4j-proxy.jar benchmarks/ProxyConnectionAllocations.java \
+ * java -cp lb-proxy/target/lb4j-proxy.jar benchmarks/ProxyConnectionAllocations.java \
  *     5000 5000 EPOLL      # warm-up connections, measured connections, transport
  * }</pre>
  */
