@@ -1,2 +1,7 @@
-/** The flow table: connection tracking that pins each flow to its backend. */
+/**
+ * The flow table: connection tracking that pins each flow to its backend.
+ *
+ * <p>Internal to lb4j: public only so that {@code io.lb4j.core} can reach it, not exported by the
+ * {@code io.lb4j.core} module, and free to change without notice.
+ */
 package io.lb4j.core.flow;
