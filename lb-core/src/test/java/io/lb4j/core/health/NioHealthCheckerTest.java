@@ -21,7 +21,14 @@ import org.junit.jupiter.api.Test;
 
 /** The checker against real sockets on loopback addresses only. */
 class NioHealthCheckerTest {
+  /** The probe timeout where a test waits for it to run out: short, so the test is quick. */
   private static final Duration TIMEOUT = Duration.ofMillis(400);
+
+  /**
+   * The probe timeout where a test expects success: a pass returns at once, so a long timeout costs
+   * nothing and keeps a loaded machine (a cold JVM's first TLS handshake) from failing it.
+   */
+  private static final Duration PASS_TIMEOUT = Duration.ofSeconds(4);
 
   private final NioHealthChecker checker = new NioHealthChecker();
   private final LoopbackServers servers = new LoopbackServers();
@@ -47,7 +54,7 @@ class NioHealthCheckerTest {
   @Test
   void tcp_listeningPort_succeedsAndClosesWithFin() throws Exception {
     LoopbackServers.Server server = servers.plain("127.0.0.2", LoopbackServers.READ_TO_END);
-    ProbeResult r = probe(server.address, tcp());
+    ProbeResult r = probe(server.address, tcp().toBuilder().timeout(PASS_TIMEOUT).build());
     assertEquals(ProbeOutcome.SUCCESS, r.outcome(), r.toString());
     LoopbackServers.Seen seen = server.seen.poll(5, SECONDS);
     assertNotNull(seen, "the server saw no connection");
@@ -87,7 +94,7 @@ class NioHealthCheckerTest {
     LoopbackServers.Server server =
         servers.plain(
             "127.0.0.2", LoopbackServers.respond("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
-    ProbeResult r = probe(server.address, http(ProbeProtocol.HTTP).build());
+    ProbeResult r = probe(server.address, http(ProbeProtocol.HTTP).timeout(PASS_TIMEOUT).build());
     assertEquals(ProbeOutcome.SUCCESS, r.outcome(), r.toString());
     assertEquals("HTTP 200", r.detail());
     String head = server.seen.poll(5, SECONDS).requestHead();
@@ -103,7 +110,11 @@ class NioHealthCheckerTest {
     ProbeResult r =
         probe(
             server.address,
-            http(ProbeProtocol.HTTP).host("web.example").expectedStatuses("200-299").build());
+            http(ProbeProtocol.HTTP)
+                .host("web.example")
+                .expectedStatuses("200-299")
+                .timeout(PASS_TIMEOUT)
+                .build());
     assertEquals(ProbeOutcome.SUCCESS, r.outcome(), r.toString());
     String head = server.seen.poll(5, SECONDS).requestHead();
     assertTrue(head.contains("\r\nHost: web.example:" + server.address.getPort() + "\r\n"), head);
@@ -166,7 +177,10 @@ class NioHealthCheckerTest {
         servers.tls(
             "127.0.0.5",
             LoopbackServers.respond("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"));
-    ProbeResult r = probe(server.address, http(ProbeProtocol.HTTPS).host("api.example").build());
+    ProbeResult r =
+        probe(
+            server.address,
+            http(ProbeProtocol.HTTPS).host("api.example").timeout(PASS_TIMEOUT).build());
     assertEquals(ProbeOutcome.SUCCESS, r.outcome(), r.toString());
     LoopbackServers.Seen seen = server.seen.poll(5, SECONDS);
     assertEquals(List.of("api.example"), seen.serverNames());
