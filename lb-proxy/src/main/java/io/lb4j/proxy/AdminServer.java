@@ -240,7 +240,7 @@ final class AdminServer implements AutoCloseable {
     Response r;
     try {
       r = route(request);
-    } catch (Exception e) { // a route's failure is an answer, never a dead thread and a hung client
+    } catch (Throwable e) { // a route's failure is an answer, never a dead thread and a hung client
       r = error(e);
     }
     Response answer = r;
@@ -284,7 +284,12 @@ final class AdminServer implements AutoCloseable {
       return Response.json(
           HttpResponseStatus.OK, AdminPages.json(proxy.loadBalancer().explain(flow)));
     } else if (req.method() == HttpMethod.POST && path.equals("/reload")) {
-      String error = reload.get();
+      String error;
+      try {
+        error = reload.get();
+      } catch (Throwable e) { // checked or not, an Error too: a reload's failure is a 400
+        error = e.getMessage() == null ? e.toString() : e.getMessage();
+      }
       return error == null
           ? Response.json(HttpResponseStatus.OK, Map.of("reloaded", true))
           : Response.json(

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -107,6 +108,12 @@ public final class ProxyMain implements Callable<Integer> {
       err.println("lb4j-proxy: " + e.getMessage());
       return CONFIG_ERROR;
     }
+    // handlers before the ready lines: a SIGHUP sent as soon as they are read must reload, not
+    // end the JVM with the default action
+    CountDownLatch stop = new CountDownLatch(1);
+    boolean term = onSignal("TERM", stop::countDown) == SignalHandling.HANDLED;
+    onSignal("INT", stop::countDown);
+    SignalHandling hup = onSignal("HUP", () -> reloadOnSignal(proxy::reload));
     List<String> listening = new ArrayList<>();
     proxy
         .proxy()
@@ -120,18 +127,6 @@ public final class ProxyMain implements Callable<Integer> {
           "admin: http://%s:%d/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",
           proxy.adminAddress().getAddress().getHostAddress(), proxy.adminAddress().getPort());
     }
-    CountDownLatch stop = new CountDownLatch(1);
-    boolean term = onSignal("TERM", stop::countDown) == SignalHandling.HANDLED;
-    onSignal("INT", stop::countDown);
-    SignalHandling hup =
-        onSignal(
-            "HUP",
-            () -> {
-              String error = proxy.reload();
-              if (error != null) {
-                err.println("reload refused: " + error);
-              }
-            });
     if (hup == SignalHandling.IGNORED_AT_LAUNCH) {
       logger.warn(
           "SIGHUP is ignored (started under nohup?), so SIGHUP will not reload {}: reload with POST"
@@ -158,6 +153,19 @@ public final class ProxyMain implements Callable<Integer> {
     int forced = proxy.shutdown();
     out.printf("lb4j proxy: stopped (%d connections closed at the deadline)%n", forced);
     return 0;
+  }
+
+  /**
+   * Reloads on SIGHUP: a refusal is logged in one line with the reason ({@link
+   * StandaloneProxy#reload} does), and whatever else goes wrong is logged in one line too, never
+   * thrown into the JVM's signal thread.
+   */
+  static void reloadOnSignal(Supplier<String> reload) {
+    try {
+      reload.get();
+    } catch (Throwable e) { // an Error too: the signal thread must not die with a stack trace
+      logger.error("reload on SIGHUP failed, the running configuration stays: {}", e.toString());
+    }
   }
 
   /** What became of a signal handler. */
