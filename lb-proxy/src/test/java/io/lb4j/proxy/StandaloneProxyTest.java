@@ -405,6 +405,26 @@ class StandaloneProxyTest {
     }
   }
 
+  /** POST /reload reads the file within the same limits as a start: a 10 MB file is a fast 400. */
+  @Test
+  void reload_tenMegabyteFile_answers400FastWithTheLimit() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1));
+    try (StandaloneProxy p = StandaloneProxy.start(file)) {
+      Files.writeString(file, yaml(port, 1) + "# " + "x".repeat(10_000_000) + "\n");
+      long start = System.nanoTime();
+      String refused = get(p.adminAddress(), "POST", "/reload");
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertTrue(refused.startsWith("HTTP/1.1 400"), refused);
+      assertEquals(
+          "lb.yaml: " + Files.size(file) + " bytes (expected: at most 1048576 bytes)",
+          new ObjectMapper().readTree(body(refused)).path("error").asText(),
+          refused);
+      assertTrue(tookMs < 2000, "answered after " + tookMs + " ms (expected: under 2 s)");
+    }
+  }
+
   /** Returns the body of a raw HTTP answer. */
   private static String body(String answer) {
     return answer.substring(answer.indexOf("\r\n\r\n") + 4);
