@@ -563,10 +563,10 @@ public final class ConfigLoader {
     }
 
     LoadBalancerConfig config = lb.build(); // cross-references, with paths in the messages
-    InetSocketAddress admin = DEFAULT_ADMIN;
+    AdminOptions admin = AdminOptions.at(DEFAULT_ADMIN);
     if (root.has("admin")) {
       Node a = root.child("admin");
-      a.only("enabled", "address", "port");
+      a.only("enabled", "address", "port", "token", "allowedHosts", "idleTimeout");
       if (!a.bool("enabled", true)) {
         admin = null;
       } else {
@@ -577,7 +577,9 @@ public final class ConfigLoader {
                         Frontend.of("admin", a.string("address", "127.0.0.1"))
                             .address()
                             .getHostAddress()));
-        admin = new InetSocketAddress(address, a.integer("port", DEFAULT_ADMIN.getPort()));
+        InetSocketAddress at =
+            new InetSocketAddress(address, a.integer("port", DEFAULT_ADMIN.getPort()));
+        admin = adminOptions(a, at);
       }
     }
     Duration drain = Duration.ofSeconds(30);
@@ -602,6 +604,17 @@ public final class ConfigLoader {
     NettyL4Proxy.check(config, frontendOptions, ruleOptions);
     return new ProxyConfig(
         config, frontendOptions, ruleOptions, admin, drain, ioThreads, transport, seed);
+  }
+
+  /** Reads {@code admin.token}, {@code admin.allowedHosts} and {@code admin.idleTimeout}. */
+  private static AdminOptions adminOptions(Node a, InetSocketAddress address) {
+    Set<String> hosts = new LinkedHashSet<>();
+    for (Node h : a.list("allowedHosts", false)) {
+      hosts.add(h.scalar());
+    }
+    String token = a.has("token") ? a.string("token", null) : null;
+    Duration idle = a.duration("idleTimeout", AdminOptions.DEFAULT_IDLE_TIMEOUT);
+    return a.build(() -> new AdminOptions(address, token, hosts, idle));
   }
 
   private static OutlierDetection outlier(Node r) {

@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
  * java -jar lb-proxy/target/lb4j-proxy.jar --check lb.yaml
  * java -jar lb-proxy/target/lb4j-proxy.jar report [--admin 127.0.0.1:9901]
  * java -jar lb-proxy/target/lb4j-proxy.jar explain --src 127.0.0.9:40000 --dst 127.0.0.1:8080
+ * java -jar lb-proxy/target/lb4j-proxy.jar reload [--admin 127.0.0.1:9901] [--token TOKEN]
  * </pre>
  *
  * <p>SIGTERM stops accepting, lets established connections finish up to {@code
@@ -41,7 +42,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "lb4j proxy 0.1.0",
     description = "Runs lb4j's L4 proxy from a YAML configuration file.",
-    subcommands = {AdminClient.Report.class, AdminClient.Explain.class})
+    subcommands = {AdminClient.Report.class, AdminClient.Explain.class, AdminClient.Reload.class})
 public final class ProxyMain implements Callable<Integer> {
   private static final Logger logger = LoggerFactory.getLogger(ProxyMain.class);
 
@@ -134,7 +135,9 @@ public final class ProxyMain implements Callable<Integer> {
           config,
           proxy.adminAddress() == null
               ? " (off: turn it on with admin: in the file)"
-              : " (curl -X POST http://"
+              : " (lb4j-proxy reload --admin "
+                  + StandaloneProxy.hostPort(proxy.adminAddress())
+                  + ", or curl -X POST -H 'Content-Type: application/json' http://"
                   + StandaloneProxy.hostPort(proxy.adminAddress())
                   + "/reload)");
     }

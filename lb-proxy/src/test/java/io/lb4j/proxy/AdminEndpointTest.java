@@ -99,7 +99,9 @@ class AdminEndpointTest {
       TestServer.readLine(s.getInputStream());
       clients.add(s);
     }
-    admin = new AdminServer(f.proxy, () -> null, new InetSocketAddress("127.0.0.1", 0));
+    admin =
+        new AdminServer(
+            f.proxy, () -> null, AdminOptions.at(new InetSocketAddress("127.0.0.1", 0)));
   }
 
   private void awaitState(BlockingQueue<HealthEvent> events, String backend, HealthState state)
@@ -189,7 +191,7 @@ class AdminEndpointTest {
               () -> {
                 throw sneaky(failure);
               },
-              new InetSocketAddress("127.0.0.1", 0))) {
+              AdminOptions.at(new InetSocketAddress("127.0.0.1", 0)))) {
         HttpResponse<String> r =
             http.send(
                 HttpRequest.newBuilder(

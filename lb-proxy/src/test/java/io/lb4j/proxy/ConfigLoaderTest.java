@@ -68,8 +68,8 @@ class ConfigLoaderTest {
     assertEquals(Duration.ofMillis(500), c.loadBalancer().probe("tcp").timeout());
     assertEquals(1, c.frontendOptions().get("web").allow().size());
     assertEquals(Duration.ofSeconds(5), c.shutdownDrain());
-    assertEquals(0, c.admin().getPort());
-    assertEquals("127.0.0.1", c.admin().getAddress().getHostAddress());
+    assertEquals(0, c.admin().address().getPort());
+    assertEquals("127.0.0.1", c.admin().address().getAddress().getHostAddress());
   }
 
   @Test
@@ -259,5 +259,37 @@ class ConfigLoaderTest {
             "nested deeper than 16 levels (expected: at most 16 levels of mappings and lists)"),
         e);
     assertTrue(e.startsWith("lb.yaml:"), e);
+  }
+
+  @Test
+  void parse_adminSecurityKeys_readAndChecked() {
+    ProxyConfig c =
+        ConfigLoader.parse(
+            "lb.yaml",
+            VALID.replace(
+                "admin: { port: 0 }",
+                "admin: { port: 0, token: 0123456789abcdef, allowedHosts: [LB.example.com],"
+                    + " idleTimeout: 5s }"));
+    assertEquals("0123456789abcdef", c.admin().token());
+    assertEquals(java.util.Set.of("lb.example.com"), c.admin().allowedHosts());
+    assertEquals(Duration.ofSeconds(5), c.admin().idleTimeout());
+    assertTrue(c.toString().contains("token=(set)") && !c.toString().contains("0123456789abcdef"));
+    assertEquals(
+        AdminOptions.DEFAULT_IDLE_TIMEOUT,
+        ConfigLoader.parse("lb.yaml", VALID).admin().idleTimeout());
+    assertEquals(
+        "lb.yaml: admin.token: 6 characters (expected: at least 16 characters, no spaces around,"
+            + " such as the output of openssl rand -hex 16)",
+        error(VALID.replace("admin: { port: 0 }", "admin: { port: 0, token: secret }")));
+    assertEquals(
+        "lb.yaml: admin.allowedHosts: 'lb.example.com:9901' (expected: a host name or address"
+            + " without port, such as lb.example.com)",
+        error(
+            VALID.replace(
+                "admin: { port: 0 }",
+                "admin: { port: 0, allowedHosts: ['lb.example.com:9901'] }")));
+    assertEquals(
+        "lb.yaml: admin.idleTimeout: PT0S (expected: a positive duration such as 60s)",
+        error(VALID.replace("admin: { port: 0 }", "admin: { port: 0, idleTimeout: 0s }")));
   }
 }

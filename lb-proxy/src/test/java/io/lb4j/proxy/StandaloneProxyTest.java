@@ -87,7 +87,12 @@ class StandaloneProxyTest {
       s.setSoTimeout(10_000);
       s.getOutputStream()
           .write(
-              (method + " " + path + " HTTP/1.1\r\nHost: admin\r\n" + "Content-Length: 0\r\n\r\n")
+              (method
+                      + " "
+                      + path
+                      + " HTTP/1.1\r\nHost: 127.0.0.1:"
+                      + admin.getPort()
+                      + "\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n")
                   .getBytes(US_ASCII));
       return new String(s.getInputStream().readAllBytes(), US_ASCII);
     }
