@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * The commands that ask a running proxy's admin endpoint: {@code report} prints the readable
- * diagnosis, {@code explain} where one flow goes.
+ * diagnosis, {@code explain} where one flow goes, {@code reload} makes it re-read its file.
  */
 final class AdminClient {
   private AdminClient() {}
@@ -60,8 +60,27 @@ final class AdminClient {
             "How long to wait for the answer: 250ms, 5s, 4m or PT5S (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
+    @Option(
+        names = "--token",
+        paramLabel = "TOKEN",
+        defaultValue = "${env:LB4J_ADMIN_TOKEN}",
+        description =
+            "The admin.token of the proxy's file, sent as "
+                + AdminServer.TOKEN_HEADER
+                + " (default: the environment variable LB4J_ADMIN_TOKEN).")
+    String token;
+
     /** GETs {@code path}; prints why and returns null when the endpoint cannot be reached. */
     HttpResponse<String> get(String path, PrintWriter err) {
+      return send(path, false, err);
+    }
+
+    /**
+     * Sends {@code path} as GET, or as POST with {@code Content-Type: application/json} and the
+     * token when there is one (what the endpoint asks of a state-changing request); prints why and
+     * returns null when the endpoint cannot be reached.
+     */
+    HttpResponse<String> send(String path, boolean post, PrintWriter err) {
       URI uri;
       try {
         uri = URI.create("http://" + admin + path);
@@ -71,9 +90,17 @@ final class AdminClient {
       }
       HttpClient client = HttpClient.newBuilder().connectTimeout(timeout).build();
       try {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout);
+        if (post) {
+          request
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString("{}"));
+        }
+        if (token != null && !token.isEmpty()) {
+          request.header(AdminServer.TOKEN_HEADER, token);
+        }
         return client.send(
-            HttpRequest.newBuilder(uri).timeout(timeout).GET().build(),
-            HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
       } catch (IOException e) {
         err.println(
             "lb4j-proxy: cannot reach the admin endpoint at "
@@ -114,6 +141,39 @@ final class AdminClient {
       out.print(r.body());
       out.flush();
       return 0;
+    }
+  }
+
+  /** {@code lb4j-proxy reload}: a running proxy re-reads its file ({@code POST /reload}). */
+  @Command(
+      name = "reload",
+      mixinStandardHelpOptions = true,
+      description =
+          "Makes a running proxy re-read its configuration file; prints why when it refuses.")
+  static final class Reload extends Target implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      HttpResponse<String> r = send("/reload", true, err);
+      if (r == null) {
+        return ProxyMain.RUNTIME_ERROR;
+      }
+      if (r.statusCode() == 200) {
+        out.println("lb4j-proxy: " + admin + " reloaded");
+        out.flush();
+        return 0;
+      }
+      String error;
+      try {
+        error = new ObjectMapper().readTree(r.body()).path("error").asText(r.body());
+      } catch (IOException notJson) {
+        error = r.body();
+      }
+      err.println("lb4j-proxy reload: " + admin + " answered " + r.statusCode() + ": " + error);
+      return r.statusCode() == 400 ? ProxyMain.CONFIG_ERROR : ProxyMain.RUNTIME_ERROR;
     }
   }
 

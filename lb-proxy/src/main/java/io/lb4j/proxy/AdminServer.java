@@ -22,6 +22,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -29,26 +30,40 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.DecoderResultProvider;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpObjectDecoder;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.NetUtil;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -83,6 +98,16 @@ import java.util.function.Supplier;
  * The answer is written back on the channel's event loop. At most {@value #QUEUED_REQUESTS}
  * requests wait for a handler; more are answered 503.
  *
+ * <p>Security (see {@code docs/proxy.md}, "Admin security"): before a route runs, on the event
+ * loop, a request is refused with the reason as JSON, then the connection closed, when the decoder
+ * cannot read it (400; a request line over {@value #MAX_REQUEST_LINE} bytes 400, headers over
+ * {@value #MAX_HEADER_BYTES} bytes 431), its {@code Host} is not the endpoint's address, {@code
+ * localhost} or one of {@link AdminOptions#allowedHosts()} (421: DNS rebinding), its body is over
+ * {@value #MAX_BODY_BYTES} bytes (413), or it is a state-changing request ({@link #MUTATING})
+ * without {@code Content-Type: application/json}, or without the {@value #TOKEN_HEADER} header when
+ * {@link AdminOptions#token()} is set (403: a web page's cross-origin POST). A connection idle for
+ * {@link AdminOptions#idleTimeout()} is closed.
+ *
  * <p>Every answer of a JSON route, errors included, is valid JSON.
  *
  * <p>Thread-safe.
@@ -97,12 +122,38 @@ final class AdminServer implements AutoCloseable {
   /** Requests that may wait for a handler thread before the endpoint answers 503. */
   static final int QUEUED_REQUESTS = 64;
 
+  /** The longest request line, 4 KiB (Netty's default); longer is answered 400. */
+  static final int MAX_REQUEST_LINE = 4096;
+
+  /** The most header bytes, 8 KiB (Netty's default); more is answered 431. */
+  static final int MAX_HEADER_BYTES = 8192;
+
+  /**
+   * The largest body, 64 KiB; no route reads one, larger is answered 413 and the connection closed.
+   */
+  static final int MAX_BODY_BYTES = 65536;
+
+  /**
+   * How long a refused connection stays half-open after its answer, reading and dropping what the
+   * client still sends, so that closing does not reset the connection before the client has read
+   * the answer (a close with unread bytes sends RST).
+   */
+  static final long LINGER_MILLIS = 2000;
+
+  /** The header that carries {@link AdminOptions#token()}. */
+  static final String TOKEN_HEADER = "X-Lb4j-Token";
+
+  /** Routes that change state: only by POST, and only with a JSON content type or the token. */
+  static final Set<String> MUTATING = Set.of("/reload");
+
   static final String ROUTES =
       "GET /, GET /report, GET /diagnose, GET /explain?src=IP:PORT&dst=IP:PORT, GET /metrics,"
           + " GET /backends, GET /rules, GET /health or POST /reload";
 
   private final NettyL4Proxy proxy;
   private final Supplier<String> reload;
+  private final AdminOptions options;
+  private final byte[] token;
   private final Channel channel;
   private final ProxyMetrics metrics;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -119,15 +170,18 @@ final class AdminServer implements AutoCloseable {
           new DefaultThreadFactory("lb4j-admin-handler", true));
 
   /**
-   * Serves the admin routes of {@code proxy} on {@code address}; {@code reload} re-reads the
+   * Serves the admin routes of {@code proxy} as {@code options} say; {@code reload} re-reads the
    * configuration and returns null, or why nothing changed.
    *
-   * @throws IllegalStateException if the endpoint cannot listen on {@code address}
+   * @throws IllegalStateException if the endpoint cannot listen on {@code options.address()}
    */
-  AdminServer(NettyL4Proxy proxy, Supplier<String> reload, InetSocketAddress address) {
+  AdminServer(NettyL4Proxy proxy, Supplier<String> reload, AdminOptions options) {
     this.proxy = proxy;
     this.reload = reload;
+    this.options = options;
+    this.token = options.token() == null ? null : options.token().getBytes(StandardCharsets.UTF_8);
     this.metrics = new ProxyMetrics(proxy);
+    InetSocketAddress address = options.address();
     handlers.allowCoreThreadTimeOut(true);
     ServerBootstrap b =
         new ServerBootstrap()
@@ -137,9 +191,18 @@ final class AdminServer implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    Gate gate = new Gate();
                     ch.pipeline()
                         .addLast(
-                            new HttpServerCodec(), new HttpObjectAggregator(65536), new Handler());
+                            new IdleStateHandler(
+                                0, 0, options.idleTimeout().toMillis(), TimeUnit.MILLISECONDS),
+                            new HttpServerCodec(
+                                MAX_REQUEST_LINE,
+                                MAX_HEADER_BYTES,
+                                HttpObjectDecoder.DEFAULT_MAX_CHUNK_SIZE),
+                            gate,
+                            new Aggregator(gate),
+                            new Handler());
                   }
                 });
     try {
@@ -205,8 +268,11 @@ final class AdminServer implements AutoCloseable {
       HttpMethod method, String path, Map<String, List<String>> query, String host) {}
 
   private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private boolean inFlight;
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+      inFlight = true;
       QueryStringDecoder uri = new QueryStringDecoder(req.uri());
       Request request =
           new Request(
@@ -230,9 +296,232 @@ final class AdminServer implements AutoCloseable {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof IdleStateEvent) {
+        if (!inFlight) { // a slow route is not idleness: its answer closes the connection
+          ctx.close();
+        }
+      } else {
+        ctx.fireUserEventTriggered(evt);
+      }
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       ctx.close();
     }
+  }
+
+  /**
+   * Refuses, on the event loop and before a body is read, what no route should see: a request the
+   * decoder could not read (400, or 431 for too many header bytes), a {@code Host} that is not the
+   * endpoint's (421: DNS rebinding), a body over {@link #MAX_BODY_BYTES} (413), and a
+   * state-changing request without the JSON content type or the token (403). A refusal is answered
+   * with the reason as JSON, then the connection is closed ({@link #refuse}); everything the client
+   * still sends is dropped.
+   */
+  private final class Gate extends ChannelInboundHandlerAdapter {
+    private boolean refused;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (refused) {
+        ReferenceCountUtil.release(msg);
+        return;
+      }
+      Response refusal = null;
+      if (msg instanceof DecoderResultProvider d && d.decoderResult().isFailure()) {
+        refusal = malformed(d.decoderResult().cause());
+      } else if (msg instanceof HttpRequest req) {
+        refusal = check(req);
+      }
+      if (refusal != null) {
+        ReferenceCountUtil.release(msg);
+        refuse(ctx, refusal);
+        return;
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    void refuse(ChannelHandlerContext ctx, Response refusal) {
+      refused = true;
+      AdminServer.refuse(ctx, refusal);
+    }
+  }
+
+  /** Aggregates a request's body; one over {@link #MAX_BODY_BYTES} (chunked) is refused. */
+  private static final class Aggregator extends HttpObjectAggregator {
+    private final Gate gate;
+
+    Aggregator(Gate gate) {
+      super(MAX_BODY_BYTES);
+      this.gate = gate;
+    }
+
+    @Override
+    protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+      gate.refuse(ctx, tooLarge("more than " + MAX_BODY_BYTES + " bytes"));
+    }
+  }
+
+  private static Response tooLarge(String size) {
+    return Response.json(
+        HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+        Map.of("error", "body: " + size + " (expected: at most " + MAX_BODY_BYTES + " bytes)"));
+  }
+
+  private static Response malformed(Throwable cause) {
+    if (cause instanceof TooLongHttpHeaderException) {
+      return Response.json(
+          HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+          Map.of(
+              "error",
+              "header fields: more than "
+                  + MAX_HEADER_BYTES
+                  + " bytes (expected: at most "
+                  + MAX_HEADER_BYTES
+                  + " bytes)"));
+    }
+    if (cause instanceof TooLongHttpLineException) {
+      return Response.json(
+          HttpResponseStatus.BAD_REQUEST,
+          Map.of(
+              "error",
+              "request line: more than "
+                  + MAX_REQUEST_LINE
+                  + " bytes (expected: at most "
+                  + MAX_REQUEST_LINE
+                  + " bytes)"));
+    }
+    return Response.json(
+        HttpResponseStatus.BAD_REQUEST,
+        Map.of(
+            "error",
+            "malformed request: "
+                + cause.getMessage()
+                + " (expected: HTTP/1.1 such as GET /report HTTP/1.1)"));
+  }
+
+  /** Returns why {@code req} is refused before routing, or null. */
+  private Response check(HttpRequest req) {
+    String host = req.headers().get(HttpHeaderNames.HOST);
+    if (host == null) {
+      return Response.json(
+          HttpResponseStatus.BAD_REQUEST,
+          Map.of("error", "Host: missing (expected: " + expectedHosts() + ")"));
+    }
+    if (!allowedHost(host)) {
+      return Response.json(
+          HttpResponseStatus.MISDIRECTED_REQUEST,
+          Map.of("error", "Host: '" + host + "' (expected: " + expectedHosts() + ")"));
+    }
+    long length = HttpUtil.getContentLength(req, -1L);
+    if (length > MAX_BODY_BYTES) {
+      return tooLarge(length + " bytes");
+    }
+    String path = new QueryStringDecoder(req.uri()).path();
+    if (req.method() == HttpMethod.POST && MUTATING.contains(path)) {
+      return authorize(req);
+    }
+    return null;
+  }
+
+  /** Refuses a state-changing request a web page could have sent, or one without the token. */
+  private Response authorize(HttpRequest req) {
+    if (token != null) {
+      String sent = req.headers().get(TOKEN_HEADER);
+      if (sent == null
+          || !MessageDigest.isEqual(
+              token, sent.getBytes(StandardCharsets.UTF_8))) { // constant time
+        return Response.json(
+            HttpResponseStatus.FORBIDDEN,
+            Map.of(
+                "error",
+                TOKEN_HEADER
+                    + ": "
+                    + (sent == null ? "missing" : "wrong")
+                    + " (expected: admin.token of the proxy's file; lb4j-proxy reload --token)"));
+      }
+      return null;
+    }
+    String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
+    String media = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+    if (!media.equals("application/json")) {
+      return Response.json(
+          HttpResponseStatus.FORBIDDEN,
+          Map.of(
+              "error",
+              "Content-Type: "
+                  + (type == null ? "missing" : "'" + type + "'")
+                  + " (expected: application/json, which a web page cannot send to another origin"
+                  + " without a preflight this endpoint never approves)"));
+    }
+    return null;
+  }
+
+  /**
+   * Accepts a {@code Host} naming the endpoint's own address (any address when it listens on all),
+   * {@code localhost} or one of {@link AdminOptions#allowedHosts()}, with any port. A name that
+   * resolves through an attacker's DNS to 127.0.0.1 (DNS rebinding) is none of these.
+   */
+  boolean allowedHost(String header) {
+    String host = header.strip().toLowerCase(Locale.ROOT);
+    String port = "";
+    if (host.startsWith("[")) {
+      int end = host.indexOf(']');
+      if (end < 0) {
+        return false;
+      }
+      port = host.substring(end + 1);
+      host = host.substring(1, end);
+    } else {
+      int colon = host.indexOf(':');
+      if (colon >= 0) {
+        port = host.substring(colon);
+        host = host.substring(0, colon);
+      }
+    }
+    if (!port.isEmpty() && !port.matches(":[0-9]{1,5}")) {
+      return false;
+    }
+    if (host.equals("localhost") || options.allowedHosts().contains(host)) {
+      return true;
+    }
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(host);
+    InetAddress bound = options.address().getAddress();
+    return ip != null && (bound.isAnyLocalAddress() || Arrays.equals(ip, bound.getAddress()));
+  }
+
+  private String expectedHosts() {
+    List<String> names = new ArrayList<>();
+    names.add(StandaloneProxy.hostPort(address()));
+    names.add("localhost");
+    names.addAll(options.allowedHosts());
+    return "one of "
+        + names
+        + (options.allowedHosts().isEmpty() ? "; more names with admin.allowedHosts" : "");
+  }
+
+  /**
+   * Answers {@code r} and closes: the answer, then our half of the connection (FIN); what the
+   * client still sends is read and dropped until it closes, or {@link #LINGER_MILLIS} after the
+   * answer.
+   */
+  private static void refuse(ChannelHandlerContext ctx, Response r) {
+    Channel ch = ctx.channel();
+    ctx.writeAndFlush(response(r))
+        .addListener(
+            (ChannelFutureListener)
+                f -> {
+                  if (!f.isSuccess()) {
+                    ch.close();
+                  } else if (ch instanceof SocketChannel s) {
+                    s.shutdownOutput();
+                    ch.eventLoop().schedule(() -> ch.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+                  } else {
+                    ch.close();
+                  }
+                });
   }
 
   /** Runs on a handler thread: routes the request, then writes the answer on the channel's loop. */
@@ -240,7 +529,7 @@ final class AdminServer implements AutoCloseable {
     Response r;
     try {
       r = route(request);
-    } catch (Exception e) { // a route's failure is an answer, never a dead thread and a hung client
+    } catch (Throwable e) { // a route's failure is an answer, never a dead thread and a hung client
       r = error(e);
     }
     Response answer = r;
@@ -283,8 +572,17 @@ final class AdminServer implements AutoCloseable {
       }
       return Response.json(
           HttpResponseStatus.OK, AdminPages.json(proxy.loadBalancer().explain(flow)));
+    } else if (MUTATING.contains(path) && req.method() != HttpMethod.POST) {
+      return Response.json(
+          HttpResponseStatus.METHOD_NOT_ALLOWED,
+          Map.of("error", req.method() + " " + path + " (expected: POST)"));
     } else if (req.method() == HttpMethod.POST && path.equals("/reload")) {
-      String error = reload.get();
+      String error;
+      try {
+        error = reload.get();
+      } catch (Throwable e) { // checked or not, an Error too: a reload's failure is a 400
+        error = e.getMessage() == null ? e.toString() : e.getMessage();
+      }
       return error == null
           ? Response.json(HttpResponseStatus.OK, Map.of("reloaded", true))
           : Response.json(
@@ -345,13 +643,17 @@ final class AdminServer implements AutoCloseable {
   }
 
   private static void send(ChannelHandlerContext ctx, Response r) {
+    ctx.writeAndFlush(response(r)).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  private static FullHttpResponse response(Response r) {
     FullHttpResponse res =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1, r.status(), Unpooled.wrappedBuffer(r.body()));
     res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
     res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
     res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+    return res;
   }
 
   private Map<String, Object> backends() {

@@ -1,8 +1,11 @@
 package io.lb4j.proxy;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -34,8 +37,12 @@ import io.lb4j.netty.ProxyProtocol;
 import io.lb4j.netty.RuleOptions;
 import io.lb4j.netty.Transport;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -66,10 +73,45 @@ import java.util.Set;
  * <p>Thread-safe.
  */
 public final class ConfigLoader {
-  /** Refuses a key given twice in one mapping, which YAML parsers otherwise resolve silently. */
+  /**
+   * The largest configuration read, 1 MiB, checked before a byte is parsed: a file with a thousand
+   * backends is under 100 KiB, and SnakeYAML's scanner is superlinear in a scalar's length (a 10 MB
+   * scalar cost 44 s of CPU before SnakeYAML's own 3 MiB limit refused it), so the whole input is
+   * bounded first.
+   */
+  public static final int MAX_CONFIG_BYTES = 1 << 20;
+
+  /**
+   * The longest line and the longest value or key, 64 KiB characters. Lines are checked before
+   * parsing (a long single-line scalar is what makes the scanner slow); values, which may span
+   * lines, after. Jackson's {@code maxStringLength} is set to it as well, though its YAML parser
+   * does not apply it to scalars.
+   */
+  public static final int MAX_VALUE_CHARS = 1 << 16;
+
+  /**
+   * The deepest nesting of mappings and lists, 16: the file's own structure is 4 deep ({@code
+   * loadBalancingRules[0].outlierDetection.baseEjectionTime}). Jackson refuses a deeper document as
+   * it reads it, so a 1,000-deep one costs microseconds.
+   */
+  public static final int MAX_NESTING_DEPTH = 16;
+
+  /**
+   * Refuses a key given twice in one mapping, which YAML parsers otherwise resolve silently, and
+   * reads within {@link #MAX_CONFIG_BYTES}, {@link #MAX_VALUE_CHARS} and {@link
+   * #MAX_NESTING_DEPTH}.
+   */
   private static final ObjectMapper YAML =
       new ObjectMapper(
-          YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+          YAMLFactory.builder()
+              .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+              .streamReadConstraints(
+                  StreamReadConstraints.builder()
+                      .maxNestingDepth(MAX_NESTING_DEPTH)
+                      .maxStringLength(MAX_VALUE_CHARS)
+                      .maxDocumentLength(MAX_CONFIG_BYTES)
+                      .build())
+              .build());
 
   /** The admin endpoint's default address, 127.0.0.1:9901 (Envoy's admin port). */
   public static final InetSocketAddress DEFAULT_ADMIN =
@@ -86,11 +128,108 @@ public final class ConfigLoader {
     String name = file.getFileName().toString();
     String text;
     try {
-      text = Files.readString(file);
+      long size = Files.isRegularFile(file) ? Files.size(file) : 0;
+      if (size > MAX_CONFIG_BYTES) {
+        throw tooLarge(name, size + " bytes");
+      }
+      byte[] bytes;
+      try (InputStream in = Files.newInputStream(file)) { // bounded: the file may grow meanwhile
+        bytes = in.readNBytes(MAX_CONFIG_BYTES + 1);
+      }
+      if (bytes.length > MAX_CONFIG_BYTES) {
+        throw tooLarge(name, "more than " + MAX_CONFIG_BYTES + " bytes");
+      }
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString();
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read " + file + ": " + why(e), e);
     }
     return parse(name, text);
+  }
+
+  private static IllegalArgumentException tooLarge(String name, String size) {
+    return new IllegalArgumentException(
+        name + ": " + size + " (expected: at most " + MAX_CONFIG_BYTES + " bytes)");
+  }
+
+  /**
+   * Refuses, before parsing, input longer than {@link #MAX_CONFIG_BYTES} or with a line longer than
+   * {@link #MAX_VALUE_CHARS}: {@code lb.yaml:3: a line of 10000006 characters (expected: at most
+   * 65536 characters on a line)}.
+   */
+  private static void requireBounded(String name, String text) {
+    if (text.length() > MAX_CONFIG_BYTES) {
+      throw new IllegalArgumentException(
+          name
+              + ": "
+              + text.length()
+              + " characters (expected: at most "
+              + MAX_CONFIG_BYTES
+              + " bytes)");
+    }
+    int line = 1;
+    int start = 0;
+    for (int i = 0; i <= text.length(); i++) {
+      if (i == text.length() || text.charAt(i) == '\n') {
+        if (i - start > MAX_VALUE_CHARS) {
+          throw new IllegalArgumentException(
+              name
+                  + ":"
+                  + line
+                  + ": a line of "
+                  + (i - start)
+                  + " characters (expected: at most "
+                  + MAX_VALUE_CHARS
+                  + " characters on a line)");
+        }
+        line++;
+        start = i + 1;
+      }
+    }
+  }
+
+  /**
+   * Refuses a key or value longer than {@link #MAX_VALUE_CHARS} (one that spans lines): {@code
+   * lb.yaml: probes[0].path: a value of 70000 characters (expected: at most 65536 characters)}.
+   */
+  private static void requireShortValues(String name, String path, JsonNode node) {
+    if (node.isTextual() && node.textValue().length() > MAX_VALUE_CHARS) {
+      throw new IllegalArgumentException(
+          name
+              + ": "
+              + path
+              + ": a value of "
+              + node.textValue().length()
+              + " characters (expected: at most "
+              + MAX_VALUE_CHARS
+              + " characters)");
+    }
+    if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        requireShortValues(name, path + "[" + i + "]", node.get(i));
+      }
+    } else if (node.isObject()) {
+      for (Map.Entry<String, JsonNode> e : node.properties()) {
+        String at = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
+        if (e.getKey().length() > MAX_VALUE_CHARS) {
+          throw new IllegalArgumentException(
+              name
+                  + ": "
+                  + path
+                  + ": a key of "
+                  + e.getKey().length()
+                  + " characters (expected: at most "
+                  + MAX_VALUE_CHARS
+                  + " characters)");
+        }
+        requireShortValues(name, at, e.getValue());
+      }
+    }
   }
 
   /** Returns why a file cannot be read: {@code no such file}, not the JDK's repeated path. */
@@ -114,9 +253,27 @@ public final class ConfigLoader {
    * @throws IllegalArgumentException with the name, path, value and expectation of the first error
    */
   public static ProxyConfig parse(String name, String text) {
+    requireBounded(name, text);
     JsonNode root;
+    JsonParser parser = null;
     try {
-      root = YAML.readTree(text);
+      parser = YAML.createParser(text);
+      root = YAML.readTree(parser);
+    } catch (StreamConstraintsException e) {
+      // deeper than MAX_NESTING_DEPTH: the parser stands where it refused
+      int line = parser.currentLocation().getLineNr();
+      String path = path(parser.getParsingContext(), "");
+      throw new IllegalArgumentException(
+          name
+              + (line > 0 ? ":" + line : "")
+              + ": "
+              + (path.isEmpty() ? "" : path + ": ")
+              + "nested deeper than "
+              + MAX_NESTING_DEPTH
+              + " levels (expected: at most "
+              + MAX_NESTING_DEPTH
+              + " levels of mappings and lists)",
+          e);
     } catch (JsonProcessingException e) {
       String duplicate = duplicate(name, e);
       if (duplicate != null) {
@@ -125,6 +282,13 @@ public final class ConfigLoader {
       String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
       throw new IllegalArgumentException(
           name + ": not valid YAML" + where + ": " + e.getOriginalMessage(), e);
+    } catch (IOException e) { // a String has no I/O to fail
+      throw new IllegalArgumentException(name + ": cannot read: " + e, e);
+    } finally {
+      closeQuietly(parser);
+    }
+    if (root != null) {
+      requireShortValues(name, "", root);
     }
     try {
       if (root == null || !root.isObject()) {
@@ -151,18 +315,31 @@ public final class ConfigLoader {
     }
     String message = e.getOriginalMessage();
     String key = message.substring("Duplicate field '".length(), message.lastIndexOf('\''));
-    String path = key;
-    for (JsonStreamContext c = r.getProcessor().getParsingContext().getParent();
-        c != null && !c.inRoot();
-        c = c.getParent()) {
-      if (c.inArray()) {
-        path = "[" + c.getCurrentIndex() + "]" + (path.startsWith("[") ? "" : ".") + path;
-      } else if (c.getCurrentName() != null) {
-        path = c.getCurrentName() + (path.startsWith("[") ? "" : ".") + path;
-      }
-    }
+    String path = path(r.getProcessor().getParsingContext().getParent(), key);
     int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
     return name + (line > 0 ? ":" + line : "") + ": " + path + ": duplicate key";
+  }
+
+  /** Returns the path of {@code from} in the document, followed by {@code tail}. */
+  private static String path(JsonStreamContext from, String tail) {
+    String path = tail;
+    for (JsonStreamContext c = from; c != null && !c.inRoot(); c = c.getParent()) {
+      String step = c.inArray() ? "[" + c.getCurrentIndex() + "]" : c.getCurrentName();
+      if (step != null) {
+        path = step + (path.isEmpty() || path.startsWith("[") ? "" : ".") + path;
+      }
+    }
+    return path;
+  }
+
+  private static void closeQuietly(JsonParser parser) {
+    if (parser != null) {
+      try {
+        parser.close();
+      } catch (IOException ignored) {
+        // a parser over a String holds nothing to release
+      }
+    }
   }
 
   private static ProxyConfig read(Node root) {
@@ -386,10 +563,10 @@ public final class ConfigLoader {
     }
 
     LoadBalancerConfig config = lb.build(); // cross-references, with paths in the messages
-    InetSocketAddress admin = DEFAULT_ADMIN;
+    AdminOptions admin = AdminOptions.at(DEFAULT_ADMIN);
     if (root.has("admin")) {
       Node a = root.child("admin");
-      a.only("enabled", "address", "port");
+      a.only("enabled", "address", "port", "token", "allowedHosts", "idleTimeout");
       if (!a.bool("enabled", true)) {
         admin = null;
       } else {
@@ -400,7 +577,9 @@ public final class ConfigLoader {
                         Frontend.of("admin", a.string("address", "127.0.0.1"))
                             .address()
                             .getHostAddress()));
-        admin = new InetSocketAddress(address, a.integer("port", DEFAULT_ADMIN.getPort()));
+        InetSocketAddress at =
+            new InetSocketAddress(address, a.integer("port", DEFAULT_ADMIN.getPort()));
+        admin = adminOptions(a, at);
       }
     }
     Duration drain = Duration.ofSeconds(30);
@@ -425,6 +604,17 @@ public final class ConfigLoader {
     NettyL4Proxy.check(config, frontendOptions, ruleOptions);
     return new ProxyConfig(
         config, frontendOptions, ruleOptions, admin, drain, ioThreads, transport, seed);
+  }
+
+  /** Reads {@code admin.token}, {@code admin.allowedHosts} and {@code admin.idleTimeout}. */
+  private static AdminOptions adminOptions(Node a, InetSocketAddress address) {
+    Set<String> hosts = new LinkedHashSet<>();
+    for (Node h : a.list("allowedHosts", false)) {
+      hosts.add(h.scalar());
+    }
+    String token = a.has("token") ? a.string("token", null) : null;
+    Duration idle = a.duration("idleTimeout", AdminOptions.DEFAULT_IDLE_TIMEOUT);
+    return a.build(() -> new AdminOptions(address, token, hosts, idle));
   }
 
   private static OutlierDetection outlier(Node r) {

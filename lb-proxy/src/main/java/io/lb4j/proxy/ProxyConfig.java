@@ -4,7 +4,6 @@ import io.lb4j.LoadBalancerConfig;
 import io.lb4j.netty.FrontendOptions;
 import io.lb4j.netty.RuleOptions;
 import io.lb4j.netty.Transport;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -18,7 +17,7 @@ import java.util.Objects;
  * @param loadBalancer frontends, pools, probes and rules
  * @param frontendOptions per frontend: PROXY header accepted, connection limit, source filters
  * @param ruleOptions per rule: PROXY header sent, connect timeout and attempts
- * @param admin where the admin HTTP endpoint listens, or null for none
+ * @param admin where the admin HTTP endpoint listens and who may use it, or null for none
  * @param shutdownDrain how long established connections may take to finish on SIGTERM
  * @param ioThreads event loops
  * @param transport I/O transport
@@ -28,7 +27,7 @@ public record ProxyConfig(
     LoadBalancerConfig loadBalancer,
     Map<String, FrontendOptions> frontendOptions,
     Map<String, RuleOptions> ruleOptions,
-    InetSocketAddress admin,
+    AdminOptions admin,
     Duration shutdownDrain,
     int ioThreads,
     Transport transport,

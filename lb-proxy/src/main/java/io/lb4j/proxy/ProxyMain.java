@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -24,6 +25,7 @@ import picocli.CommandLine.Spec;
  * java -jar lb-proxy/target/lb4j-proxy.jar --check lb.yaml
  * java -jar lb-proxy/target/lb4j-proxy.jar report [--admin 127.0.0.1:9901]
  * java -jar lb-proxy/target/lb4j-proxy.jar explain --src 127.0.0.9:40000 --dst 127.0.0.1:8080
+ * java -jar lb-proxy/target/lb4j-proxy.jar reload [--admin 127.0.0.1:9901] [--token TOKEN]
  * </pre>
  *
  * <p>SIGTERM stops accepting, lets established connections finish up to {@code
@@ -40,7 +42,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "lb4j proxy 0.1.0",
     description = "Runs lb4j's L4 proxy from a YAML configuration file.",
-    subcommands = {AdminClient.Report.class, AdminClient.Explain.class})
+    subcommands = {AdminClient.Report.class, AdminClient.Explain.class, AdminClient.Reload.class})
 public final class ProxyMain implements Callable<Integer> {
   private static final Logger logger = LoggerFactory.getLogger(ProxyMain.class);
 
@@ -107,6 +109,12 @@ public final class ProxyMain implements Callable<Integer> {
       err.println("lb4j-proxy: " + e.getMessage());
       return CONFIG_ERROR;
     }
+    // handlers before the ready lines: a SIGHUP sent as soon as they are read must reload, not
+    // end the JVM with the default action
+    CountDownLatch stop = new CountDownLatch(1);
+    boolean term = onSignal("TERM", stop::countDown) == SignalHandling.HANDLED;
+    onSignal("INT", stop::countDown);
+    SignalHandling hup = onSignal("HUP", () -> reloadOnSignal(proxy::reload));
     List<String> listening = new ArrayList<>();
     proxy
         .proxy()
@@ -120,18 +128,6 @@ public final class ProxyMain implements Callable<Integer> {
           "admin: http://%s:%d/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",
           proxy.adminAddress().getAddress().getHostAddress(), proxy.adminAddress().getPort());
     }
-    CountDownLatch stop = new CountDownLatch(1);
-    boolean term = onSignal("TERM", stop::countDown) == SignalHandling.HANDLED;
-    onSignal("INT", stop::countDown);
-    SignalHandling hup =
-        onSignal(
-            "HUP",
-            () -> {
-              String error = proxy.reload();
-              if (error != null) {
-                err.println("reload refused: " + error);
-              }
-            });
     if (hup == SignalHandling.IGNORED_AT_LAUNCH) {
       logger.warn(
           "SIGHUP is ignored (started under nohup?), so SIGHUP will not reload {}: reload with POST"
@@ -139,7 +135,9 @@ public final class ProxyMain implements Callable<Integer> {
           config,
           proxy.adminAddress() == null
               ? " (off: turn it on with admin: in the file)"
-              : " (curl -X POST http://"
+              : " (lb4j-proxy reload --admin "
+                  + StandaloneProxy.hostPort(proxy.adminAddress())
+                  + ", or curl -X POST -H 'Content-Type: application/json' http://"
                   + StandaloneProxy.hostPort(proxy.adminAddress())
                   + "/reload)");
     }
@@ -158,6 +156,19 @@ public final class ProxyMain implements Callable<Integer> {
     int forced = proxy.shutdown();
     out.printf("lb4j proxy: stopped (%d connections closed at the deadline)%n", forced);
     return 0;
+  }
+
+  /**
+   * Reloads on SIGHUP: a refusal is logged in one line with the reason ({@link
+   * StandaloneProxy#reload} does), and whatever else goes wrong is logged in one line too, never
+   * thrown into the JVM's signal thread.
+   */
+  static void reloadOnSignal(Supplier<String> reload) {
+    try {
+      reload.get();
+    } catch (Throwable e) { // an Error too: the signal thread must not die with a stack trace
+      logger.error("reload on SIGHUP failed, the running configuration stays: {}", e.toString());
+    }
   }
 
   /** What became of a signal handler. */

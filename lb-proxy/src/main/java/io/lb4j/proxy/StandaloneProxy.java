@@ -77,7 +77,9 @@ public final class StandaloneProxy implements AutoCloseable {
 
   /**
    * Re-reads the file and applies it without dropping established connections; returns null on
-   * success, or why nothing changed.
+   * success, or why nothing changed. Never throws: every failure (an invalid file, a port in use,
+   * anything else) leaves the running configuration in force and is returned, and logged in one
+   * line.
    */
   public String reload() {
     synchronized (lock) {
@@ -91,9 +93,12 @@ public final class StandaloneProxy implements AutoCloseable {
         } catch (Exception e) { // Netty rethrows a failed bind's IOException unchecked
           throw cannotListen(e);
         }
-      } catch (RuntimeException e) {
-        logger.warn("reload refused, the running configuration stays: {}", e.getMessage());
-        return e.getMessage();
+      } catch (Exception | LinkageError | StackOverflowError e) {
+        // anything a reload throws, checked (rethrown undeclared) or not, is an answer: the old
+        // configuration stays in force and the caller learns why
+        String why = e.getMessage() == null ? e.toString() : e.getMessage();
+        logger.warn("reload refused, the running configuration stays: {}", why);
+        return why;
       }
       if (!Objects.equals(next.admin(), config.admin())
           || next.ioThreads() != config.ioThreads()

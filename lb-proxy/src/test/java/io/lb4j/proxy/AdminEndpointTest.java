@@ -2,10 +2,12 @@ package io.lb4j.proxy;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lb4j.HealthEvent;
 import io.lb4j.HealthProbe;
@@ -97,7 +99,9 @@ class AdminEndpointTest {
       TestServer.readLine(s.getInputStream());
       clients.add(s);
     }
-    admin = new AdminServer(f.proxy, () -> null, new InetSocketAddress("127.0.0.1", 0));
+    admin =
+        new AdminServer(
+            f.proxy, () -> null, AdminOptions.at(new InetSocketAddress("127.0.0.1", 0)));
   }
 
   private void awaitState(BlockingQueue<HealthEvent> events, String backend, HealthState state)
@@ -161,30 +165,51 @@ class AdminEndpointTest {
     assertTrue(proto.body().contains("protocol: 'sctp' (expected: tcp or udp)"), proto.body());
   }
 
+  /** Throws {@code t} whatever its type, as code that rethrows a checked exception undeclared. */
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> RuntimeException sneaky(Throwable t) throws T {
+    throw (T) t;
+  }
+
+  /**
+   * Whatever a reload throws (unchecked, checked and undeclared, an Error) is answered 400 with the
+   * reason as valid JSON: never a dead handler thread and a client left without an answer.
+   */
   @Test
-  void failingRoute_answers500WithValidJsonNamingTheError() throws Exception {
+  void reload_throwsAnything_answers400WithValidJsonNamingTheReason() throws Exception {
     String message = "boom: \"quoted\" \\ back\nslash";
-    try (AdminServer failing =
-        new AdminServer(
-            f.proxy,
-            () -> {
-              throw new IllegalStateException(message);
-            },
-            new InetSocketAddress("127.0.0.1", 0))) {
-      HttpResponse<String> r =
-          http.send(
-              HttpRequest.newBuilder(
-                      URI.create("http://127.0.0.1:" + failing.address().getPort() + "/reload"))
-                  .timeout(WAIT)
-                  .POST(HttpRequest.BodyPublishers.noBody())
-                  .build(),
-              HttpResponse.BodyHandlers.ofString(UTF_8));
-      assertEquals(500, r.statusCode(), r.body());
-      assertEquals("application/json", r.headers().firstValue("content-type").orElse(""));
-      assertEquals(
-          "java.lang.IllegalStateException: " + message,
-          new ObjectMapper().readTree(r.body()).path("error").asText(),
-          r.body());
+    List<Throwable> failures =
+        List.of(
+            new IllegalStateException(message),
+            new IOException(message),
+            new StackOverflowError(message),
+            new NullPointerException());
+    for (Throwable failure : failures) {
+      try (AdminServer failing =
+          new AdminServer(
+              f.proxy,
+              () -> {
+                throw sneaky(failure);
+              },
+              AdminOptions.at(new InetSocketAddress("127.0.0.1", 0)))) {
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + failing.address().getPort() + "/reload"))
+                    .timeout(WAIT)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.noBody())
+                    .build(),
+                HttpResponse.BodyHandlers.ofString(UTF_8));
+        assertEquals(400, r.statusCode(), failure + ": " + r.body());
+        assertEquals("application/json", r.headers().firstValue("content-type").orElse(""));
+        JsonNode body = new ObjectMapper().readTree(r.body());
+        assertFalse(body.path("reloaded").asBoolean(true), r.body());
+        assertEquals(
+            failure.getMessage() == null ? failure.toString() : failure.getMessage(),
+            body.path("error").asText(),
+            r.body());
+      }
     }
   }
 

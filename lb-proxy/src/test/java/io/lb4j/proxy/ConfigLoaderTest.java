@@ -3,14 +3,17 @@ package io.lb4j.proxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lb4j.DistributionMode;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.SelectionAlgorithm;
 import io.lb4j.netty.ProxyProtocol;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Every config error names the file, the path, the value and what was expected. */
 class ConfigLoaderTest {
@@ -65,8 +68,8 @@ class ConfigLoaderTest {
     assertEquals(Duration.ofMillis(500), c.loadBalancer().probe("tcp").timeout());
     assertEquals(1, c.frontendOptions().get("web").allow().size());
     assertEquals(Duration.ofSeconds(5), c.shutdownDrain());
-    assertEquals(0, c.admin().getPort());
-    assertEquals("127.0.0.1", c.admin().getAddress().getHostAddress());
+    assertEquals(0, c.admin().address().getPort());
+    assertEquals("127.0.0.1", c.admin().address().getAddress().getHostAddress());
   }
 
   @Test
@@ -177,5 +180,116 @@ class ConfigLoaderTest {
         ConfigLoader.parse(
                 "lb.yaml", VALID.replace("admin: { port: 0 }", "admin: { enabled: false }"))
             .admin());
+  }
+
+  /** A bound, not a benchmark: what took 44 s of CPU before must be refused well within it. */
+  private static final Duration FAST = Duration.ofSeconds(2);
+
+  /** Returns the refusal of {@code yaml}, asserting that it came within {@link #FAST}. */
+  private static String fastError(String yaml) {
+    long start = System.nanoTime();
+    String e = error(yaml);
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    assertTrue(
+        took.compareTo(FAST) < 0, "refused after " + took + " (expected: under " + FAST + ")");
+    return e;
+  }
+
+  @Test
+  void parse_tenMegabyteScalar_refusedFastWithTheLimit() {
+    String yaml = VALID.replace("name: web\n", "name: " + "x".repeat(10_000_000) + "\n");
+    assertEquals(
+        "lb.yaml: " + yaml.length() + " characters (expected: at most 1048576 bytes)",
+        fastError(yaml));
+  }
+
+  @Test
+  void load_tenMegabyteFile_refusedBeforeReadingWithTheLimit(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, VALID.replace("name: web\n", "name: " + "x".repeat(10_000_000) + "\n"));
+    long start = System.nanoTime();
+    String e =
+        assertThrows(IllegalArgumentException.class, () -> ConfigLoader.load(file)).getMessage();
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    assertEquals("lb.yaml: " + Files.size(file) + " bytes (expected: at most 1048576 bytes)", e);
+    assertTrue(took.compareTo(FAST) < 0, "refused after " + took);
+  }
+
+  @Test
+  void parse_longLineUnderTheSizeLimit_refusedBeforeParsingWithLineAndLimit() {
+    String yaml =
+        VALID.replace("    address: 127.0.0.1\n", "    address: " + "1".repeat(900_000) + "\n");
+    assertEquals(
+        "lb.yaml:3: a line of 900013 characters (expected: at most 65536 characters on a line)",
+        fastError(yaml));
+  }
+
+  @Test
+  void parse_longValueOverManyLines_refusedWithPathAndLimit() {
+    String yaml =
+        VALID.replace(
+            "  - { name: tcp, interval: 2s, timeout: 500ms }\n",
+            "  - name: tcp\n    path: |\n" + ("      " + "p".repeat(99) + "\n").repeat(700));
+    assertEquals(
+        "lb.yaml: probes[0].path: a value of 70000 characters (expected: at most 65536"
+            + " characters)",
+        fastError(yaml));
+  }
+
+  @Test
+  void parse_thousandDeepFlowDocument_refusedFastWithPathAndLimit() {
+    String yaml = VALID + "proxy: { seed: " + "[".repeat(1000) + "]".repeat(1000) + " }\n";
+    assertEquals(
+        "lb.yaml:29: proxy.seed"
+            + "[0]".repeat(15)
+            + ": nested deeper than 16"
+            + " levels (expected: at most 16 levels of mappings and lists)",
+        fastError(yaml));
+  }
+
+  @Test
+  void parse_thousandDeepBlockDocument_refusedFastWithTheLimit() {
+    StringBuilder deep = new StringBuilder("proxy:\n");
+    for (int i = 1; i <= 1000; i++) {
+      deep.append("  ".repeat(i)).append("k:\n");
+    }
+    String e = fastError(VALID + deep);
+    assertTrue(
+        e.endsWith(
+            "nested deeper than 16 levels (expected: at most 16 levels of mappings and lists)"),
+        e);
+    assertTrue(e.startsWith("lb.yaml:"), e);
+  }
+
+  @Test
+  void parse_adminSecurityKeys_readAndChecked() {
+    ProxyConfig c =
+        ConfigLoader.parse(
+            "lb.yaml",
+            VALID.replace(
+                "admin: { port: 0 }",
+                "admin: { port: 0, token: 0123456789abcdef, allowedHosts: [LB.example.com],"
+                    + " idleTimeout: 5s }"));
+    assertEquals("0123456789abcdef", c.admin().token());
+    assertEquals(java.util.Set.of("lb.example.com"), c.admin().allowedHosts());
+    assertEquals(Duration.ofSeconds(5), c.admin().idleTimeout());
+    assertTrue(c.toString().contains("token=(set)") && !c.toString().contains("0123456789abcdef"));
+    assertEquals(
+        AdminOptions.DEFAULT_IDLE_TIMEOUT,
+        ConfigLoader.parse("lb.yaml", VALID).admin().idleTimeout());
+    assertEquals(
+        "lb.yaml: admin.token: 6 characters (expected: at least 16 characters, no spaces around,"
+            + " such as the output of openssl rand -hex 16)",
+        error(VALID.replace("admin: { port: 0 }", "admin: { port: 0, token: secret }")));
+    assertEquals(
+        "lb.yaml: admin.allowedHosts: 'lb.example.com:9901' (expected: a host name or address"
+            + " without port, such as lb.example.com)",
+        error(
+            VALID.replace(
+                "admin: { port: 0 }",
+                "admin: { port: 0, allowedHosts: ['lb.example.com:9901'] }")));
+    assertEquals(
+        "lb.yaml: admin.idleTimeout: PT0S (expected: a positive duration such as 60s)",
+        error(VALID.replace("admin: { port: 0 }", "admin: { port: 0, idleTimeout: 0s }")));
   }
 }

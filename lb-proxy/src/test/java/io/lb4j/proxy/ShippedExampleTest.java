@@ -188,6 +188,7 @@ class ShippedExampleTest {
     return http.send(
         HttpRequest.newBuilder(URI.create("http://" + admin() + path))
             .timeout(WAIT)
+            .header("Content-Type", "application/json") // what a state-changing route asks
             .method(method, HttpRequest.BodyPublishers.noBody())
             .build(),
         HttpResponse.BodyHandlers.ofString(UTF_8));

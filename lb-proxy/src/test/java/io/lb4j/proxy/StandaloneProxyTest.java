@@ -2,15 +2,22 @@ package io.lb4j.proxy;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lb4j.netty.LeakRecorder;
 import io.lb4j.netty.TestServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -19,7 +26,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -77,7 +87,12 @@ class StandaloneProxyTest {
       s.setSoTimeout(10_000);
       s.getOutputStream()
           .write(
-              (method + " " + path + " HTTP/1.1\r\nHost: admin\r\n" + "Content-Length: 0\r\n\r\n")
+              (method
+                      + " "
+                      + path
+                      + " HTTP/1.1\r\nHost: 127.0.0.1:"
+                      + admin.getPort()
+                      + "\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n")
                   .getBytes(US_ASCII));
       return new String(s.getInputStream().readAllBytes(), US_ASCII);
     }
@@ -325,6 +340,185 @@ class StandaloneProxyTest {
     } finally {
       proxy.toHandle().destroyForcibly();
       proxy.waitFor(20, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * A reload that wants a port another process holds is answered 400 with the reason as JSON, and
+   * changes nothing: no listener of the new file is left bound (neither the moved rule's nor the
+   * added one's), the balancer, the listeners and the options are the old ones, and once the port
+   * is free the same file reloads.
+   */
+  @ParameterizedTest(name = "ioThreads {0}")
+  @ValueSource(ints = {1, 3})
+  void reload_heldPort_answers400JsonNoOrphanOldConfigInForce(int ioThreads) throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    int moved = TestServer.freePort("127.0.0.1");
+    int added = TestServer.freePort("127.0.0.1");
+    String proxy = "proxy: { ioThreads: " + ioThreads + " }\n";
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1) + proxy);
+    try (StandaloneProxy p = StandaloneProxy.start(file)) {
+      ProxyConfig before = p.config();
+      Map<String, InetSocketAddress> listening = p.proxy().listeners();
+      ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
+      int held = taken.getLocalPort();
+      String next =
+          yaml(moved, 1)
+                  .replace(
+                      "admin:",
+                      "  - { name: added, frontend: web, frontendPort: "
+                          + added
+                          + ", backendPool: web }\n"
+                          + "  - { name: clash, frontend: web, frontendPort: "
+                          + held
+                          + ", backendPool: web, idleTimeout: 7s }\nadmin:")
+              + proxy;
+      try (taken) {
+        Files.writeString(file, next);
+        String refused = get(p.adminAddress(), "POST", "/reload");
+        assertTrue(refused.startsWith("HTTP/1.1 400"), refused);
+        JsonNode body = new ObjectMapper().readTree(body(refused));
+        assertFalse(body.path("reloaded").asBoolean(true), refused);
+        assertEquals(
+            "rule 'clash' cannot listen on 127.0.0.1:" + held + ": address already in use",
+            body.path("error").asText(),
+            refused);
+        for (int orphan : new int[] {moved, added}) {
+          assertThrows(
+              ConnectException.class,
+              () -> new Socket("127.0.0.1", orphan).close(),
+              "a listener of the refused file is bound on " + orphan);
+        }
+        try (Socket c = new Socket("127.0.0.1", port)) {
+          c.setSoTimeout(10_000);
+          assertEquals("web-0", readLine(c.getInputStream()), "the old listener must still serve");
+        }
+        assertEquals(listening, p.proxy().listeners());
+        assertEquals(before.loadBalancer(), p.proxy().loadBalancer().config());
+        assertSame(before, p.config());
+      }
+      // the port is free again: the same file reloads, nothing of the failed attempt is in the way
+      String ok = get(p.adminAddress(), "POST", "/reload");
+      assertTrue(ok.startsWith("HTTP/1.1 200 OK"), ok);
+      for (int listener : new int[] {moved, added, held}) {
+        try (Socket c = new Socket("127.0.0.1", listener)) {
+          c.setSoTimeout(10_000);
+          assertEquals("web-0", readLine(c.getInputStream()), "listener on port " + listener);
+        }
+      }
+    }
+  }
+
+  /** POST /reload reads the file within the same limits as a start: a 10 MB file is a fast 400. */
+  @Test
+  void reload_tenMegabyteFile_answers400FastWithTheLimit() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1));
+    try (StandaloneProxy p = StandaloneProxy.start(file)) {
+      Files.writeString(file, yaml(port, 1) + "# " + "x".repeat(10_000_000) + "\n");
+      long start = System.nanoTime();
+      String refused = get(p.adminAddress(), "POST", "/reload");
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertTrue(refused.startsWith("HTTP/1.1 400"), refused);
+      assertEquals(
+          "lb.yaml: " + Files.size(file) + " bytes (expected: at most 1048576 bytes)",
+          new ObjectMapper().readTree(body(refused)).path("error").asText(),
+          refused);
+      assertTrue(tookMs < 2000, "answered after " + tookMs + " ms (expected: under 2 s)");
+    }
+  }
+
+  /** Returns the body of a raw HTTP answer. */
+  private static String body(String answer) {
+    return answer.substring(answer.indexOf("\r\n\r\n") + 4);
+  }
+
+  /**
+   * A failed reload through SIGHUP is one log line with the reason, and the signal thread throws
+   * nothing: the proxy keeps serving and stops normally on SIGTERM.
+   */
+  @Test
+  void main_sighupReloadFails_logsOneLineWithTheReason_keepsServing() throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(file, yaml(port, 1));
+    Process proxy = child("--config", file.toString()).redirectErrorStream(true).start();
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+      Thread reader =
+          new Thread(
+              () -> {
+                try {
+                  for (String line; !(line = readLine(proxy.getInputStream())).isEmpty(); ) {
+                    lines.add(line);
+                  }
+                } catch (IOException e) {
+                  lines.add(e.toString());
+                }
+                lines.add("(end)");
+              });
+      reader.setDaemon(true);
+      reader.start();
+      List<String> output = new ArrayList<>();
+      await(lines, output, "admin: ");
+      Files.writeString(
+          file,
+          yaml(port, 1)
+              .replace(
+                  "admin:",
+                  "  - { name: clash, frontend: web, frontendPort: "
+                      + taken.getLocalPort()
+                      + ", backendPool: web }\nadmin:"));
+      Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(proxy.pid())).start();
+      assertTrue(hup.waitFor(10, TimeUnit.SECONDS) && hup.exitValue() == 0, "kill -HUP failed");
+      String reason =
+          "rule 'clash' cannot listen on 127.0.0.1:"
+              + taken.getLocalPort()
+              + ": address already in use";
+      assertTrue(await(lines, output, reason).contains("WARN"), output.toString());
+      try (Socket c = new Socket("127.0.0.1", port)) {
+        c.setSoTimeout(10_000);
+        assertEquals("web-0", readLine(c.getInputStream()), "the proxy must keep serving");
+      }
+      proxy.toHandle().destroy(); // SIGTERM
+      assertTrue(proxy.waitFor(20, TimeUnit.SECONDS), "the proxy did not exit");
+      assertEquals(0, proxy.exitValue(), output.toString());
+      await(lines, output, "(end)");
+      assertEquals(
+          1, output.stream().filter(l -> l.contains(reason)).count(), String.join("\n", output));
+      assertTrue(
+          output.stream().noneMatch(l -> l.contains("Exception") || l.contains("\tat ")),
+          String.join("\n", output));
+    } finally {
+      proxy.toHandle().destroyForcibly();
+    }
+  }
+
+  @Test
+  void reloadOnSignal_reloadThrowsAnError_nothingReachesTheSignalThread() {
+    assertDoesNotThrow(
+        () ->
+            ProxyMain.reloadOnSignal(
+                () -> {
+                  throw new StackOverflowError("deep");
+                }));
+  }
+
+  /** Moves lines to {@code output} until one contains {@code text}; returns it. */
+  private static String await(BlockingQueue<String> lines, List<String> output, String text)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (true) {
+      String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (line == null) {
+        throw new AssertionError("no line with '" + text + "' within 20 s: " + output);
+      }
+      output.add(line);
+      if (line.contains(text)) {
+        return line;
+      }
     }
   }
 
