@@ -10,6 +10,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * <p>A {@code LOCAL} command (v2), an {@code UNKNOWN} protocol (v1), and the {@code UNSPEC} and
  * {@code UNIX} families (v2) hand on {@link ProxiedAddresses#LOCAL}: the connection's own addresses
  * stand, as the specification asks.
+ *
+ * <p>The header has a deadline: a connection whose header is not complete {@code deadlineNanos}
+ * after this handler was added (at accept) is closed, counted as a refusal, a PROXY header error
+ * and a PROXY header timeout, and logged at debug level. The timer is cancelled when the header is
+ * complete or the connection closes, so a served connection keeps only the rule's idle timeout.
  *
  * <p>A malformed header, one longer than {@link #V1_MAX_LENGTH} (v1) or {@link #V2_MAX_LENGTH}
  * (v2), or the client's end of input in the middle of a header closes the connection: it is counted
@@ -72,10 +79,61 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
   private static final int INET6_BLOCK = 36;
 
   private final Route route;
+  private final long deadlineNanos;
   private boolean failed;
+  private Future<?> deadline;
 
-  ProxyProtocolDecoder(Route route) {
+  /**
+   * Reads the header of a connection of {@code route}, closing the connection unless the header is
+   * complete within {@code deadlineNanos}.
+   */
+  ProxyProtocolDecoder(Route route, long deadlineNanos) {
     this.route = route;
+    this.deadlineNanos = deadlineNanos;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    // once per connection, off the read path; the decoder is only ever added before a header
+    deadline = ctx.executor().schedule(() -> expire(ctx), deadlineNanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    cancelDeadline(); // the header was read: the rule's idle timeout takes over
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    cancelDeadline();
+    super.channelInactive(ctx);
+  }
+
+  private void cancelDeadline() {
+    if (deadline != null) {
+      deadline.cancel(false);
+      deadline = null;
+    }
+  }
+
+  /** The deadline passed: close unless the header was read or the connection already closes. */
+  private void expire(ChannelHandlerContext ctx) {
+    deadline = null;
+    if (failed || ctx.isRemoved() || !ctx.channel().isOpen()) {
+      return;
+    }
+    failed = true; // what still arrives before the close is dropped, and released by the decoder
+    route.frontendCounters().proxyHeaderTimeouts.increment();
+    route.ruleCounters().proxyHeaderTimeouts.increment();
+    count();
+    if (logger.isDebugEnabled()) {
+      logger.debug(
+          "closing {} on {}: no complete PROXY header within {} ms",
+          ctx.channel().remoteAddress(),
+          route.frontend(),
+          TimeUnit.NANOSECONDS.toMillis(deadlineNanos));
+    }
+    ctx.close();
   }
 
   @Override
@@ -119,11 +177,9 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
 
   private void fail(ChannelHandlerContext ctx, ByteBuf in, String why) {
     failed = true;
+    cancelDeadline();
     in.skipBytes(in.readableBytes());
-    route.frontendCounters().refusals.increment();
-    route.frontendCounters().proxyHeaderErrors.increment();
-    route.ruleCounters().refusals.increment();
-    route.ruleCounters().proxyHeaderErrors.increment();
+    count();
     if (logger.isDebugEnabled()) {
       logger.debug(
           "closing {} on {}: malformed PROXY header: {}",
@@ -132,6 +188,13 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
           why);
     }
     ctx.close();
+  }
+
+  private void count() {
+    route.frontendCounters().refusals.increment();
+    route.frontendCounters().proxyHeaderErrors.increment();
+    route.ruleCounters().refusals.increment();
+    route.ruleCounters().proxyHeaderErrors.increment();
   }
 
   // ---------------------------------------------------------------- version 1
