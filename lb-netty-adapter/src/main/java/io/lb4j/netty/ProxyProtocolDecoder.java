@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A {@code LOCAL} command (v2), an {@code UNKNOWN} protocol (v1), and the {@code UNSPEC} and
  * {@code UNIX} families (v2) hand on {@link ProxiedAddresses#LOCAL}: the connection's own addresses
- * stand, as the specification asks.
+ * stand, as the specification asks. A {@code UNIX} block's two paths are skipped unread: nothing in
+ * a header is ever resolved; addresses are built from the header's bytes or strict literals. A
+ * {@code PROXY} command with another family (4-15) or transport (3-15) is refused as soon as the
+ * fixed part arrives (section 2.2: such values "must be rejected as invalid by receivers").
  *
  * <p>The header has a deadline: a connection whose header is not complete {@code deadlineNanos}
  * after this handler was added (at accept) is closed, counted as a refusal, a PROXY header error
@@ -72,6 +75,7 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
   private static final int AF_INET = 1;
   private static final int AF_INET6 = 2;
   private static final int AF_UNIX = 3;
+  private static final int TRANSPORT_DGRAM = 2;
 
   /** Source and destination address and port: 4 + 4 + 2 + 2 for IPv4, 16 + 16 + 2 + 2 for IPv6. */
   private static final int INET_BLOCK = 12;
@@ -296,6 +300,18 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
           "v2 header: command " + command + " (expected: 0 LOCAL or 1 PROXY)");
     }
     int family = in.getUnsignedByte(start + 13) >> 4;
+    int transport = in.getUnsignedByte(start + 13) & 0x0F;
+    if (command == V2_PROXY && family > AF_UNIX) {
+      // section 2.2: other values "must be rejected as invalid by receivers" (LOCAL ignores them)
+      throw new MalformedHeaderException(
+          "v2 header: address family "
+              + family
+              + " (expected: 0 UNSPEC, 1 INET, 2 INET6 or 3 UNIX)");
+    }
+    if (command == V2_PROXY && transport > TRANSPORT_DGRAM) {
+      throw new MalformedHeaderException(
+          "v2 header: transport " + transport + " (expected: 0 UNSPEC, 1 STREAM or 2 DGRAM)");
+    }
     int length = in.getUnsignedShort(start + 14);
     if (V2_FIXED_LENGTH + length > V2_MAX_LENGTH) {
       throw new MalformedHeaderException(
@@ -311,14 +327,12 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
     int a = start + V2_FIXED_LENGTH;
     ProxiedAddresses out;
     if (command == V2_LOCAL || family == AF_UNSPEC || family == AF_UNIX) {
+      // no IP address to take: a UNIX block holds two paths, skipped unread, never resolved
       out = ProxiedAddresses.LOCAL;
     } else if (family == AF_INET) {
       out = inet(in, a, length, 4, INET_BLOCK);
-    } else if (family == AF_INET6) {
-      out = inet(in, a, length, 16, INET6_BLOCK);
     } else {
-      throw new MalformedHeaderException(
-          "v2 header: address family " + family + " (expected: 0-3)");
+      out = inet(in, a, length, 16, INET6_BLOCK);
     }
     in.readerIndex(start + V2_FIXED_LENGTH + length); // TLVs after the addresses are skipped
     return out;

@@ -291,6 +291,41 @@ class ProxyProtocolDecoderTest {
     assertEquals(0, route.frontendCounters().snapshot().refusals());
   }
 
+  @Test
+  void decode_v2UnixFamily_keepsTheConnectionsAddressesAndResolvesNothing() {
+    byte[] paths = new byte[216]; // two 108-byte paths (section 2.2)
+    byte[] name = "localhost".getBytes(US_ASCII);
+    System.arraycopy(name, 0, paths, 0, name.length);
+    System.arraycopy(name, 0, paths, 108, name.length);
+    write(concat(v2(0x21, 0x31, paths), "x".getBytes(US_ASCII)));
+    assertDecoded(ProxiedAddresses.LOCAL, "x");
+  }
+
+  @Test
+  void decode_v2UnixFamilyShortBlock_stillLocal() {
+    write(v2(0x21, 0x31, new byte[3])); // no paths to read: nothing is read from them anyway
+    assertDecoded(ProxiedAddresses.LOCAL, "");
+  }
+
+  @Test
+  void decode_v2UnknownFamily_refusedOnTheFixedPart() {
+    byte[] header = v2(0x21, 0x41, new byte[200]); // family 4
+    write(java.util.Arrays.copyOf(header, 16)); // the body is not awaited
+    assertRefused();
+  }
+
+  @Test
+  void decode_v2UnknownTransport_refused() {
+    write(v2(0x21, 0x13, new byte[12])); // INET over transport 3
+    assertRefused();
+  }
+
+  @Test
+  void decode_v2LocalWithUnknownFamily_familyIgnored() {
+    write(v2(0x20, 0xF5, new byte[7])); // section 2.2: LOCAL discards the block and its family
+    assertDecoded(ProxiedAddresses.LOCAL, "");
+  }
+
   /** Moves the channel's clock {@code nanos} on and runs what became due. */
   private void advance(long nanos) {
     ch.advanceTimeBy(nanos, TimeUnit.NANOSECONDS);
