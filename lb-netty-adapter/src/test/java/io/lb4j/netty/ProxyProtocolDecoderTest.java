@@ -254,6 +254,16 @@ class ProxyProtocolDecoderTest {
   }
 
   @Test
+  void decode_v1HostNames_refusedNeverResolved() {
+    write("PROXY TCP4 localhost 127.0.0.1 5555 80\r\n".getBytes(US_ASCII));
+    assertRefused();
+    tearDown();
+    setUp();
+    write("PROXY TCP6 zz:zz ::1 5555 80\r\n".getBytes(US_ASCII));
+    assertRefused();
+  }
+
+  @Test
   void decode_v2TooLong_closesOnTheLengthField() {
     byte[] fixed = new byte[16];
     System.arraycopy(SIGNATURE, 0, fixed, 0, 12);
