@@ -1,7 +1,6 @@
 package io.lb4j;
 
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -13,8 +12,6 @@ final class Checks {
 
   static final String NAME_EXPECTED =
       "1-64 characters of [A-Za-z0-9._:-], starting with a letter or digit";
-
-  private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
   private Checks() {}
 
@@ -53,37 +50,11 @@ final class Checks {
   }
 
   /**
-   * Parses an IPv4 or IPv6 literal without ever consulting DNS: a host name is refused, since a
-   * balancer that resolves names at construction would hide a slow or failing lookup.
+   * Parses an IPv4 or IPv6 literal without ever consulting a name service ({@link IpLiteral}): a
+   * host name is refused, since a balancer that resolves names at construction would hide a slow or
+   * failing lookup.
    */
   static InetAddress ipLiteral(String field, String value) {
-    notNull(value, field);
-    String literal = value;
-    if (literal.startsWith("[") && literal.endsWith("]")) {
-      literal = literal.substring(1, literal.length() - 1);
-    }
-    boolean v4 = IPV4.matcher(literal).matches();
-    boolean v6 = literal.indexOf(':') >= 0 && literal.matches("[0-9A-Fa-f:.%a-zA-Z0-9]+");
-    if (v4 || v6) {
-      try {
-        InetAddress address = InetAddress.getByName(literal);
-        if (!v4 || isDottedQuadInRange(literal)) {
-          return address;
-        }
-      } catch (UnknownHostException e) {
-        // fall through to the error below
-      }
-    }
-    throw new IllegalArgumentException(
-        field + ": '" + value + "' (expected: an IPv4 or IPv6 address literal)");
-  }
-
-  private static boolean isDottedQuadInRange(String literal) {
-    for (String part : literal.split("\\.", -1)) {
-      if (Integer.parseInt(part) > 255) {
-        return false;
-      }
-    }
-    return true;
+    return IpLiteral.parse(field, value);
   }
 }

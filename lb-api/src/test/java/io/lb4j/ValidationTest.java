@@ -27,10 +27,12 @@ class ValidationTest {
             + " digit)",
         () -> Backend.of("web 1", "127.0.0.2"));
     refused(
-        "address: 'web.example' (expected: an IPv4 or IPv6 address literal)",
+        "address: 'web.example' (expected: an IPv4 or IPv6 address literal, such as 192.0.2.1 or"
+            + " 2001:db8::1; names are never resolved)",
         () -> Backend.of("web-1", "web.example"));
     refused(
-        "address: '127.0.0.256' (expected: an IPv4 or IPv6 address literal)",
+        "address: '127.0.0.256' (expected: an IPv4 or IPv6 address literal, such as 192.0.2.1 or"
+            + " 2001:db8::1; names are never resolved)",
         () -> Backend.of("web-1", "127.0.0.256"));
     refused("port: 70000 (expected: 1-65535)", () -> Backend.of("web-1", "127.0.0.2", 70000));
     refused("port: 0 (expected: 1-65535)", () -> Backend.of("web-1", "127.0.0.2", 0));
@@ -61,7 +63,8 @@ class ValidationTest {
             + " digit)",
         () -> Frontend.of("-x", "127.0.0.1"));
     refused(
-        "address: 'localhost' (expected: an IPv4 or IPv6 address literal)",
+        "address: 'localhost' (expected: an IPv4 or IPv6 address literal, such as 192.0.2.1 or"
+            + " 2001:db8::1; names are never resolved)",
         () -> Frontend.of("web", "localhost"));
     assertEquals("web(127.0.0.1)", Frontend.of("web", "127.0.0.1").toString());
     assertEquals(true, Frontend.of("any", "0.0.0.0").isWildcard());

@@ -7,13 +7,13 @@ import io.lb4j.Frontend;
 import io.lb4j.HealthEvent;
 import io.lb4j.HealthProbe;
 import io.lb4j.HealthState;
+import io.lb4j.IpLiteral;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancerListener;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.Protocol;
 import io.lb4j.core.L4LoadBalancer;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
@@ -96,7 +96,7 @@ public final class HealthCheckedPoolExample {
 
   /** A backend that accepts connections and closes them, on its own daemon thread. */
   private static ServerSocket listen(String address) throws IOException {
-    ServerSocket ss = new ServerSocket(0, 50, InetAddress.getByName(address));
+    ServerSocket ss = new ServerSocket(0, 50, IpLiteral.parse(address)); // a literal, never a name
     Thread t =
         new Thread(
             () -> {

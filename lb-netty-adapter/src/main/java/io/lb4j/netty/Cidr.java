@@ -1,5 +1,6 @@
 package io.lb4j.netty;
 
+import io.lb4j.IpLiteral;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Objects;
@@ -37,28 +38,44 @@ public record Cidr(InetAddress network, int prefixLength) {
     String s = cidr.trim();
     int slash = s.indexOf('/');
     String host = slash < 0 ? s : s.substring(0, slash);
-    // strict literals: InetAddress also takes inet_aton's short forms ("127.0.0" = 127.0.0.0)
-    boolean literal =
-        host.matches("\\d{1,3}(\\.\\d{1,3}){3}")
-            || (host.contains(":") && host.matches("[0-9A-Fa-f:.]+"));
+    InetAddress address;
     try {
-      if (!literal) {
-        throw new UnknownHostException(host);
-      }
-      InetAddress address = InetAddress.getByName(host);
-      int bits = address.getAddress().length * 8;
-      int prefix = slash < 0 ? bits : Integer.parseInt(s.substring(slash + 1));
-      if (prefix < 0 || prefix > bits) {
-        throw new NumberFormatException();
-      }
-      return new Cidr(InetAddress.getByAddress(mask(address.getAddress(), prefix)), prefix);
-    } catch (UnknownHostException | NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "cidr: '"
-              + cidr
-              + "' (expected: an address with an optional /prefix, such as 127.0.0.0/8)",
-          e);
+      address = IpLiteral.parse(host); // strict: never a name, never inet_aton's short forms
+    } catch (IllegalArgumentException e) {
+      throw refused(cidr, e);
     }
+    int bits = address.getAddress().length * 8;
+    int prefix = slash < 0 ? bits : prefixLength(s.substring(slash + 1), bits);
+    if (prefix < 0) {
+      throw refused(cidr, null);
+    }
+    try {
+      return new Cidr(InetAddress.getByAddress(mask(address.getAddress(), prefix)), prefix);
+    } catch (UnknownHostException e) {
+      throw new AssertionError("4 or 16 bytes", e); // cannot happen
+    }
+  }
+
+  private static IllegalArgumentException refused(String cidr, Throwable cause) {
+    return new IllegalArgumentException(
+        "cidr: '" + cidr + "' (expected: an address with an optional /prefix, such as 127.0.0.0/8)",
+        cause);
+  }
+
+  /** Returns 1-3 ASCII digits' value if at most {@code bits}, else -1. */
+  private static int prefixLength(String text, int bits) {
+    if (text.isEmpty() || text.length() > 3) {
+      return -1;
+    }
+    int value = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      value = value * 10 + (c - '0');
+    }
+    return value <= bits ? value : -1;
   }
 
   /** Returns whether {@code address} lies in this network (IPv4 only in IPv4 networks). */

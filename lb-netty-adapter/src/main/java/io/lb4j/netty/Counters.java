@@ -20,6 +20,7 @@ public final class Counters {
   final LongAdder refusals = new LongAdder();
   final LongAdder hairpin = new LongAdder();
   final LongAdder proxyHeaderErrors = new LongAdder();
+  final LongAdder proxyHeaderTimeouts = new LongAdder();
 
   /** Returns the counts now. */
   public Snapshot snapshot() {
@@ -33,7 +34,8 @@ public final class Counters {
         idleTimeouts.sum(),
         refusals.sum(),
         hairpin.sum(),
-        proxyHeaderErrors.sum());
+        proxyHeaderErrors.sum(),
+        proxyHeaderTimeouts.sum());
   }
 
   /**
@@ -53,6 +55,9 @@ public final class Counters {
    * @param hairpinConnections connections whose client is itself a backend of the pool it reached
    * @param proxyHeaderErrors connections closed for a malformed, oversized or truncated PROXY
    *     header from an upstream balancer (also counted as refusals)
+   * @param proxyHeaderTimeouts connections closed because their PROXY header was not complete
+   *     within the frontend's {@link FrontendOptions#proxyProtocolTimeout()} (also counted as PROXY
+   *     header errors and refusals)
    */
   public record Snapshot(
       long activeConnections,
@@ -64,5 +69,6 @@ public final class Counters {
       long idleTimeouts,
       long refusals,
       long hairpinConnections,
-      long proxyHeaderErrors) {}
+      long proxyHeaderErrors,
+      long proxyHeaderTimeouts) {}
 }

@@ -6,8 +6,8 @@ import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Sets up an accepted connection: the PROXY header decoder when the frontend expects one, the idle
- * timer, the frontend handler.
+ * Sets up an accepted connection: the PROXY header decoder, with its deadline, when the frontend
+ * expects one, the idle timer, the frontend handler.
  *
  * <p>Thread-safe: one instance serves a listener's connections on every event loop.
  */
@@ -28,7 +28,8 @@ final class ProxyInitializer extends ChannelInitializer<SocketChannel> {
       return;
     }
     if (route.frontendOptions().acceptProxyProtocol()) {
-      ch.pipeline().addLast("proxy-protocol", new ProxyProtocolDecoder(route));
+      long deadline = route.frontendOptions().proxyProtocolTimeout().toNanos(); // at most 1 h
+      ch.pipeline().addLast("proxy-protocol", new ProxyProtocolDecoder(route, deadline));
     }
     ch.pipeline()
         .addLast(

@@ -10,6 +10,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +24,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A {@code LOCAL} command (v2), an {@code UNKNOWN} protocol (v1), and the {@code UNSPEC} and
  * {@code UNIX} families (v2) hand on {@link ProxiedAddresses#LOCAL}: the connection's own addresses
- * stand, as the specification asks.
+ * stand, as the specification asks. A {@code UNIX} block's two paths are skipped unread: nothing in
+ * a header is ever resolved; addresses are built from the header's bytes or strict literals. A
+ * {@code PROXY} command with another family (4-15) or transport (3-15) is refused as soon as the
+ * fixed part arrives (section 2.2: such values "must be rejected as invalid by receivers").
+ *
+ * <p>The header has a deadline: a connection whose header is not complete {@code deadlineNanos}
+ * after this handler was added (at accept) is closed, counted as a refusal, a PROXY header error
+ * and a PROXY header timeout, and logged at debug level. The timer is cancelled when the header is
+ * complete or the connection closes, so a served connection keeps only the rule's idle timeout.
  *
  * <p>A malformed header, one longer than {@link #V1_MAX_LENGTH} (v1) or {@link #V2_MAX_LENGTH}
  * (v2), or the client's end of input in the middle of a header closes the connection: it is counted
@@ -65,6 +75,7 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
   private static final int AF_INET = 1;
   private static final int AF_INET6 = 2;
   private static final int AF_UNIX = 3;
+  private static final int TRANSPORT_DGRAM = 2;
 
   /** Source and destination address and port: 4 + 4 + 2 + 2 for IPv4, 16 + 16 + 2 + 2 for IPv6. */
   private static final int INET_BLOCK = 12;
@@ -72,10 +83,61 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
   private static final int INET6_BLOCK = 36;
 
   private final Route route;
+  private final long deadlineNanos;
   private boolean failed;
+  private Future<?> deadline;
 
-  ProxyProtocolDecoder(Route route) {
+  /**
+   * Reads the header of a connection of {@code route}, closing the connection unless the header is
+   * complete within {@code deadlineNanos}.
+   */
+  ProxyProtocolDecoder(Route route, long deadlineNanos) {
     this.route = route;
+    this.deadlineNanos = deadlineNanos;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    // once per connection, off the read path; the decoder is only ever added before a header
+    deadline = ctx.executor().schedule(() -> expire(ctx), deadlineNanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    cancelDeadline(); // the header was read: the rule's idle timeout takes over
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    cancelDeadline();
+    super.channelInactive(ctx);
+  }
+
+  private void cancelDeadline() {
+    if (deadline != null) {
+      deadline.cancel(false);
+      deadline = null;
+    }
+  }
+
+  /** The deadline passed: close unless the header was read or the connection already closes. */
+  private void expire(ChannelHandlerContext ctx) {
+    deadline = null;
+    if (failed || ctx.isRemoved() || !ctx.channel().isOpen()) {
+      return;
+    }
+    failed = true; // what still arrives before the close is dropped, and released by the decoder
+    route.frontendCounters().proxyHeaderTimeouts.increment();
+    route.ruleCounters().proxyHeaderTimeouts.increment();
+    count();
+    if (logger.isDebugEnabled()) {
+      logger.debug(
+          "closing {} on {}: no complete PROXY header within {} ms",
+          ctx.channel().remoteAddress(),
+          route.frontend(),
+          TimeUnit.NANOSECONDS.toMillis(deadlineNanos));
+    }
+    ctx.close();
   }
 
   @Override
@@ -119,11 +181,9 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
 
   private void fail(ChannelHandlerContext ctx, ByteBuf in, String why) {
     failed = true;
+    cancelDeadline();
     in.skipBytes(in.readableBytes());
-    route.frontendCounters().refusals.increment();
-    route.frontendCounters().proxyHeaderErrors.increment();
-    route.ruleCounters().refusals.increment();
-    route.ruleCounters().proxyHeaderErrors.increment();
+    count();
     if (logger.isDebugEnabled()) {
       logger.debug(
           "closing {} on {}: malformed PROXY header: {}",
@@ -132,6 +192,13 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
           why);
     }
     ctx.close();
+  }
+
+  private void count() {
+    route.frontendCounters().refusals.increment();
+    route.frontendCounters().proxyHeaderErrors.increment();
+    route.ruleCounters().refusals.increment();
+    route.ruleCounters().proxyHeaderErrors.increment();
   }
 
   // ---------------------------------------------------------------- version 1
@@ -233,6 +300,18 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
           "v2 header: command " + command + " (expected: 0 LOCAL or 1 PROXY)");
     }
     int family = in.getUnsignedByte(start + 13) >> 4;
+    int transport = in.getUnsignedByte(start + 13) & 0x0F;
+    if (command == V2_PROXY && family > AF_UNIX) {
+      // section 2.2: other values "must be rejected as invalid by receivers" (LOCAL ignores them)
+      throw new MalformedHeaderException(
+          "v2 header: address family "
+              + family
+              + " (expected: 0 UNSPEC, 1 INET, 2 INET6 or 3 UNIX)");
+    }
+    if (command == V2_PROXY && transport > TRANSPORT_DGRAM) {
+      throw new MalformedHeaderException(
+          "v2 header: transport " + transport + " (expected: 0 UNSPEC, 1 STREAM or 2 DGRAM)");
+    }
     int length = in.getUnsignedShort(start + 14);
     if (V2_FIXED_LENGTH + length > V2_MAX_LENGTH) {
       throw new MalformedHeaderException(
@@ -248,14 +327,12 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
     int a = start + V2_FIXED_LENGTH;
     ProxiedAddresses out;
     if (command == V2_LOCAL || family == AF_UNSPEC || family == AF_UNIX) {
+      // no IP address to take: a UNIX block holds two paths, skipped unread, never resolved
       out = ProxiedAddresses.LOCAL;
     } else if (family == AF_INET) {
       out = inet(in, a, length, 4, INET_BLOCK);
-    } else if (family == AF_INET6) {
-      out = inet(in, a, length, 16, INET6_BLOCK);
     } else {
-      throw new MalformedHeaderException(
-          "v2 header: address family " + family + " (expected: 0-3)");
+      out = inet(in, a, length, 16, INET6_BLOCK);
     }
     in.readerIndex(start + V2_FIXED_LENGTH + length); // TLVs after the addresses are skipped
     return out;

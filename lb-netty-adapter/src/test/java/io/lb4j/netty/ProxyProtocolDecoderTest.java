@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -31,6 +32,9 @@ class ProxyProtocolDecoderTest {
   private static final byte[] SIGNATURE = {
     0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A
   };
+
+  /** The header deadline of these tests, on the channel's frozen clock. */
+  private static final long DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private Route route;
   private Recorder next;
@@ -46,7 +50,8 @@ class ProxyProtocolDecoderTest {
     route = route();
     next = new Recorder();
     ch = new EmbeddedChannel();
-    ch.pipeline().addLast("proxy-protocol", new ProxyProtocolDecoder(route));
+    ch.freezeTime(); // the header deadline runs on the channel's fake clock: advanceTimeBy
+    ch.pipeline().addLast("proxy-protocol", new ProxyProtocolDecoder(route, DEADLINE_NANOS));
     ch.pipeline().addLast("next", next);
   }
 
@@ -249,6 +254,16 @@ class ProxyProtocolDecoderTest {
   }
 
   @Test
+  void decode_v1HostNames_refusedNeverResolved() {
+    write("PROXY TCP4 localhost 127.0.0.1 5555 80\r\n".getBytes(US_ASCII));
+    assertRefused();
+    tearDown();
+    setUp();
+    write("PROXY TCP6 zz:zz ::1 5555 80\r\n".getBytes(US_ASCII));
+    assertRefused();
+  }
+
+  @Test
   void decode_v2TooLong_closesOnTheLengthField() {
     byte[] fixed = new byte[16];
     System.arraycopy(SIGNATURE, 0, fixed, 0, 12);
@@ -284,6 +299,97 @@ class ProxyProtocolDecoderTest {
     assertFalse(ch.isOpen());
     assertEquals(0, route.frontendCounters().snapshot().proxyHeaderErrors());
     assertEquals(0, route.frontendCounters().snapshot().refusals());
+  }
+
+  @Test
+  void decode_v2UnixFamily_keepsTheConnectionsAddressesAndResolvesNothing() {
+    byte[] paths = new byte[216]; // two 108-byte paths (section 2.2)
+    byte[] name = "localhost".getBytes(US_ASCII);
+    System.arraycopy(name, 0, paths, 0, name.length);
+    System.arraycopy(name, 0, paths, 108, name.length);
+    write(concat(v2(0x21, 0x31, paths), "x".getBytes(US_ASCII)));
+    assertDecoded(ProxiedAddresses.LOCAL, "x");
+  }
+
+  @Test
+  void decode_v2UnixFamilyShortBlock_stillLocal() {
+    write(v2(0x21, 0x31, new byte[3])); // no paths to read: nothing is read from them anyway
+    assertDecoded(ProxiedAddresses.LOCAL, "");
+  }
+
+  @Test
+  void decode_v2UnknownFamily_refusedOnTheFixedPart() {
+    byte[] header = v2(0x21, 0x41, new byte[200]); // family 4
+    write(java.util.Arrays.copyOf(header, 16)); // the body is not awaited
+    assertRefused();
+  }
+
+  @Test
+  void decode_v2UnknownTransport_refused() {
+    write(v2(0x21, 0x13, new byte[12])); // INET over transport 3
+    assertRefused();
+  }
+
+  @Test
+  void decode_v2LocalWithUnknownFamily_familyIgnored() {
+    write(v2(0x20, 0xF5, new byte[7])); // section 2.2: LOCAL discards the block and its family
+    assertDecoded(ProxiedAddresses.LOCAL, "");
+  }
+
+  /** Moves the channel's clock {@code nanos} on and runs what became due. */
+  private void advance(long nanos) {
+    ch.advanceTimeBy(nanos, TimeUnit.NANOSECONDS);
+    ch.runScheduledPendingTasks();
+  }
+
+  private void assertTimedOut() {
+    assertRefused();
+    assertEquals(1, route.frontendCounters().snapshot().proxyHeaderTimeouts());
+    assertEquals(1, route.ruleCounters().snapshot().proxyHeaderTimeouts());
+  }
+
+  @Test
+  void deadline_partialV1Header_closedAtTheDeadlineAndCounted() {
+    write("PROXY TCP4 1.2".getBytes(US_ASCII));
+    advance(DEADLINE_NANOS - 1);
+    assertTrue(ch.isOpen(), "open until the deadline");
+    assertEquals(0, route.frontendCounters().snapshot().proxyHeaderTimeouts());
+    advance(1);
+    assertTimedOut();
+  }
+
+  @Test
+  void deadline_partialV2Header_closedAtTheDeadlineAndCounted() {
+    byte[] header = v2(0x21, 0x11, new byte[12]);
+    write(java.util.Arrays.copyOfRange(header, 0, 14)); // the signature and half the fixed part
+    advance(DEADLINE_NANOS / 2);
+    write(java.util.Arrays.copyOfRange(header, 14, 20)); // bytes keep coming: the deadline stands
+    advance(DEADLINE_NANOS / 2);
+    assertTimedOut();
+  }
+
+  @Test
+  void deadline_nothingSent_closedAtTheDeadlineAndCounted() {
+    advance(DEADLINE_NANOS);
+    assertTimedOut();
+  }
+
+  @Test
+  void deadline_headerCompleteInTime_timerCancelledConnectionStaysOpen() throws Exception {
+    advance(DEADLINE_NANOS - 1);
+    write("PROXY TCP4 127.0.0.77 127.0.0.1 5555 80\r\n".getBytes(US_ASCII));
+    advance(10 * DEADLINE_NANOS);
+    assertDecoded(new ProxiedAddresses(address("127.0.0.77", 5555), address("127.0.0.1", 80)), "");
+    assertEquals(0, route.frontendCounters().snapshot().proxyHeaderTimeouts());
+    assertEquals(0, route.frontendCounters().snapshot().refusals());
+  }
+
+  @Test
+  void deadline_malformedHeader_countedOnceAsAnErrorNotAsATimeout() {
+    write("GARBAGE".getBytes(US_ASCII));
+    advance(10 * DEADLINE_NANOS);
+    assertRefused();
+    assertEquals(0, route.frontendCounters().snapshot().proxyHeaderTimeouts());
   }
 
   /** Records the events and copies and releases the bytes that reach it. */

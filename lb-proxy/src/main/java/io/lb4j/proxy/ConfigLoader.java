@@ -20,6 +20,7 @@ import io.lb4j.HealthOverride;
 import io.lb4j.HealthProbe;
 import io.lb4j.HealthState;
 import io.lb4j.InboundNatRule;
+import io.lb4j.IpLiteral;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.NoHealthyBackendPolicy;
@@ -358,7 +359,14 @@ public final class ConfigLoader {
     Set<String> poolNames = new HashSet<>();
 
     for (Node f : root.list("frontends", true)) {
-      f.only("name", "address", "acceptProxyProtocol", "maxConnections", "allow", "deny");
+      f.only(
+          "name",
+          "address",
+          "acceptProxyProtocol",
+          "proxyProtocolTimeout",
+          "maxConnections",
+          "allow",
+          "deny");
       String fname = f.string("name", null);
       lb.frontend(f.build(() -> Frontend.of(fname, f.string("address", null))));
       List<Cidr> allow = new ArrayList<>();
@@ -377,7 +385,10 @@ public final class ConfigLoader {
                       f.bool("acceptProxyProtocol", false),
                       f.integer("maxConnections", 0),
                       allow,
-                      deny)));
+                      deny,
+                      f.duration(
+                          "proxyProtocolTimeout",
+                          FrontendOptions.DEFAULT_PROXY_PROTOCOL_TIMEOUT))));
     }
 
     for (Node p : root.list("backendPools", true)) {
@@ -570,13 +581,7 @@ public final class ConfigLoader {
       if (!a.bool("enabled", true)) {
         admin = null;
       } else {
-        InetAddress address =
-            a.build(
-                () ->
-                    InetAddress.getByName(
-                        Frontend.of("admin", a.string("address", "127.0.0.1"))
-                            .address()
-                            .getHostAddress()));
+        InetAddress address = a.build(() -> IpLiteral.parse(a.string("address", "127.0.0.1")));
         InetSocketAddress at =
             new InetSocketAddress(address, a.integer("port", DEFAULT_ADMIN.getPort()));
         admin = adminOptions(a, at);

@@ -111,7 +111,7 @@ class ConfigLoaderTest {
         error(VALID.replace("[127.0.0.0/8]", "[127.0.0/8]")));
     assertEquals(
         "lb.yaml: frontends[0].address: 'localhost' (expected: an IPv4 or IPv6 address"
-            + " literal)",
+            + " literal, such as 192.0.2.1 or 2001:db8::1; names are never resolved)",
         error(VALID.replace("address: 127.0.0.1", "address: localhost")));
     assertEquals(
         "lb.yaml: backendPools[1].name: 'api' (expected: unique among pools)",

@@ -2,6 +2,7 @@ package io.lb4j.benchmarks.health;
 
 import io.lb4j.HealthProbe;
 import io.lb4j.HealthState;
+import io.lb4j.IpLiteral;
 import io.lb4j.ProbeOutcome;
 import io.lb4j.core.health.HealthProber;
 import io.lb4j.core.health.NioHealthChecker;
@@ -11,7 +12,6 @@ import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Paths;
@@ -77,7 +77,7 @@ public final class ProberScaleBenchmark {
           }
           String[] parts = line.split(" ");
           addresses.add(
-              new InetSocketAddress(InetAddress.getByName(parts[0]), Integer.parseInt(parts[1])));
+              new InetSocketAddress(IpLiteral.parse(parts[0]), Integer.parseInt(parts[1])));
         }
       }
       run(addresses, interval, duration);
