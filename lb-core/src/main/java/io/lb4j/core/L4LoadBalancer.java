@@ -75,6 +75,9 @@ public final class L4LoadBalancer implements LoadBalancer {
           "no load-balancing or NAT rule listens on the flow's destination address, port and"
               + " protocol");
 
+  /** Draws of the selector per retry before the candidates are taken in order. */
+  static final int RETRY_DRAWS = 16;
+
   private final long seed;
   private final FlowTable<BackendSlot> flows;
   private final Ticker ticker;
@@ -217,9 +220,6 @@ public final class L4LoadBalancer implements LoadBalancer {
     }
     return index < 0 ? rule.exhausted : assign(rule, flow, index);
   }
-
-  /** Draws of the selector per retry before the candidates are taken in order. */
-  static final int RETRY_DRAWS = 16;
 
   private static int firstUntried(
       RuleState rule, int[] candidates, long start, String[] tried, int triedCount) {
