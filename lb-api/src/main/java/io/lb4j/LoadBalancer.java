@@ -48,6 +48,49 @@ public interface LoadBalancer extends AutoCloseable {
    */
   Selection reselect(FlowKey flow, int attempt);
 
+  /**
+   * Picks the backend for connect attempt {@code attempt + 1} of {@code flow} after the connects to
+   * {@code tried[0..triedCount)} failed: a backend not among them while the rule has one to offer,
+   * recorded for the flow as {@link #reselect(FlowKey, int)} records it; or a refusal ({@link
+   * Selection.Status#NO_AVAILABLE_BACKEND} when every candidate was tried), the flow then not
+   * recorded. Which backends are candidates, and in which order, is the implementation's to
+   * document: {@code L4LoadBalancer} offers the backends in rotation first, then those kept out of
+   * it by passive ejection alone.
+   *
+   * <p>This default draws {@code reselect(flow, attempt * 16 + k)}, {@code k = 1..16}, and answers
+   * the first untried backend or the first refusal; when every draw named a tried backend it
+   * forgets the flow and answers a refusal.
+   *
+   * @throws IllegalArgumentException if {@code attempt} is below 1 or {@code triedCount} is outside
+   *     0 to {@code tried.length}
+   */
+  default Selection reselect(FlowKey flow, int attempt, String[] tried, int triedCount) {
+    if (triedCount < 0 || triedCount > tried.length) {
+      throw new IllegalArgumentException(
+          "triedCount: " + triedCount + " (expected: 0-" + tried.length + ")");
+    }
+    String rule = null;
+    for (int k = 1; k <= 16; k++) {
+      Selection s = reselect(flow, attempt * 16 + k);
+      if (!s.isSelected()) {
+        return s;
+      }
+      rule = s.rule();
+      boolean seen = false;
+      for (int i = 0; i < triedCount && !seen; i++) {
+        seen = tried[i].equals(s.backend().id());
+      }
+      if (!seen) {
+        return s;
+      }
+    }
+    flowClosed(flow);
+    return Selection.none(
+        Selection.Status.NO_AVAILABLE_BACKEND,
+        rule,
+        rule + ": 16 draws named only the " + triedCount + " backends this flow tried");
+  }
+
   /** Forgets {@code flow}, as when its connection closes; returns whether it was known. */
   boolean flowClosed(FlowKey flow);
 

@@ -57,6 +57,7 @@ final class BackendSlot {
   int ejections;
   long lastEjectionEndNanos;
   long lastEjectionNanos;
+  int capRefusals; // ejections refused by maxEjectionPercent since the last warning
   ScheduledFuture<?> ejectionTask;
   ScheduledFuture<?> drainTask;
   Instant drainDeadline; // when drainTask closes the slot's flows, or null

@@ -20,6 +20,7 @@ import io.lb4j.core.flow.FlowTable;
 import io.lb4j.core.hash.FlowHasher;
 import io.lb4j.core.health.HealthProber;
 import io.lb4j.core.health.NioHealthChecker;
+import io.lb4j.spi.BackendSelector;
 import io.lb4j.spi.HealthChecker;
 import io.lb4j.spi.Ticker;
 import java.time.InstantSource;
@@ -73,6 +74,9 @@ public final class L4LoadBalancer implements LoadBalancer {
           null,
           "no load-balancing or NAT rule listens on the flow's destination address, port and"
               + " protocol");
+
+  /** Draws of the selector per retry before the candidates are taken in order. */
+  static final int RETRY_DRAWS = 16;
 
   private final long seed;
   private final FlowTable<BackendSlot> flows;
@@ -155,6 +159,87 @@ public final class L4LoadBalancer implements LoadBalancer {
       pinned.release();
     }
     return assign(rule, flow, index);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The candidates, in order, each taken only if this flow has not tried it:
+   *
+   * <ol>
+   *   <li>{@value #RETRY_DRAWS} draws of the rule's selector with retry numbers {@code attempt * 16
+   *       + k}, each a hash derived from the flow's (Envoy's retries), so retries spread as the
+   *       algorithm spreads new flows;
+   *   <li>every backend in rotation, from a place the flow's hash chooses: a backend the draws
+   *       missed, or one bounded load passed over for being at its bound;
+   *   <li>last resort, every backend out of rotation only because passive health ejected it (its
+   *       probe passing or none, enabled, weight above 0): an ejection is a guess from past
+   *       failures, a refused connect now is worse.
+   * </ol>
+   *
+   * <p>When every candidate was tried, the flow is forgotten and the rule's refusal says so.
+   * Allocates nothing but the flow table's entry.
+   */
+  @Override
+  public Selection reselect(FlowKey flow, int attempt, String[] tried, int triedCount) {
+    if (attempt < 1) {
+      throw new IllegalArgumentException("attempt: " + attempt + " (expected: >= 1)");
+    }
+    if (triedCount < 0 || triedCount > tried.length) {
+      throw new IllegalArgumentException(
+          "triedCount: " + triedCount + " (expected: 0-" + tried.length + ")");
+    }
+    RuleState rule = snapshot.find(flow);
+    if (rule == null) {
+      return NO_RULE;
+    }
+    long hash = rule.nat ? 0 : FlowHasher.hash(flow, rule.mode, seed);
+    int index = BackendSelector.NONE;
+    for (int k = 1; k <= RETRY_DRAWS && index < 0; k++) {
+      int i = rule.selector.select(hash, attempt * RETRY_DRAWS + k);
+      if (i < 0) {
+        break; // nothing in rotation: the lists below are as empty
+      }
+      if (!tried(rule.slots[i], tried, triedCount)) {
+        index = i;
+      }
+    }
+    long start = BackendSelector.rehash(hash, attempt) >>> 1;
+    if (index < 0) {
+      index = firstUntried(rule, rule.rotation, start, tried, triedCount);
+    }
+    if (index < 0) {
+      index = firstUntried(rule, rule.lastResort, start, tried, triedCount);
+    }
+    if (!recording) {
+      return index < 0 ? rule.exhausted : rule.slots[index].selection;
+    }
+    BackendSlot pinned = flows.remove(flow);
+    if (pinned != null) {
+      pinned.release();
+    }
+    return index < 0 ? rule.exhausted : assign(rule, flow, index);
+  }
+
+  private static int firstUntried(
+      RuleState rule, int[] candidates, long start, String[] tried, int triedCount) {
+    int n = candidates.length;
+    for (int j = 0; j < n; j++) {
+      int i = candidates[(int) ((start + j) % n)];
+      if (!tried(rule.slots[i], tried, triedCount)) {
+        return i;
+      }
+    }
+    return BackendSelector.NONE;
+  }
+
+  private static boolean tried(BackendSlot slot, String[] tried, int triedCount) {
+    for (int i = 0; i < triedCount; i++) {
+      if (slot.backendId.equals(tried[i])) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Records {@code flow} on the slot at {@code index} and returns its answer. */

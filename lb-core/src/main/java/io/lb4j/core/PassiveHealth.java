@@ -51,6 +51,17 @@ final class PassiveHealth {
     return slot.probeState();
   }
 
+  /**
+   * Returns whether passive ejection is all that keeps the slot from being healthy: ejected, its
+   * probe passing (or no probe), no override. Such a slot is a retry's last resort and stays in
+   * rotation when nothing else would; under the lock.
+   */
+  static boolean ejectedOnly(BackendSlot slot) {
+    return slot.ejected()
+        && slot.backend.healthOverride() == HealthOverride.FOLLOW_PROBE
+        && slot.probeState() == HealthState.HEALTHY;
+  }
+
   /** Returns why the slot has its health, for events and diagnostics; under the lock. */
   String cause(BackendSlot slot, Rule rule) {
     HealthOverride o = slot.backend.healthOverride();
@@ -116,6 +127,12 @@ final class PassiveHealth {
       if (!od.isEnabled() || slot.backend.healthOverride() == HealthOverride.FORCE_UP) {
         return;
       }
+      int failures = slot.connectFailures.get();
+      if (failures < od.consecutiveFailures()) {
+        // a connect succeeded after the decision was queued and ended the run: nothing to decide
+        // (deciding anyway once logged "failed 0 connects in a row")
+        return;
+      }
       int ejected = 0;
       int members = 0;
       for (BackendSlot s : control.slotsLocked(slot.rule).values()) {
@@ -126,18 +143,29 @@ final class PassiveHealth {
       }
       int allowed = Math.max(1, members * od.maxEjectionPercent() / 100);
       if (ejected >= allowed) {
-        logger.warn(
-            "backend {} of rule {} failed {} connects in a row but is not ejected: {} of {}"
-                + " backends are ejected already (maxEjectionPercent {})",
-            slot.backendId,
-            slot.rule,
-            slot.connectFailures.get(),
-            ejected,
-            members,
-            od.maxEjectionPercent());
+        if (slot.capRefusals++ == 0) {
+          logger.warn(
+              "backend {} of rule {} failed {} connects in a row but is not ejected: {} of {}"
+                  + " backends are ejected already (maxEjectionPercent {}); it stays in rotation and"
+                  + " connect retries move on from it. Further refusals are counted and logged"
+                  + " when its health changes",
+              slot.backendId,
+              slot.rule,
+              failures,
+              ejected,
+              members,
+              od.maxEjectionPercent());
+        } else {
+          logger.debug(
+              "backend {} of rule {}: ejection refused by maxEjectionPercent, {} times in a row",
+              slot.backendId,
+              slot.rule,
+              slot.capRefusals);
+        }
         slot.connectFailures.set(0);
         return;
       }
+      endCapEpisode(slot, "ejected now");
       long now = control.ticker.read();
       if (slot.lastEjectionEndNanos != 0
           && now - slot.lastEjectionEndNanos > slot.lastEjectionNanos) {
@@ -156,6 +184,23 @@ final class PassiveHealth {
               .schedule(() -> ejectionOver(slot), duration, TimeUnit.NANOSECONDS);
       control.rebuild(Set.of(slot.rule));
     }
+  }
+
+  /**
+   * Ends the slot's run of ejections refused by the cap, logging how many there were: one line per
+   * run, when the slot is ejected or its health changes. Under the lock.
+   */
+  void endCapEpisode(BackendSlot slot, String why) {
+    if (slot.capRefusals > 1) {
+      logger.info(
+          "backend {} of rule {}: {} ejections were refused by maxEjectionPercent since the first"
+              + " warning; {}",
+          slot.backendId,
+          slot.rule,
+          slot.capRefusals,
+          why);
+    }
+    slot.capRefusals = 0;
   }
 
   private void ejectionOver(BackendSlot slot) {

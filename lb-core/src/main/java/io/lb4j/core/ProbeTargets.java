@@ -155,7 +155,9 @@ final class ProbeTargets {
       Set<String> changed = new HashSet<>();
       for (BackendSlot slot : ref.slots) {
         boolean returns = control.passive.onProbeResult(slot, result);
-        if (returns || PassiveHealth.effective(slot) != slot.health) {
+        // an ejected slot's verdict decides whether it is a retry's last resort (RuleState)
+        boolean lastResort = slot.ejected() && before != after;
+        if (returns || lastResort || PassiveHealth.effective(slot) != slot.health) {
           changed.add(slot.rule);
         }
       }

@@ -61,9 +61,11 @@ final class RuleBuilder {
     String[] keys = new String[backends.size()];
     int[] healthy = new int[backends.size()];
     int[] candidates = new int[backends.size()];
+    int[] ejectedOnly = new int[backends.size()]; // healthy but for passive ejection
     int[] out = new int[OUT_REASONS.length];
     int healthyCount = 0;
     int candidateCount = 0;
+    int ejectedOnlyCount = 0;
     for (int i = 0; i < keys.length; i++) {
       Backend b = backends.get(i);
       BackendSlot slot = slots[i];
@@ -87,12 +89,17 @@ final class RuleBuilder {
                   slot.target == null ? null : slot.target.lastResult()));
         }
         slot.health = state;
+        control.passive.endCapEpisode(slot, "now " + state);
       }
       control.passive.scheduleDrain(slot, rule);
       boolean serving = b.adminState() == AdminState.ENABLED && b.weight() > 0;
       if (serving) {
         candidates[i] = b.weight();
         candidateCount++;
+        if (PassiveHealth.ejectedOnly(slot)) {
+          ejectedOnly[i] = b.weight();
+          ejectedOnlyCount++;
+        }
       }
       if (b.adminState() == AdminState.DISABLED) {
         out[DISABLED]++;
@@ -108,6 +115,16 @@ final class RuleBuilder {
         healthy[i] = b.weight();
         healthyCount++;
       }
+    }
+    if (healthyCount == 0 && ejectedOnlyCount > 0) {
+      // passive health must not do worse than none: rather the ejected backends whose probes pass
+      // than nothing (Envoy's max_ejection_percent serves the same end)
+      healthy = ejectedOnly;
+      healthyCount = ejectedOnlyCount;
+      logger.debug(
+          "rule {}: only ejected backends would be left; {} of them stay in rotation",
+          rule.name(),
+          ejectedOnlyCount);
     }
     int[] weights = healthy;
     if (candidateCount > 0 && healthyCount < candidateCount) {
@@ -126,8 +143,23 @@ final class RuleBuilder {
             policy);
       }
     }
+    int rotationCount = 0;
+    int lastResortCount = 0;
     for (int i = 0; i < slots.length; i++) {
       slots[i].inRotation = weights[i] > 0;
+      rotationCount += weights[i] > 0 ? 1 : 0;
+      lastResortCount += weights[i] == 0 && ejectedOnly[i] > 0 ? 1 : 0;
+    }
+    int[] rotation = new int[rotationCount];
+    int[] lastResort = new int[lastResortCount];
+    rotationCount = 0;
+    lastResortCount = 0;
+    for (int i = 0; i < slots.length; i++) {
+      if (weights[i] > 0) {
+        rotation[rotationCount++] = i;
+      } else if (ejectedOnly[i] > 0) {
+        lastResort[lastResortCount++] = i;
+      }
     }
     BackendSelector selector =
         Selectors.of(
@@ -168,8 +200,11 @@ final class RuleBuilder {
         rule.outlierDetection(),
         slots,
         selector,
+        rotation,
+        lastResort,
         none,
         full(rule.name()),
+        exhausted(rule.name(), rotation.length + lastResort.length),
         registry.window);
   }
 
@@ -204,9 +239,22 @@ final class RuleBuilder {
         OutlierDetection.DISABLED,
         slots,
         selector,
+        b.adminState() == AdminState.ENABLED ? new int[] {0} : new int[0],
+        new int[0],
         none,
         full(rule.name()),
+        exhausted(rule.name(), b.adminState() == AdminState.ENABLED ? 1 : 0),
         registry.window);
+  }
+
+  private static Selection exhausted(String rule, int candidates) {
+    return Selection.none(
+        Selection.Status.NO_AVAILABLE_BACKEND,
+        rule,
+        rule
+            + ": the flow tried every candidate for a retry ("
+            + candidates
+            + " in rotation or ejected only)");
   }
 
   private Selection full(String rule) {

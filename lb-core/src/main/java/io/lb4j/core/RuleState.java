@@ -28,8 +28,21 @@ final class RuleState {
   final BackendSlot[] slots;
   final Map<String, BackendSlot> slotById;
   final BackendSelector selector;
+
+  /** The indices of the slots in rotation: the retry candidates after the selector's draws. */
+  final int[] rotation;
+
+  /**
+   * The indices of the slots out of rotation only because passive health ejected them (enabled,
+   * weight above 0, probe passing or none, no override): a retry's last resort.
+   */
+  final int[] lastResort;
+
   final Selection none;
   final Selection full;
+
+  /** The answer to a retry that tried every candidate. */
+  final Selection exhausted;
 
   /** The rule's recent new flows; the same window across builds of the rule. */
   final NewFlowWindow window;
@@ -44,8 +57,11 @@ final class RuleState {
       OutlierDetection outlierDetection,
       BackendSlot[] slots,
       BackendSelector selector,
+      int[] rotation,
+      int[] lastResort,
       Selection none,
       Selection full,
+      Selection exhausted,
       NewFlowWindow window) {
     this.name = name;
     this.nat = nat;
@@ -64,8 +80,11 @@ final class RuleState {
     }
     this.slotById = byId;
     this.selector = selector;
+    this.rotation = rotation;
+    this.lastResort = lastResort;
     this.none = none;
     this.full = full;
+    this.exhausted = exhausted;
     this.window = window;
   }
 

@@ -165,6 +165,9 @@ class DiagnosticianTest {
                     new OutlierDetection(1, Duration.ofSeconds(30), Duration.ofSeconds(300), 100)),
             probe());
     allAnswer(ProbeOutcome.SUCCESS);
+    // web-4 stays in rotation: were web-3 the last backend to serve, ejection would not take it out
+    lb.addBackend("web", io.lb4j.Backend.of("web-4", "127.0.2.6"));
+    checker.answer(target(4), ProbeOutcome.SUCCESS);
     checker.answer(target(0), ProbeOutcome.REFUSED);
     clock.forwardTime(INTERVAL.multipliedBy(2)); // web-0 fails twice: unhealthy
     lb.setAdminState("web", "web-1", AdminState.DISABLED);

@@ -455,6 +455,69 @@ class L4LoadBalancerHealthTest {
   }
 
   @Test
+  void reportConnectFailure_ejectionWouldLeaveNothing_ejectedBackendsKeepServing() {
+    L4LoadBalancer lb =
+        balancer(
+            rule()
+                .noProbe()
+                .outlierDetection(
+                    new OutlierDetection(1, Duration.ofSeconds(30), Duration.ofSeconds(300), 100)),
+            probe());
+    for (int b = 0; b < 4; b++) {
+      lb.reportConnectFailure("http", "web-" + b);
+      clock.runDueTasks();
+    }
+    for (int b = 0; b < 4; b++) {
+      assertTrue(lb.health("http", "web-" + b).isEjected(), "web-" + b);
+    }
+    // without passive health all four would serve: with it, they still do rather than none
+    assertEquals(Set.of("web-0", "web-1", "web-2", "web-3"), newFlowBackends(lb, 0, 400));
+    lb.setHealthOverride("web", "web-0", HealthOverride.FORCE_DOWN);
+    assertFalse(newFlowBackends(lb, 0, 400).contains("web-0"), "an override is not an ejection");
+  }
+
+  @Test
+  void reselect_rotationTried_fallsBackToEjectedBackendsWhoseProbePasses() {
+    L4LoadBalancer lb =
+        balancer(
+            rule()
+                .outlierDetection(
+                    new OutlierDetection(1, Duration.ofSeconds(30), Duration.ofSeconds(300), 50)),
+            probe());
+    clock.forwardTime(INTERVAL.multipliedBy(2)); // every probe passes twice: all healthy
+    checker.answer(target(1), ProbeOutcome.REFUSED);
+    lb.reportConnectFailure("http", "web-0");
+    clock.runDueTasks();
+    lb.reportConnectFailure("http", "web-1");
+    clock.runDueTasks();
+    lb.reportConnectFailure("http", "web-2"); // 2 of 4 ejected: the cap holds web-2 in rotation
+    clock.runDueTasks();
+    clock.forwardTime(INTERVAL.multipliedBy(2)); // web-1's probe fails twice as well
+    assertTrue(lb.health("http", "web-0").isEjected());
+    assertTrue(lb.health("http", "web-1").isEjected());
+    assertFalse(lb.health("http", "web-2").isEjected());
+    assertEquals(Set.of("web-2", "web-3"), newFlowBackends(lb, 0, 400));
+    FlowKey f = flow(7);
+    String[] tried = {"web-2", "web-3", null, null};
+    Selection third = lb.reselect(f, 2, tried, 2);
+    assertEquals("web-0", third.backend().id(), "ejected, probe passing: the last resort");
+    assertEquals("web-0", lb.select(f).backend().id(), "pinned");
+    tried[2] = "web-0";
+    Selection fourth = lb.reselect(f, 3, tried, 3);
+    assertEquals(Selection.Status.NO_AVAILABLE_BACKEND, fourth.status(), fourth.toString());
+    assertEquals(
+        "http: the flow tried every candidate for a retry (3 in rotation or ejected only)",
+        fourth.detail(),
+        "web-1 fails its probe: not a candidate");
+    assertEquals(0, lb.activeFlows(), "a refused retry leaves no flow behind");
+    assertEquals(
+        "triedCount: 5 (expected: 0-4)",
+        org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> lb.reselect(f, 1, tried, 5))
+            .getMessage());
+  }
+
+  @Test
   void probes_twoRulesShareOneTarget_probedOncePerInterval() {
     LoadBalancerConfig config =
         LoadBalancerConfig.builder()

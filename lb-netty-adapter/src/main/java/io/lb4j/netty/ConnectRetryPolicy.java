@@ -8,30 +8,33 @@ import io.lb4j.Selection;
  * How many connects one client connection may try, and which backend each one goes to.
  *
  * <ul>
+ *   <li>An attempt is one TCP connect to one backend; it fails when refused, reset, unreachable or
+ *       not done within the rule's connect timeout, and each failure is reported to passive health
+ *       before the next attempt is chosen.
  *   <li>Attempt 1 goes where {@link LoadBalancer#select} sent the flow.
- *   <li>After attempt {@code n} failed (refused, timed out, unreachable; each failure is reported
- *       to passive health first), attempt {@code n + 1} goes to the first of {@link
- *       LoadBalancer#reselect reselect(flow, n * 16 + k)}, {@code k = 1..16}, that names a backend
- *       this connection has not tried. A retry number derives a new hash from the flow's, as Envoy
- *       does for retries, so one draw may land on a backend already tried: hence {@value
- *       #DRAWS_PER_ATTEMPT} draws, numbered so that no two attempts share one.
- *   <li>There is no further attempt when {@link #maxAttempts()} connects were made, when every draw
- *       named a backend already tried, or when the balancer answers that it selected nothing (no
- *       available backend, flow table full): see {@link #next}, the one place that decides what a
- *       refusal means for a retry.
+ *   <li>Attempt {@code n + 1} goes to {@link LoadBalancer#reselect(FlowKey, int, String[], int)
+ *       reselect(flow, n, tried, n)}: a backend this connection has not tried, while the balancer
+ *       has one to offer. {@code L4LoadBalancer} offers the backends in rotation first (the
+ *       selector's own retry draws, then each in turn, bounded-load-capped ones included), then, as
+ *       a last resort, the backends kept out of rotation by passive ejection alone; so the ejection
+ *       cap, or an ejection that outlives its cause, never ends a connection that a backend could
+ *       still take.
+ *   <li>There is no further attempt when {@link #maxAttempts()} connects were made or when the
+ *       balancer has no untried candidate left (or selects nothing: no rule, flow table full): see
+ *       {@link #next}, the one place that decides what a refusal means for a retry.
  * </ul>
  *
- * <p>{@link RuleOptions#maxConnectAttempts()} (3 by default, HAProxy's {@code retries 3} with
- * {@code option redispatch}) sets {@link #maxAttempts()}. A route holds one policy, shared by its
- * connections; the tried backends are the connection's own.
+ * <p>{@link RuleOptions#maxConnectAttempts()} (3 by default, HAProxy's {@code retries 2} with
+ * {@code option redispatch}: three connects in all) sets {@link #maxAttempts()}. A route holds one
+ * policy, shared by its connections; the tried backends are the connection's own. The connections
+ * it gives up on are logged through its {@link GiveUpLog}: once per set of failed backends, with a
+ * count.
  *
- * <p>Immutable and thread-safe.
+ * <p>Thread-safe.
  */
 final class ConnectRetryPolicy {
-  /** Draws of {@code reselect} per attempt before giving up on finding an untried backend. */
-  static final int DRAWS_PER_ATTEMPT = 16;
-
   private final int maxAttempts;
+  private final GiveUpLog giveUps = new GiveUpLog();
 
   private ConnectRetryPolicy(int maxAttempts) {
     this.maxAttempts = maxAttempts;
@@ -56,7 +59,9 @@ final class ConnectRetryPolicy {
 
   /**
    * Returns where the next connect of {@code flow} goes after {@code attempts} failed ones, or null
-   * when there is to be no other attempt.
+   * when there is to be no other attempt: {@code maxAttempts} reached, or the balancer refuses
+   * (every candidate tried, no rule, flow table full). The refusal is final for this connection: a
+   * retry never waits for a backend to come back.
    *
    * @param tried the ids of the backends tried so far, in {@code tried[0..attempts-1]}
    */
@@ -64,34 +69,23 @@ final class ConnectRetryPolicy {
     if (attempts >= maxAttempts) {
       return null;
     }
-    for (int k = 1; k <= DRAWS_PER_ATTEMPT; k++) {
-      Selection s = lb.reselect(flow, attempts * DRAWS_PER_ATTEMPT + k);
-      if (!s.isSelected()) {
-        return afterRefusal(s);
-      }
-      if (!contains(tried, attempts, s.backend().id())) {
-        return s;
-      }
-    }
-    return null;
+    Selection s = lb.reselect(flow, attempts, tried, attempts);
+    return s.isSelected() ? s : null;
   }
 
   /**
-   * Decides what a retry does when the balancer selects nothing: today it gives up, and the client
-   * is closed. (With passive health ejecting backends, a refusal here can mean "every other backend
-   * is ejected"; what to do then is this method's decision alone.)
+   * Records that the connection of {@code flow} is closed after its {@code attempts} connects to
+   * {@code tried[0..attempts)} failed, the last to {@code target} with {@code cause}: logged once
+   * per set of failed backends ({@link GiveUpLog}).
    */
-  private static Selection afterRefusal(Selection refusal) {
-    return null;
+  void gaveUp(
+      String rule, FlowKey flow, int attempts, String[] tried, Object target, Throwable cause) {
+    giveUps.gaveUp(rule, flow, attempts, tried, target, cause, System.nanoTime());
   }
 
-  private static boolean contains(String[] ids, int count, String id) {
-    for (int i = 0; i < count; i++) {
-      if (ids[i].equals(id)) {
-        return true;
-      }
-    }
-    return false;
+  /** Returns how many connections this policy gave up on. */
+  long giveUps() {
+    return giveUps.total();
   }
 
   @Override

@@ -298,14 +298,8 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     tried[attempts - 1] = backend;
     Selection next = route.retry().next(lb, flow, attempts, tried);
     if (next == null) {
-      if (logger.isInfoEnabled()) {
-        logger.info(
-            "closing {}: {} connect attempts failed, last to {} ({})",
-            flow,
-            attempts,
-            selection.target(),
-            f.cause().toString());
-      }
+      // not a line per connection: once per set of failed backends, with a count
+      route.retry().gaveUp(route.rule(), flow, attempts, tried, selection.target(), f.cause());
       state = State.CLOSING;
       inbound.close(); // promptly: the client learns at once
       return;

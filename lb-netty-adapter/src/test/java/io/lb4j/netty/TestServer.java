@@ -39,9 +39,18 @@ public final class TestServer implements AutoCloseable {
   public final CountDownLatch release = new CountDownLatch(1);
 
   public TestServer(String id, String host, Mode mode) throws IOException {
+    this(id, mode, new ServerSocket(0, 200, InetAddress.getByName(host)));
+  }
+
+  /** A server on {@code host:port}: a killed server's port, to restart it. */
+  public TestServer(String id, String host, int port, Mode mode) throws IOException {
+    this(id, mode, new ServerSocket(port, 200, InetAddress.getByName(host)));
+  }
+
+  private TestServer(String id, Mode mode, ServerSocket server) {
     this.id = id;
     this.mode = mode;
-    this.server = new ServerSocket(0, 200, InetAddress.getByName(host));
+    this.server = server;
     this.address = new InetSocketAddress(server.getInetAddress(), server.getLocalPort());
     Thread t = new Thread(this::acceptLoop, "test-server-" + id);
     t.setDaemon(true);
