@@ -100,8 +100,19 @@ class NettyL4ProxyTest {
           e.getMessage());
       assertEquals(Set.of("app"), f.proxy.listeners().keySet());
       assertEquals(List.of("app"), f.lb.config().ruleNames(), "the balancer kept its rules");
-      try (java.net.ServerSocket again = new java.net.ServerSocket()) {
-        again.bind(new InetSocketAddress("127.0.0.1", free)); // a-new's listener was closed
+      // a-new's listener was closed: its port can be bound again. NIO closes a listening socket
+      // registered with a selector at the selector's next wake-up, so allow a bounded moment.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (true) {
+        try (java.net.ServerSocket again = new java.net.ServerSocket()) {
+          again.bind(new InetSocketAddress("127.0.0.1", free));
+          break;
+        } catch (java.net.BindException stillBound) {
+          if (System.nanoTime() > deadline) {
+            throw new AssertionError("a-new's port is still bound 5 s after the failed reload");
+          }
+          Thread.onSpinWait();
+        }
       }
       try (Socket c = new Socket(f.frontend.getAddress(), f.frontend.getPort())) {
         c.setSoTimeout(5000);
