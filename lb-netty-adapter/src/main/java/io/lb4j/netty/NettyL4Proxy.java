@@ -15,6 +15,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -348,7 +349,10 @@ public final class NettyL4Proxy implements AutoCloseable {
         new ServerBootstrap()
             .group(group)
             .channel(transport.serverChannel())
-            .option(ChannelOption.SO_BACKLOG, 1024)
+            // the kernel's own cap (net.core.somaxconn, 4096 on current Linux), as HAProxy's
+            // listeners use maxconn clamped to it: a burst of new connections waits in the
+            // accept queue instead of having its SYNs dropped at 1,024
+            .option(ChannelOption.SO_BACKLOG, NetUtil.SOMAXCONN)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
