@@ -54,7 +54,18 @@ public record Finding(
     /** 8b. The idle timeout is shorter than the time the probe takes to mark a backend down. */
     IDLE_TIMEOUT_SHORTER_THAN_DETECTION,
     /** 8c. A protocol that opens several connections is balanced per 5-tuple. */
-    MULTI_CONNECTION_PROTOCOL
+    MULTI_CONNECTION_PROTOCOL,
+    /** 2b. A backend host answers neither its probe nor its data port: the host, not a port. */
+    BACKEND_HOST_SILENT,
+    /**
+     * 9. The frontend refuses clients: a deny or allow list, a connection limit, a PROXY header.
+     */
+    CLIENTS_REFUSED,
+    /**
+     * 10. The proxy's connections to one backend address and port use up the local ephemeral port
+     * range (a user-space proxy's SNAT exhaustion).
+     */
+    SOURCE_PORTS_EXHAUSTING
   }
 
   /** Validates the fields and copies the evidence. */

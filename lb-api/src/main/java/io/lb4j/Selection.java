@@ -36,7 +36,12 @@ public record Selection(
      */
     NO_AVAILABLE_BACKEND,
     /** The flow table is full: the new flow is refused, established flows are kept. */
-    FLOW_TABLE_FULL
+    FLOW_TABLE_FULL,
+    /**
+     * The frontend refuses the client before any backend is chosen: a deny or allow list, a
+     * connection limit, a bad PROXY header. Answered by a proxy's explain, never by a balancer.
+     */
+    REFUSED_BY_FRONTEND
   }
 
   /** Checks that a selected answer has a backend and target, and any other answer has none. */
