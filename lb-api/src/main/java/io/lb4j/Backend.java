@@ -128,7 +128,7 @@ public record Backend(
 
   @Override
   public String toString() {
-    String host = address.getHostAddress();
+    String host = IpLiteral.format(address);
     if (host.indexOf(':') >= 0 && port != 0) {
       host = "[" + host + "]";
     }

@@ -1,6 +1,5 @@
 package io.lb4j;
 
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -222,8 +221,6 @@ public record FlowKey(
   }
 
   private static String hostPort(InetAddress address, int port) {
-    return address instanceof Inet4Address
-        ? address.getHostAddress() + ":" + port
-        : "[" + address.getHostAddress() + "]:" + port;
+    return IpLiteral.format(address, port);
   }
 }

@@ -43,6 +43,6 @@ public record Frontend(String name, InetAddress address) {
 
   @Override
   public String toString() {
-    return name + "(" + address.getHostAddress() + ")";
+    return name + "(" + IpLiteral.format(address) + ")";
   }
 }

@@ -197,4 +197,71 @@ public final class IpLiteral {
     java.util.Arrays.fill(out, 2 * gap, 16 - 2 * after, (byte) 0);
     return out;
   }
+
+  /**
+   * Returns {@code address} as people write it: IPv4 as a dotted quad, IPv6 in the RFC 5952 form
+   * (lower case, leading zeros dropped, the longest run of two or more zero groups as {@code ::},
+   * the first such run on a tie) — {@code ::1}, not {@code 0:0:0:0:0:0:0:1}. A scope is not
+   * printed.
+   *
+   * @throws NullPointerException if {@code address} is null
+   */
+  public static String format(java.net.InetAddress address) {
+    Checks.notNull(address, "address");
+    byte[] b = address.getAddress();
+    if (b.length == 4) {
+      return (b[0] & 0xFF) + "." + (b[1] & 0xFF) + "." + (b[2] & 0xFF) + "." + (b[3] & 0xFF);
+    }
+    int[] groups = new int[8];
+    for (int i = 0; i < 8; i++) {
+      groups[i] = ((b[2 * i] & 0xFF) << 8) | (b[2 * i + 1] & 0xFF);
+    }
+    int bestStart = -1;
+    int bestLength = 1; // a single zero group is not shortened (RFC 5952, 4.2.2)
+    for (int i = 0; i < 8; ) {
+      if (groups[i] != 0) {
+        i++;
+        continue;
+      }
+      int start = i;
+      while (i < 8 && groups[i] == 0) {
+        i++;
+      }
+      if (i - start > bestLength) {
+        bestStart = start;
+        bestLength = i - start;
+      }
+    }
+    StringBuilder sb = new StringBuilder(39);
+    for (int i = 0; i < 8; i++) {
+      if (i == bestStart) {
+        sb.append("::");
+        i += bestLength - 1;
+        continue;
+      }
+      if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+        sb.append(':');
+      }
+      sb.append(Integer.toHexString(groups[i]));
+    }
+    return sb.toString();
+  }
+
+  /**
+   * Returns {@code address:port} as people write it: {@code 127.0.0.2:8080}, {@code [::1]:8080}.
+   *
+   * @throws NullPointerException if {@code address} is null
+   */
+  public static String format(java.net.InetAddress address, int port) {
+    String host = format(address);
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+  }
+
+  /** Returns {@code address} as {@link #format(java.net.InetAddress, int)} does. */
+  public static String format(java.net.InetSocketAddress address) {
+    Checks.notNull(address, "address");
+    return address.getAddress() == null
+        ? address.getHostString() + ":" + address.getPort()
+        : format(address.getAddress(), address.getPort());
+  }
 }

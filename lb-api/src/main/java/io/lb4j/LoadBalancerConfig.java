@@ -285,7 +285,7 @@ public record LoadBalancerConfig(
               + " port "
               + port
               + " on "
-              + address.getHostAddress()
+              + IpLiteral.format(address)
               + " (frontend '"
               + frontend.name()
               + "') is already used by "

@@ -81,8 +81,7 @@ public record Selection(
   }
 
   private static String hostPort(InetSocketAddress target) {
-    String host = target.getAddress().getHostAddress();
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + target.getPort();
+    return IpLiteral.format(target);
   }
 
   @Override

@@ -39,7 +39,7 @@ class FlowKeyTest {
     assertEquals(InetAddress.getByName("2001:db8::53"), f.destinationAddress());
     assertEquals(0x20010db800000000L, f.destinationHigh());
     assertEquals(0x53L, f.destinationLow());
-    assertEquals("UDP [0:0:0:0:0:0:0:1]:5353 -> [2001:db8:0:0:0:0:0:53]:53", f.toString());
+    assertEquals("UDP [::1]:5353 -> [2001:db8::53]:53", f.toString());
   }
 
   @Test

@@ -206,4 +206,27 @@ class IpLiteralTest {
     String text = b.toString();
     return random.nextInt(4) == 0 ? "[" + text + "]" : text;
   }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({
+    "0:0:0:0:0:0:0:1, ::1",
+    "0:0:0:0:0:0:0:0, ::",
+    "2001:db8:0:0:0:0:0:53, 2001:db8::53",
+    "2001:DB8:0:0:1:0:0:1, 2001:db8::1:0:0:1", // the first of two equal runs
+    "2001:db8:0:1:1:1:1:1, 2001:db8:0:1:1:1:1:1", // one zero group stays
+    "2001:0:0:1:0:0:0:1, 2001:0:0:1::1", // the longest run
+    "fe80:0:0:0:0:0:0:0, fe80::",
+    "127.0.0.2, 127.0.0.2"
+  })
+  void format_rfc5952(String literal, String expected) throws Exception {
+    assertEquals(expected, IpLiteral.format(IpLiteral.parse(literal)));
+    assertEquals(
+        IpLiteral.parse(literal), IpLiteral.parse(IpLiteral.format(IpLiteral.parse(literal))));
+  }
+
+  @org.junit.jupiter.api.Test
+  void format_withPort_bracketsIpv6Only() throws Exception {
+    assertEquals("[::1]:16379", IpLiteral.format(IpLiteral.parse("::1"), 16379));
+    assertEquals("127.0.0.1:80", IpLiteral.format(new java.net.InetSocketAddress("127.0.0.1", 80)));
+  }
 }

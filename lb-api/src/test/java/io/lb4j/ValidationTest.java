@@ -48,7 +48,7 @@ class ValidationTest {
   @Test
   void backend_validValues_accepted() {
     Backend b = Backend.of("web-1", "::1", 8443).withWeight(0).withAdminState(AdminState.DRAINING);
-    assertEquals("web-1([0:0:0:0:0:0:0:1]:8443, weight=0, DRAINING)", b.toString());
+    assertEquals("web-1([::1]:8443, weight=0, DRAINING)", b.toString());
     assertEquals(8443, b.target(80).getPort());
     assertEquals(80, Backend.of("web-2", "127.0.0.3").target(80).getPort());
     assertEquals(

@@ -3,6 +3,7 @@ package io.lb4j.core.diagnose;
 import io.lb4j.DistributionMode;
 import io.lb4j.Finding.Check;
 import io.lb4j.Finding.Severity;
+import io.lb4j.IpLiteral;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.SelectionAlgorithm;
 import java.net.InetAddress;
@@ -88,7 +89,7 @@ final class DistributionCheck implements RuleCheck {
               Locale.ROOT,
               "%d distinct source addresses; the busiest, %s, opened %.1f%% of new flows",
               sources.size(),
-              top.getKey().getHostAddress(),
+              IpLiteral.format(top.getKey()),
               100.0 * topShare));
     } else {
       evidence.add(algorithm + " ignores the source address and port");
@@ -123,7 +124,7 @@ final class DistributionCheck implements RuleCheck {
                 Locale.ROOT,
                 "new flows are uneven: one source address, %s, opens %.0f%% of them (clients"
                     + " behind a proxy or NAT look like one client)",
-                top.getKey().getHostAddress(),
+                IpLiteral.format(top.getKey()),
                 100 * topShare);
         fix =
             mode == DistributionMode.FIVE_TUPLE

@@ -9,6 +9,7 @@ import io.lb4j.FlowExplanation.Candidate;
 import io.lb4j.FlowKey;
 import io.lb4j.HealthState;
 import io.lb4j.InboundNatRule;
+import io.lb4j.IpLiteral;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.Rule;
@@ -133,11 +134,11 @@ public final class Explainer {
 
   private static List<String> hashedFields(FlowKey flow, DistributionMode mode) {
     List<String> out = new ArrayList<>();
-    out.add("source " + flow.sourceAddress().getHostAddress());
+    out.add("source " + IpLiteral.format(flow.sourceAddress()));
     if (mode == DistributionMode.FIVE_TUPLE) {
       out.add("source port " + flow.sourcePort());
     }
-    out.add("destination " + flow.destinationAddress().getHostAddress());
+    out.add("destination " + IpLiteral.format(flow.destinationAddress()));
     if (mode == DistributionMode.FIVE_TUPLE) {
       out.add("destination port " + flow.destinationPort());
     }
@@ -165,7 +166,7 @@ public final class Explainer {
                 + " listens on port "
                 + r.frontendPort()
                 + " but on frontend address "
-                + address);
+                + IpLiteral.format(address));
       } else if (portMatches && addressMatches && !protocolMatches) {
         close.add(r.name() + " listens on port " + r.frontendPort() + " but for " + r.protocol());
       } else if (addressMatches

@@ -2,6 +2,7 @@ package io.lb4j.core.diagnose;
 
 import io.lb4j.Durations;
 import io.lb4j.Frontend;
+import io.lb4j.IpLiteral;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.Protocol;
 import java.net.InetAddress;
@@ -13,8 +14,7 @@ final class Texts {
 
   /** Returns {@code 127.0.0.2:8080} or {@code [::1]:8080}. */
   static String hostPort(InetAddress address, int port) {
-    String host = address.getHostAddress();
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    return IpLiteral.format(address, port);
   }
 
   /** Returns "1 flow" or "3 flows". */

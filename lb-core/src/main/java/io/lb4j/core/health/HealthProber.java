@@ -374,7 +374,7 @@ public final class HealthProber implements AutoCloseable {
 
     @Override
     public String toString() {
-      return probe.name() + "@" + address;
+      return probe.name() + "@" + io.lb4j.IpLiteral.format(address);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.lb4j.core.health;
 
 import io.lb4j.HealthProbe;
+import io.lb4j.IpLiteral;
 import io.lb4j.ProbeOutcome;
 import io.lb4j.ProbeProtocol;
 import io.lb4j.ProbeResult;
@@ -341,7 +342,7 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
       if (probe.host() != null) {
         return probe.host();
       }
-      String ip = target.getAddress().getHostAddress();
+      String ip = IpLiteral.format(target.getAddress());
       return target.getAddress() instanceof Inet6Address ? "[" + ip + "]" : ip;
     }
 
@@ -630,7 +631,7 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
     }
 
     private String hostPort() {
-      return target.getAddress().getHostAddress() + ":" + target.getPort();
+      return IpLiteral.format(target);
     }
 
     void finish(ProbeOutcome outcome, String detail) {
