@@ -195,10 +195,59 @@ class DiagnosticsScenarioTest {
             fastProbe().port(hole.getLocalPort()),
             r -> r);
     new HealthWaiter(lb).await("app", "web-0", HealthState.UNHEALTHY);
-    Finding f = only(lb.diagnose(), Check.PROBE_FAILING);
-    assertTrue(f.what().contains("no answer within the timeout"), f.what());
+    Diagnosis d = lb.diagnose();
+    Finding f = only(d, Check.PROBE_FAILING);
+    assertTrue(
+        f.what().contains("the probe's packets to port " + hole.getLocalPort() + " are dropped"),
+        f.what());
     assertTrue(f.fix().contains("firewall"), f.fix());
     assertTrue(f.evidence().stream().anyMatch(e -> e.contains("TIMEOUT")), f.toString());
+    assertTrue(
+        f.evidence().stream().anyMatch(e -> e.startsWith("lb4j's own connect to the data port")),
+        f.toString());
+    assertEquals(List.of(), d.of(Check.BACKEND_HOST_SILENT), d.toString());
+  }
+
+  /**
+   * Both ports' accept queues full: the stand-in for a host that receives SYNs and never answers.
+   */
+  @Test
+  void probeAndDataPortQueuesFull_hostSilent() throws Exception {
+    ServerSocket data = blackHole("127.0.0.4");
+    ServerSocket hole = blackHole("127.0.0.4");
+    L4LoadBalancer lb =
+        balancer(
+            List.of(Backend.of("web-0", "127.0.0.4")),
+            data.getLocalPort(),
+            fastProbe().port(hole.getLocalPort()),
+            r -> r);
+    new HealthWaiter(lb).await("app", "web-0", HealthState.UNHEALTHY);
+    Diagnosis d = lb.diagnose();
+    Finding f = only(d, Check.BACKEND_HOST_SILENT);
+    assertEquals(Severity.CRITICAL, f.severity());
+    assertEquals("web-0", f.backend());
+    assertTrue(f.what().contains("the host 127.0.0.4 is silent, not one port"), f.what());
+    assertTrue(f.fix().contains("route back"), f.fix());
+    assertEquals(List.of(), d.of(Check.PROBE_FAILING), "folded into the host finding: " + d);
+    assertEquals(List.of(), d.of(Check.DATA_PORT_REFUSED), d.toString());
+  }
+
+  /** The data port's accept queue full behind a passing probe: the stand-in for a filtered port. */
+  @Test
+  void dataPortQueueFullProbePasses_dataPortDoesNotAnswerWithFirewallFix() throws Exception {
+    ServerSocket data = blackHole("127.0.0.5");
+    ServerSocket probePort = acceptingListener("127.0.0.5");
+    L4LoadBalancer lb =
+        balancer(
+            List.of(Backend.of("web-0", "127.0.0.5")),
+            data.getLocalPort(),
+            fastProbe().port(probePort.getLocalPort()),
+            r -> r);
+    new HealthWaiter(lb).await("app", "web-0", HealthState.HEALTHY);
+    Finding f = only(lb.diagnose(), Check.DATA_PORT_REFUSED);
+    assertTrue(f.what().contains("does not answer"), f.what());
+    assertTrue(f.fix().contains("firewall"), f.fix());
+    assertTrue(!f.fix().contains("start the service"), f.fix());
   }
 
   @Test
@@ -263,9 +312,14 @@ class DiagnosticsScenarioTest {
       }
       w.await("app", "web-0", HealthState.UNHEALTHY);
       w.await("app", "web-1", HealthState.UNHEALTHY);
-      Finding finding = only(f.lb.diagnose(), Check.ALL_BACKENDS_UNHEALTHY);
+      Diagnosis d = f.lb.diagnose();
+      Finding finding = only(d, Check.ALL_BACKENDS_UNHEALTHY);
       assertEquals(Severity.CRITICAL, finding.severity());
       assertTrue(finding.what().contains("FAIL_CLOSED is in force: new flows are refused"));
+      assertTrue(
+          finding.what().contains("every data port refuses too: the services are down"),
+          finding.what());
+      assertEquals(List.of(), d.of(Check.BACKEND_PORT_CLOSED_EVERYWHERE), "no false lead: " + d);
     }
   }
 

@@ -6,6 +6,7 @@ import io.lb4j.AdminState;
 import io.lb4j.Finding.Check;
 import io.lb4j.Finding.Severity;
 import io.lb4j.HealthProbe;
+import io.lb4j.HealthState;
 import io.lb4j.ProbeOutcome;
 import io.lb4j.ProbeResult;
 import io.lb4j.Protocol;
@@ -23,26 +24,31 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Checkpoints 2 and 3: a backend's data port refuses while its probe passes, and a backend port
- * that accepts on no backend (a typo). Connects once to every enabled member's data port of every
- * TCP rule, all at once, before the rules are judged.
+ * Checkpoints 2 and 3: a backend's data port fails while its probe passes, and a backend port that
+ * accepts on no backend (a typo). {@link #connect} first connects once to every enabled member's
+ * data port of every TCP rule, all at once; the results are facts the other checks share.
+ *
+ * <p>Causes are told apart: a data port that <i>refuses</i> (nothing listens: start the service)
+ * from one that <i>does not answer</i> (filtered, or an accept queue full: the firewall, not the
+ * service); a port closed on every backend of a rule whose backends share one port (a typo in
+ * {@code backendPort}) from backends that are all down ({@link AllUnhealthyCheck} covers those,
+ * with the data ports as evidence) and from backends on per-backend ports (no one port to blame). A
+ * data port silent on a host whose probe port is silent too is the host, reported by {@link
+ * ProbeFailingCheck} as {@code BACKEND_HOST_SILENT}, not repeated here.
  */
 final class DataPortCheck implements RuleCheck {
   /** The longest a data-port connect may take before it counts as timed out. */
   static final Duration TIMEOUT = Duration.ofSeconds(1);
 
-  /** A backend of a rule. */
-  private record Key(String rule, String backend) {}
+  private DataPortCheck() {}
 
-  private final Map<Key, ProbeResult> results;
+  /** The check; stateless, it reads the results {@link #connect} put in {@link Findings}. */
+  static final DataPortCheck INSTANCE = new DataPortCheck();
 
-  private DataPortCheck(Map<Key, ProbeResult> results) {
-    this.results = results;
-  }
-
-  /** Connects to every data port of the view and returns the check over the results. */
-  static DataPortCheck connect(BalancerView view, HealthChecker checker, InstantSource clock) {
-    Map<Key, CompletableFuture<ProbeResult>> pending = new LinkedHashMap<>();
+  /** Connects to every data port of the view; returns the results by {@link Findings#key}. */
+  static Map<String, ProbeResult> connect(
+      BalancerView view, HealthChecker checker, InstantSource clock) {
+    Map<String, CompletableFuture<ProbeResult>> pending = new LinkedHashMap<>();
     for (RuleView r : view.rules()) {
       if (r.rule().protocol() != Protocol.TCP) {
         continue;
@@ -65,12 +71,12 @@ final class DataPortCheck implements RuleCheck {
         } catch (RuntimeException e) {
           f = CompletableFuture.failedFuture(e);
         }
-        pending.put(new Key(r.name(), s.id()), f);
+        pending.put(Findings.key(r.name(), s.id()), f);
       }
     }
-    Map<Key, ProbeResult> out = new HashMap<>();
+    Map<String, ProbeResult> out = new HashMap<>();
     long deadline = System.nanoTime() + TIMEOUT.plusSeconds(1).toNanos();
-    for (Map.Entry<Key, CompletableFuture<ProbeResult>> e : pending.entrySet()) {
+    for (Map.Entry<String, CompletableFuture<ProbeResult>> e : pending.entrySet()) {
       ProbeResult result;
       try {
         result = e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -86,79 +92,64 @@ final class DataPortCheck implements RuleCheck {
       }
       out.put(e.getKey(), result);
     }
-    return new DataPortCheck(out);
+    return out;
+  }
+
+  /** Whether the backend's probe connects to another port than its data port. */
+  static boolean separateProbePort(BackendView s) {
+    return s.probeAddress() != null && s.probeAddress().getPort() != s.target().getPort();
+  }
+
+  /** Whether the backend's last probe timed out: its probe port is silent. */
+  static boolean probeSilent(BackendView s) {
+    return s.last() != null && s.last().outcome() == ProbeOutcome.TIMEOUT;
   }
 
   @Override
   public void run(BalancerView view, RuleView r, Findings out) {
-    List<BackendView> checked =
-        r.members().stream().filter(s -> results.containsKey(key(r, s))).toList();
+    List<BackendView> checked = new ArrayList<>();
+    for (BackendView s : r.members()) {
+      if (out.dataPort(r, s) != null) {
+        checked.add(s);
+      }
+    }
     if (checked.isEmpty()) {
       return;
     }
     out.ran(checked.size());
-    List<BackendView> failed =
-        checked.stream().filter(s -> !results.get(key(r, s)).isSuccess()).toList();
-    HealthProbe probe = r.probe();
-    int backendPort = r.rule().backendPort();
-    boolean separateProbePort = probe != null && probe.port() != 0 && probe.port() != backendPort;
-    if (failed.size() == checked.size()) {
-      List<String> evidence = new ArrayList<>();
-      for (BackendView s : checked) {
-        evidence.add(
-            s.id()
-                + " "
-                + hostPort(s.target().getAddress(), s.target().getPort())
-                + ": "
-                + results.get(key(r, s)));
+    List<BackendView> failed = new ArrayList<>();
+    for (BackendView s : checked) {
+      if (!out.dataPort(r, s).isSuccess()) {
+        failed.add(s);
       }
-      List<String> probePasses =
-          checked.stream()
-              .filter(s -> s.last() != null && s.last().isSuccess())
-              .map(BackendView::id)
-              .toList();
-      String fix =
-          "set the rule's backendPort to the port the service listens on, or start the service"
-              + " on port "
-              + backendPort;
-      if (separateProbePort && !probePasses.isEmpty()) {
-        evidence.add(
-            "the probe's port "
-                + probe.port()
-                + " answers on "
-                + String.join(", ", probePasses)
-                + ": the service is up, on another port");
-        fix =
-            "check backendPort "
-                + backendPort
-                + " of rule "
-                + r.name()
-                + ": is it a typo (for example 1443 for 1433)? The probe's port "
-                + probe.port()
-                + " answers";
-      }
-      out.add(
-          Severity.CRITICAL,
-          Check.BACKEND_PORT_CLOSED_EVERYWHERE,
-          r.name(),
-          null,
-          "rule "
-              + r.name()
-              + ": backend port "
-              + backendPort
-              + " accepts connections on none of its "
-              + checked.size()
-              + (checked.size() == 1 ? " backend" : " backends")
-              + "; every flow it forwards fails",
-          evidence,
-          fix);
+    }
+    boolean allDown =
+        r.members().stream()
+            .filter(BackendView::serving)
+            .noneMatch(s -> s.health() == HealthState.HEALTHY);
+    if (failed.size() == checked.size() && allDown && r.probe() != null) {
+      return; // every backend is down: ALL_BACKENDS_UNHEALTHY says so, with these as evidence
+    }
+    if (failed.size() == checked.size() && closedEverywhere(r, checked, out)) {
       return;
     }
+    HealthProbe probe = r.probe();
     for (BackendView s : failed) {
-      ProbeResult result = results.get(key(r, s));
+      ProbeResult result = out.dataPort(r, s);
       String where = hostPort(s.target().getAddress(), s.target().getPort());
-      String refuses = result.outcome() == ProbeOutcome.REFUSED ? " refuses" : " does not answer";
-      if (separateProbePort && s.last() != null && s.last().isSuccess()) {
+      boolean refused = result.outcome() == ProbeOutcome.REFUSED;
+      String state =
+          refused
+              ? " refuses (nothing listens there)"
+              : " does not answer (filtered by a firewall or ACL, or its accept queue is full)";
+      String fix =
+          refused
+              ? "start the service on port " + s.target().getPort()
+              : "allow the balancer's connections to port "
+                  + s.target().getPort()
+                  + " through the backend's firewall, ACL or security group, or look at the"
+                  + " service's accept queue (an overloaded service stops accepting)";
+      if (probe != null && separateProbePort(s) && s.last() != null && s.last().isSuccess()) {
         out.add(
             Severity.CRITICAL,
             Check.DATA_PORT_REFUSED,
@@ -167,18 +158,19 @@ final class DataPortCheck implements RuleCheck {
             "backend "
                 + s.id()
                 + " is healthy by its probe on port "
-                + probe.port()
+                + s.probeAddress().getPort()
                 + ", but data port "
                 + s.target().getPort()
-                + refuses
+                + state
                 + ": flows sent to it fail",
             List.of(
                 "data port " + where + ": " + result,
-                "last probe on port " + probe.port() + ": " + s.last()),
-            "start the service on port "
-                + s.target().getPort()
-                + ", or probe the data port itself (probe port 0) so the probe sees what"
-                + " clients see");
+                "last probe on port " + s.probeAddress().getPort() + ": " + s.last()),
+            fix
+                + (refused
+                    ? ", or probe the data port itself (probe port 0) so the probe sees what"
+                        + " clients see"
+                    : ""));
       } else if (probe == null) {
         out.add(
             Severity.CRITICAL,
@@ -189,17 +181,84 @@ final class DataPortCheck implements RuleCheck {
                 + s.id()
                 + " has no probe and its data port "
                 + s.target().getPort()
-                + refuses
+                + state
                 + ": new flows keep going to it and fail",
             List.of("data port " + where + ": " + result),
-            "start the service, and give rule "
+            fix
+                + "; and give rule "
                 + r.name()
-                + " a health probe so a dead backend leaves the rotation");
+                + " a health probe so a failing backend leaves the rotation");
       }
+      // otherwise the probe fails too: ProbeFailingCheck reports the backend (or its host)
     }
   }
 
-  private static Key key(RuleView r, BackendView s) {
-    return new Key(r.name(), s.id());
+  /**
+   * Reports {@code BACKEND_PORT_CLOSED_EVERYWHERE} when every checked backend refuses on the one
+   * port they share while at least one host is alive (its probe passes on another port, or the rule
+   * has no probe); returns whether it did.
+   */
+  private static boolean closedEverywhere(RuleView r, List<BackendView> checked, Findings out) {
+    int port = checked.get(0).target().getPort();
+    for (BackendView s : checked) {
+      if (s.target().getPort() != port || out.dataPort(r, s).outcome() != ProbeOutcome.REFUSED) {
+        return false; // per-backend ports, or silence: no one port to blame
+      }
+    }
+    HealthProbe probe = r.probe();
+    List<String> alive = new ArrayList<>();
+    for (BackendView s : checked) {
+      if (separateProbePort(s) && s.last() != null && s.last().isSuccess()) {
+        alive.add(s.id());
+      }
+    }
+    if (probe != null && alive.isEmpty()) {
+      return false;
+    }
+    List<String> evidence = new ArrayList<>();
+    for (BackendView s : checked) {
+      evidence.add(
+          s.id()
+              + " "
+              + hostPort(s.target().getAddress(), s.target().getPort())
+              + ": "
+              + out.dataPort(r, s));
+    }
+    String fix =
+        "set the rule's backendPort to the port the service listens on, or start the service on"
+            + " port "
+            + port;
+    if (!alive.isEmpty()) {
+      evidence.add(
+          "the probe's port "
+              + checked.get(0).probeAddress().getPort()
+              + " answers on "
+              + String.join(", ", alive)
+              + ": the hosts are up, the service listens elsewhere");
+      fix =
+          "check backendPort "
+              + port
+              + " of rule "
+              + r.name()
+              + ": is it a typo (for example 1443 for 1433)? The probe's port "
+              + checked.get(0).probeAddress().getPort()
+              + " answers";
+    }
+    out.add(
+        Severity.CRITICAL,
+        Check.BACKEND_PORT_CLOSED_EVERYWHERE,
+        r.name(),
+        null,
+        "rule "
+            + r.name()
+            + ": backend port "
+            + port
+            + " refuses connections on all of its "
+            + checked.size()
+            + (checked.size() == 1 ? " backend" : " backends")
+            + "; every flow it forwards fails",
+        evidence,
+        fix);
+    return true;
   }
 }

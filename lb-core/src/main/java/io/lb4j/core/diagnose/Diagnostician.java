@@ -32,13 +32,12 @@ public final class Diagnostician {
 
   /** Diagnoses the balancer seen in {@code view}, connecting to data ports with {@code checker}. */
   public static Diagnosis diagnose(BalancerView view, HealthChecker checker, InstantSource clock) {
-    DataPortCheck dataPorts = DataPortCheck.connect(view, checker, clock);
-    Findings out = new Findings();
+    Findings out = new Findings(DataPortCheck.connect(view, checker, clock));
     for (RuleView r : view.rules()) {
       for (RuleCheck check : AFTER_DATA_PORTS) {
         check.run(view, r, out);
       }
-      dataPorts.run(view, r, out);
+      DataPortCheck.INSTANCE.run(view, r, out);
       for (RuleCheck check : LAST) {
         check.run(view, r, out);
       }

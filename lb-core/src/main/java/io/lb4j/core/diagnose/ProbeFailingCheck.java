@@ -8,13 +8,19 @@ import io.lb4j.Finding.Check;
 import io.lb4j.Finding.Severity;
 import io.lb4j.HealthProbe;
 import io.lb4j.HealthState;
+import io.lb4j.IpLiteral;
 import io.lb4j.ProbeOutcome;
 import io.lb4j.ProbeProtocol;
 import io.lb4j.ProbeResult;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Checkpoint 1: a backend fails its probe — what the failure means and how to fix it. */
+/**
+ * Checkpoint 1: a backend fails its probe — what the failure means and how to fix it, told apart
+ * with lb4j's own connect to the data port: a probe port and a data port both silent on separate
+ * ports is the host ({@code BACKEND_HOST_SILENT}), a silent probe port beside an answering data
+ * port is the probe's packets being dropped, a silent shared port is the host or that port.
+ */
 final class ProbeFailingCheck implements RuleCheck {
 
   @Override
@@ -31,6 +37,9 @@ final class ProbeFailingCheck implements RuleCheck {
       }
       boolean down = s.health() == HealthState.UNHEALTHY;
       String where = hostPort(s.probeAddress().getAddress(), s.probeAddress().getPort());
+      ProbeResult data = out.dataPort(r, s);
+      boolean separate = DataPortCheck.separateProbePort(s);
+      boolean silent = last.outcome() == ProbeOutcome.TIMEOUT;
       List<String> evidence = new ArrayList<>();
       evidence.add(
           "probe '"
@@ -56,20 +65,74 @@ final class ProbeFailingCheck implements RuleCheck {
       for (int i = Math.max(0, results.size() - 5); i < results.size(); i++) {
         evidence.add("probe result: " + results.get(i));
       }
+      if (data != null) {
+        evidence.add(
+            "lb4j's own connect to the data port "
+                + hostPort(s.target().getAddress(), s.target().getPort())
+                + ": "
+                + data);
+      }
+      Severity severity = down ? Severity.CRITICAL : Severity.WARNING;
+      String notYet = down ? "" : " (not unhealthy yet)";
+      if (silent && separate && data != null && data.outcome() == ProbeOutcome.TIMEOUT) {
+        out.add(
+            severity,
+            Check.BACKEND_HOST_SILENT,
+            r.name(),
+            s.id(),
+            "backend "
+                + s.id()
+                + " answers neither its probe port "
+                + s.probeAddress().getPort()
+                + " nor its data port "
+                + s.target().getPort()
+                + ": the host "
+                + IpLiteral.format(s.target().getAddress())
+                + " is silent, not one port"
+                + notYet,
+            evidence,
+            "check that the host is up and reachable from the balancer: its route back (an"
+                + " asymmetric route drops the replies), a SYN flood or full accept queue,"
+                + " kernel settings that drop SYNs (tcp_tw_recycle behind NAT); a firewall rule"
+                + " for one port does not explain both");
+        continue;
+      }
+      String meaning = meaning(last.outcome(), s.probeAddress().getPort());
+      String fix = fix(last.outcome(), s.probeAddress().getPort(), probe);
+      if (silent && separate && data != null && data.isSuccess()) {
+        meaning =
+            "no answer on the probe port while the data port "
+                + s.target().getPort()
+                + " accepts: the probe's packets to port "
+                + s.probeAddress().getPort()
+                + " are dropped (firewall, ACL, security group)";
+        fix =
+            "allow the balancer's probes to port "
+                + s.probeAddress().getPort()
+                + " through the backend's firewall, ACL or security group, or probe the data"
+                + " port itself (probe port 0)";
+      } else if (silent && !separate && data != null && !data.isSuccess()) {
+        meaning =
+            "no answer on port "
+                + s.probeAddress().getPort()
+                + " to the probe or to lb4j's own connect: the host or that port is silent"
+                + " (down, unreachable, filtered, or its accept queue is full)";
+        fix =
+            "check that the host is up and reachable from the balancer (route back, NAT), then"
+                + " its firewall for port "
+                + s.probeAddress().getPort()
+                + " and the service's accept queue; raise the probe timeout ("
+                + human(probe.timeout())
+                + ") only if the service is just slow";
+      }
       out.add(
-          down ? Severity.CRITICAL : Severity.WARNING,
+          severity,
           Check.PROBE_FAILING,
           r.name(),
           s.id(),
-          "backend "
-              + s.id()
-              + " fails its probe on "
-              + where
-              + ": "
-              + meaning(last.outcome(), s.probeAddress().getPort())
-              + (down ? "" : " (not unhealthy yet)"),
+          "backend " + s.id() + " fails its probe on " + where + ": " + meaning + notYet,
           evidence,
-          fix(last.outcome(), s.probeAddress().getPort(), probe));
+          fix);
     }
   }
 
