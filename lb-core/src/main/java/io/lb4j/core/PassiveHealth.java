@@ -250,13 +250,14 @@ final class PassiveHealth {
 
   /**
    * Arms, keeps or cancels the slot's drain deadline after a build: armed while the slot is
-   * UNHEALTHY under a rule with {@link UnhealthyFlowPolicy#CLOSE_AFTER_DRAIN_TIMEOUT}, whether the
-   * health or the policy changed last; an armed deadline is kept across unrelated builds. Under the
-   * lock.
+   * UNHEALTHY, or removed from the pool with flows left, under a rule with {@link
+   * UnhealthyFlowPolicy#CLOSE_AFTER_DRAIN_TIMEOUT}, whether the state or the policy changed last;
+   * an armed deadline is kept across unrelated builds. Under the lock.
    */
   void scheduleDrain(BackendSlot slot, LoadBalancingRule rule) {
+    boolean covered = slot.member ? slot.health == HealthState.UNHEALTHY : slot.active() > 0;
     boolean wanted =
-        slot.health == HealthState.UNHEALTHY
+        covered
             && rule.unhealthyFlowPolicy() == UnhealthyFlowPolicy.CLOSE_AFTER_DRAIN_TIMEOUT
             && !control.closedLocked();
     if (slot.drainTask != null && (!wanted || !rule.drainTimeout().equals(slot.drainTimeout))) {
@@ -295,12 +296,14 @@ final class PassiveHealth {
   private void drainUnhealthy(BackendSlot slot) {
     List<FlowKey> ended = new ArrayList<>();
     Duration timeout;
+    boolean removed;
     synchronized (control.lock) {
       timeout = slot.drainTimeout;
       slot.drainTask = null;
       slot.drainDeadline = null;
       slot.drainTimeout = null;
-      if (control.closedLocked() || slot.health != HealthState.UNHEALTHY) {
+      removed = !slot.member;
+      if (control.closedLocked() || (slot.member && slot.health != HealthState.UNHEALTHY)) {
         return;
       }
       control.flows.forEach(
@@ -316,9 +319,12 @@ final class PassiveHealth {
     }
     if (!ended.isEmpty()) {
       String reason =
-          "backend unhealthy for the rule's drain timeout (" + Durations.format(timeout) + ")";
+          (removed ? "backend removed from the pool" : "backend unhealthy")
+              + " for the rule's drain timeout ("
+              + Durations.format(timeout)
+              + ")";
       logger.info(
-          "ended {} flows of unhealthy backend {} of rule {}: {}",
+          "ended {} flows of backend {} of rule {}: {}",
           ended.size(),
           slot.backendId,
           slot.rule,

@@ -58,6 +58,11 @@ final class RuleBuilder {
     HealthProbe probe = rule.probe() == null ? null : config.probe(rule.probe());
     BackendSlot[] slots =
         control.slots(rule.name(), registry, rule.idleTimeout().toNanos(), backends);
+    for (BackendSlot departed : registry.byId.values()) {
+      if (!departed.member) {
+        control.passive.scheduleDrain(departed, rule); // removed, flows remain: the policy holds
+      }
+    }
     String[] keys = new String[backends.size()];
     int[] healthy = new int[backends.size()];
     int[] candidates = new int[backends.size()];

@@ -63,12 +63,22 @@ final class OutOfRotationCheck implements RuleCheck {
           s.id(),
           "backend " + s.id() + " " + state + " but still carries " + count(s.active(), "flow"),
           evidence,
-          severity == Severity.INFO
-              ? "wait for the flows to end before taking the backend down; to cut them, set it"
-                  + " DISABLED or use CLOSE_AFTER_DRAIN_TIMEOUT with a drain timeout"
-              : "nothing to do if they may finish; to end them sooner, set the rule's"
-                  + " unhealthyFlowPolicy to CLOSE_AFTER_DRAIN_TIMEOUT, or close them at the"
-                  + " backend");
+          fix(s, severity));
     }
+  }
+
+  private static String fix(BackendView s, Severity severity) {
+    if (s.drainDeadline() != null) {
+      return "nothing to do: the rule's CLOSE_AFTER_DRAIN_TIMEOUT policy ends them at "
+          + s.drainDeadline()
+          + (s.member() ? "; to end them now, set the backend DISABLED" : "");
+    }
+    if (severity == Severity.INFO) {
+      return "wait for the flows to end before taking the backend down; to cut them, set it"
+          + " DISABLED";
+    }
+    return "nothing to do if they may finish; to end them sooner, set the rule's"
+        + " unhealthyFlowPolicy to CLOSE_AFTER_DRAIN_TIMEOUT (it covers unhealthy and removed"
+        + " backends), or close them at the backend";
   }
 }
