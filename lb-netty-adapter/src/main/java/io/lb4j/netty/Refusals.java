@@ -114,7 +114,8 @@ public final class Refusals {
 
   /**
    * What refused a group of connections, and from which source; past {@link #MAX_SOURCES} groups,
-   * one group per reason with neither (other sources).
+   * one group per reason and match without a source (other sources), and past twice that, one per
+   * reason with neither (a match that varies, such as a PROXY header's error, cannot grow the map).
    */
   record Group(RefusalReason reason, String match, InetAddress source) {}
 
@@ -141,10 +142,14 @@ public final class Refusals {
       Group g = new Group(reason, match, source);
       LongAdder n = groups.get(g);
       if (n == null) {
-        n =
-            groups.size() < MAX_SOURCES
-                ? groups.computeIfAbsent(g, k -> new LongAdder())
-                : groups.computeIfAbsent(new Group(reason, null, null), k -> new LongAdder());
+        int size = groups.size();
+        Group key =
+            size < MAX_SOURCES
+                ? g
+                : size < 2 * MAX_SOURCES
+                    ? new Group(reason, match, null) // other sources, same match
+                    : new Group(reason, null, null); // other sources and matches
+        n = groups.computeIfAbsent(key, k -> new LongAdder());
       }
       n.increment();
       lastNanos = nanos;

@@ -161,8 +161,14 @@ class AdminRefusalsTest {
         0,
         cli(out, err, "explain", "--admin", endpoint(), "--src", "127.0.0.70:40000", "--dst", dst),
         err.toString());
-    assertTrue(
-        out.toString().startsWith("refused: 127.0.0.70 matches deny 127.0.0.64/26 of frontend fe"),
+    assertEquals(
+        "refused: 127.0.0.70 matches deny 127.0.0.64/26 of frontend fe\n"
+            + "  TCP 127.0.0.70:40000 -> "
+            + dst
+            + "\n  rule app (load-balancing rule on "
+            + dst
+            + "/TCP of frontend fe)\n"
+            + "  no backend is asked: the frontend closes the connection first\n",
         out.toString());
     out.getBuffer().setLength(0);
     assertEquals(
