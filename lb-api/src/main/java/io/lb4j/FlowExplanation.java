@@ -18,6 +18,11 @@ import java.util.List;
  *   left out: web-1 UNHEALTHY (probe: 2 failures in a row, last REFUSED ...)
  * </pre>
  *
+ * <p>A flow the frontend refuses ({@link #refusedByFrontend(FlowKey, String, String, Selection)})
+ * reads {@code refused: 127.0.0.70 matches deny 127.0.0.64/26 of frontend partner} first.
+ *
+ * <p>Instances are immutable and thread-safe.
+ *
  * @param flow the flow asked about
  * @param rule the rule that matched, or null when none did
  * @param ruleDescription what the rule is and where it listens, or why no rule matched
@@ -108,6 +113,31 @@ public record FlowExplanation(
     candidates = List.copyOf(candidates);
   }
 
+  /**
+   * Returns the answer that the frontend refuses {@code flow} before any backend is chosen: a
+   * proxy's deny or allow list, or its connection limit. {@code refusal} is a {@link
+   * Selection.Status#REFUSED_BY_FRONTEND} answer whose detail says why ({@code refused: 127.0.0.70
+   * matches deny 127.0.0.64/26 of frontend partner}); nothing is hashed and no backend is a
+   * candidate, and {@link #toString()} starts with that detail.
+   *
+   * @throws IllegalArgumentException if {@code refusal} is not a {@code REFUSED_BY_FRONTEND} answer
+   */
+  public static FlowExplanation refusedByFrontend(
+      FlowKey flow, String rule, String ruleDescription, Selection refusal) {
+    Checks.notNull(refusal, "refusal");
+    if (refusal.status() != Selection.Status.REFUSED_BY_FRONTEND) {
+      throw new IllegalArgumentException(
+          "refusal: " + refusal.status() + " (expected: REFUSED_BY_FRONTEND)");
+    }
+    return new FlowExplanation(
+        flow, rule, ruleDescription, null, List.of(), 0, null, List.of(), refusal, false, refusal);
+  }
+
+  /** Returns whether the frontend refuses the flow before any backend is chosen. */
+  public boolean refusedByFrontend() {
+    return selection.status() == Selection.Status.REFUSED_BY_FRONTEND;
+  }
+
   /** Returns the backends left out, with their reasons. */
   public List<Candidate> excluded() {
     return candidates.stream().filter(c -> !c.eligible()).toList();
@@ -115,6 +145,15 @@ public record FlowExplanation(
 
   @Override
   public String toString() {
+    if (refusedByFrontend()) {
+      StringBuilder sb = new StringBuilder().append(selection.detail()).append('\n');
+      sb.append("  ").append(flow).append('\n');
+      if (rule != null) {
+        sb.append("  rule ").append(rule).append(" (").append(ruleDescription).append(")\n");
+      }
+      return sb.append("  no backend is asked: the frontend closes the connection first\n")
+          .toString();
+    }
     StringBuilder sb = new StringBuilder().append(flow).append('\n');
     if (rule == null) {
       return sb.append("  no rule: ").append(ruleDescription).append('\n').toString();

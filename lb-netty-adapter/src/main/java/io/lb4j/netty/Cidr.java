@@ -9,7 +9,7 @@ import java.util.Objects;
  * An IPv4 or IPv6 network in CIDR notation, such as {@code 127.0.0.0/8} or {@code ::1/128}, for
  * frontend allow and deny lists. An address without a prefix length is a single host.
  *
- * <p>{@link #toString()} reads {@code 127.0.0.0/8}.
+ * <p>{@link #toString()} reads {@code 127.0.0.0/8}, or {@code 2001:db8::/32} (IPv6 compressed).
  *
  * <p>Instances are immutable and thread-safe.
  *
@@ -105,6 +105,6 @@ public record Cidr(InetAddress network, int prefixLength) {
 
   @Override
   public String toString() {
-    return network.getHostAddress() + "/" + prefixLength;
+    return Addresses.host(network) + "/" + prefixLength;
   }
 }

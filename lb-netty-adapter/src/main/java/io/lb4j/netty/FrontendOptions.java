@@ -87,23 +87,28 @@ public record FrontendOptions(
     return d.toNanos() % 1_000_000 == 0 ? d.toMillis() + "ms" : d.toString();
   }
 
-  /** Returns why {@code source} is refused, or null when it is allowed. */
-  String refusal(InetAddress source) {
+  /** Returns the first deny network that holds {@code source}, or null. */
+  Cidr deniedBy(InetAddress source) {
     // indexed loops: no iterator per connection
     for (int i = 0, n = deny.size(); i < n; i++) {
       Cidr c = deny.get(i);
       if (c.contains(source)) {
-        return "source " + source.getHostAddress() + " is denied by " + c;
+        return c;
       }
     }
+    return null;
+  }
+
+  /** Returns whether the allow list lets {@code source} in: always when it is empty. */
+  boolean allows(InetAddress source) {
     if (allow.isEmpty()) {
-      return null;
+      return true;
     }
     for (int i = 0, n = allow.size(); i < n; i++) {
       if (allow.get(i).contains(source)) {
-        return null;
+        return true;
       }
     }
-    return "source " + source.getHostAddress() + " is not in the allow list " + allow;
+    return false;
   }
 }

@@ -1,7 +1,10 @@
 package io.lb4j.netty;
 
 import io.lb4j.Backend;
+import io.lb4j.Diagnosis;
 import io.lb4j.Durations;
+import io.lb4j.Finding;
+import io.lb4j.FlowExplanation;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
 import io.lb4j.LoadBalancer;
@@ -10,6 +13,8 @@ import io.lb4j.LoadBalancerListener;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.Protocol;
 import io.lb4j.Rule;
+import io.lb4j.Selection;
+import io.lb4j.spi.Ticker;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -19,6 +24,7 @@ import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -75,6 +81,17 @@ public final class NettyL4Proxy implements AutoCloseable {
 
   private final Map<FlowKey, ProxyFrontendHandler> connections = new ConcurrentHashMap<>();
 
+  /** By rule: what its frontend refused. */
+  private final Map<String, Refusals> refusals = new ConcurrentHashMap<>();
+
+  /**
+   * The proxy's own checks, run by {@link #diagnose()} after the balancer's: one line per check.
+   */
+  private static final List<ProxyCheck> CHECKS = List.of(new ClientsRefusedCheck());
+
+  private final Ticker ticker;
+  private final InstantSource clock;
+
   // guarded by lock
   private Map<String, FrontendOptions> frontendOptions;
   private Map<String, RuleOptions> ruleOptions;
@@ -86,6 +103,8 @@ public final class NettyL4Proxy implements AutoCloseable {
 
   private NettyL4Proxy(Builder b) {
     this.lb = b.lb;
+    this.ticker = b.ticker;
+    this.clock = b.clock;
     this.transport = b.transport.resolve();
     this.frontendOptions = Map.copyOf(b.frontendOptions);
     this.ruleOptions = Map.copyOf(b.ruleOptions);
@@ -131,6 +150,7 @@ public final class NettyL4Proxy implements AutoCloseable {
         closeListeners(listeners.keySet());
         throw e;
       }
+      beginRefusalEpisodes(config, frontendOptions);
       started = true;
       logger.info("proxy started on {} ({} transport)", listeners.values(), transport);
       return this;
@@ -186,6 +206,7 @@ public final class NettyL4Proxy implements AutoCloseable {
       this.frontendOptions = Map.copyOf(frontends);
       this.ruleOptions = Map.copyOf(rules);
       routes = nextRoutes;
+      beginRefusalEpisodes(config, frontends);
       logger.info("proxy reloaded: listening on {}", listeners.values());
     }
   }
@@ -417,10 +438,151 @@ public final class NettyL4Proxy implements AutoCloseable {
               Set.copyOf(addresses),
               ruleCounters.computeIfAbsent(r.name(), k -> new Counters()),
               frontendCounters.computeIfAbsent(r.frontend(), k -> new Counters()),
+              refusals.computeIfAbsent(
+                  r.name(),
+                  k ->
+                      new Refusals(
+                          ticker,
+                          clock,
+                          r.frontend(),
+                          frontends.getOrDefault(r.frontend(), FrontendOptions.DEFAULT))),
               perBackend,
               new ConcurrentHashMap<>()));
     }
     return out;
+  }
+
+  /**
+   * Begins a new refusal episode for every rule whose frontend or frontend options changed: a fix
+   * applied by reload starts from zero. Called once the options are in force.
+   */
+  private void beginRefusalEpisodes(
+      LoadBalancerConfig config, Map<String, FrontendOptions> frontends) {
+    for (Rule r : config.rules()) {
+      Refusals rf = refusals.get(r.name());
+      if (rf != null) {
+        rf.options(r.frontend(), frontends.getOrDefault(r.frontend(), FrontendOptions.DEFAULT));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- diagnostics
+
+  /**
+   * Returns the balancer's {@link LoadBalancer#diagnose() diagnosis} with the proxy's own findings
+   * added, worst first: {@link Finding.Check#CLIENTS_REFUSED} for a rule whose frontend refuses
+   * clients (deny or allow list, connection limit, PROXY header, no backend), with the counts by
+   * reason, the network or limit that refused them, the recent sources and a fix.
+   *
+   * <p>Refusals are counted per episode: from the start, or from the reload that changed the rule's
+   * frontend options, so a fix applied by reload clears the finding; an episode is reported while
+   * its last refusal is at most 10 minutes old.
+   *
+   * <p>Blocks as the balancer's does (it connects to backends): not for an event loop.
+   */
+  public Diagnosis diagnose() {
+    Diagnosis balancer = lb.diagnose();
+    ProxyView view = new ProxyView(lb.config(), routes, balancer, ticker.read());
+    List<Finding> findings = new ArrayList<>(balancer.findings());
+    int checks = balancer.checksRun();
+    for (int i = 0; i < CHECKS.size(); i++) {
+      checks += CHECKS.get(i).run(view, findings);
+    }
+    return new Diagnosis(balancer.at(), checks, findings);
+  }
+
+  /**
+   * Returns where {@code flow} goes and why: when the frontend of the rule it reaches would refuse
+   * its source now (a deny network holds it, the allow list leaves it out, or the connection limit
+   * is reached), that refusal, as a {@link Selection.Status#REFUSED_BY_FRONTEND} answer, before
+   * anything about backends; otherwise the balancer's {@link LoadBalancer#explain explanation}.
+   * Records nothing.
+   */
+  public FlowExplanation explain(FlowKey flow) {
+    Objects.requireNonNull(flow, "flow");
+    LoadBalancerConfig config = lb.config();
+    Rule rule = ruleOf(config, flow);
+    Route route = rule == null ? null : routes.get(rule.name());
+    if (route != null) {
+      String refusal = refusal(route, flow.sourceAddress());
+      if (refusal != null) {
+        return FlowExplanation.refusedByFrontend(
+            flow,
+            rule.name(),
+            (rule instanceof LoadBalancingRule ? "load-balancing rule on " : "inbound NAT rule on ")
+                + Addresses.hostPort(
+                    new InetSocketAddress(
+                        config.frontend(rule.frontend()).address(), rule.frontendPort()))
+                + "/"
+                + rule.protocol()
+                + " of frontend "
+                + rule.frontend(),
+            Selection.none(Selection.Status.REFUSED_BY_FRONTEND, rule.name(), refusal));
+      }
+    }
+    return lb.explain(flow);
+  }
+
+  /** Returns the rule the balancer would match {@code flow} to, as its snapshot does, or null. */
+  private static Rule ruleOf(LoadBalancerConfig config, FlowKey flow) {
+    InetAddress destination = flow.destinationAddress();
+    Rule wildcard = null;
+    for (Rule r : config.rules()) {
+      if (r.frontendPort() != flow.destinationPort() || r.protocol() != flow.protocol()) {
+        continue;
+      }
+      Frontend f = config.frontend(r.frontend());
+      if (f.address().equals(destination)) {
+        return r;
+      }
+      if (f.isWildcard()) {
+        wildcard = r;
+      }
+    }
+    return wildcard;
+  }
+
+  /** Returns why the route's frontend would refuse {@code source} now, or null. */
+  private static String refusal(Route route, InetAddress source) {
+    FrontendOptions o = route.frontendOptions();
+    String of = " of frontend " + route.frontend();
+    Cidr denied = o.deniedBy(source);
+    if (denied != null) {
+      return "refused: " + Addresses.host(source) + " matches deny " + denied + of;
+    }
+    if (!o.allows(source)) {
+      return "refused: " + Addresses.host(source) + " is not in the allow list " + o.allow() + of;
+    }
+    long open = route.frontendCounters().active.get();
+    if (o.maxConnections() > 0 && open >= o.maxConnections()) {
+      return "refused now: frontend "
+          + route.frontend()
+          + " is at its limit of "
+          + o.maxConnections()
+          + (o.maxConnections() == 1 ? " connection (" : " connections (")
+          + open
+          + " open)";
+    }
+    return null;
+  }
+
+  /**
+   * Returns what the frontend of rule {@code rule} refused: counts by reason since the start and
+   * since its options took effect, and the last refused clients.
+   *
+   * @throws IllegalArgumentException if the proxy has no such rule
+   */
+  public Refusals.Snapshot refusals(String rule) {
+    Refusals r = refusals.get(rule);
+    if (r == null) {
+      throw new IllegalArgumentException(
+          "rule: '"
+              + rule
+              + "' (expected: a rule of the proxy, one of "
+              + sorted(refusals.keySet())
+              + ")");
+    }
+    return r.snapshot();
   }
 
   /**
@@ -496,8 +658,22 @@ public final class NettyL4Proxy implements AutoCloseable {
     private int ioThreads = Runtime.getRuntime().availableProcessors();
     private final Map<String, FrontendOptions> frontendOptions = new HashMap<>();
     private final Map<String, RuleOptions> ruleOptions = new HashMap<>();
+    private Ticker ticker = Ticker.system();
+    private InstantSource clock = InstantSource.system();
 
     private Builder() {}
+
+    /** Sets the time source that ages refusals for {@link #diagnose()}; the system ticker. */
+    public Builder ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /** Sets the wall clock of refused clients' times; the system clock by default. */
+    public Builder clock(InstantSource clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
 
     /** Sets the balancer; required. */
     public Builder loadBalancer(LoadBalancer lb) {

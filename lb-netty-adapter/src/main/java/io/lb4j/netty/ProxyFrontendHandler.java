@@ -195,20 +195,25 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
 
   /** Admits the connection and starts the first connect: NEW/AWAITING_HEADER to CONNECTING. */
   private void admit(ChannelHandlerContext ctx) {
-    String refusal = route.frontendOptions().refusal(client.getAddress());
-    if (refusal != null) {
-      refuse(ctx, refusal);
+    FrontendOptions options = route.frontendOptions();
+    Cidr denied = options.deniedBy(client.getAddress());
+    if (denied != null) {
+      refuse(ctx, RefusalReason.DENY_LIST, denied.toString());
       return;
     }
-    int max = route.frontendOptions().maxConnections();
+    if (!options.allows(client.getAddress())) {
+      refuse(ctx, RefusalReason.NOT_IN_ALLOW_LIST, options.allow().toString());
+      return;
+    }
+    int max = options.maxConnections();
     if (max > 0 && route.frontendCounters().active.get() > max) {
-      refuse(ctx, "frontend " + route.frontend() + " is at its limit of " + max + " connections");
+      refuse(ctx, RefusalReason.CONNECTION_LIMIT, Integer.toString(max));
       return;
     }
     FlowKey key = FlowKey.of(Protocol.TCP, client, frontend);
     Selection s = lb.select(key);
     if (!s.isSelected()) {
-      refuse(ctx, s); // the selection explains itself, in the log only
+      refuse(ctx, RefusalReason.NO_BACKEND, s.status() + ": " + s.detail());
       return;
     }
     flow = key;
@@ -530,15 +535,19 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     ctx.close();
   }
 
-  /** Refuses at admission: gives the place back, counts, closes. To REFUSED. */
-  private void refuse(ChannelHandlerContext ctx, Object why) {
+  /**
+   * Refuses at admission: gives the place back, counts, records the client among the rule's
+   * refusals, closes. To REFUSED.
+   */
+  private void refuse(ChannelHandlerContext ctx, RefusalReason reason, String match) {
     state = State.REFUSED;
     // before the close the client sees: a refused connection takes no place
     route.frontendCounters().active.decrementAndGet();
     route.frontendCounters().refusals.increment();
     route.ruleCounters().refusals.increment();
+    route.refusals().record(reason, client.getAddress(), match);
     if (logger.isDebugEnabled()) {
-      logger.debug("refused {} -> {}: {}", client, frontend, why);
+      logger.debug("refused {} -> {}: {} {}", client, frontend, reason, match);
     }
     ctx.close();
   }

@@ -2,6 +2,7 @@ package io.lb4j.netty;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 
+import io.lb4j.Durations;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -130,6 +131,11 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
     route.frontendCounters().proxyHeaderTimeouts.increment();
     route.ruleCounters().proxyHeaderTimeouts.increment();
     count();
+    record(
+        ctx,
+        RefusalReason.PROXY_HEADER_TIMEOUT,
+        "no complete header within "
+            + Durations.format(route.frontendOptions().proxyProtocolTimeout()));
     if (logger.isDebugEnabled()) {
       logger.debug(
           "closing {} on {}: no complete PROXY header within {} ms",
@@ -184,6 +190,7 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
     cancelDeadline();
     in.skipBytes(in.readableBytes());
     count();
+    record(ctx, RefusalReason.PROXY_HEADER_ERROR, why);
     if (logger.isDebugEnabled()) {
       logger.debug(
           "closing {} on {}: malformed PROXY header: {}",
@@ -192,6 +199,12 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
           why);
     }
     ctx.close();
+  }
+
+  private void record(ChannelHandlerContext ctx, RefusalReason reason, String match) {
+    if (ctx.channel().remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
+      route.refusals().record(reason, a.getAddress(), match);
+    }
   }
 
   private void count() {

@@ -18,6 +18,7 @@ import java.util.function.Function;
  * <p>Immutable (the maps are the proxy's, updated in place) and thread-safe.
  *
  * @param idleReason why an idle connection ends, for the log ({@code idle for 4m}), built once
+ * @param refusals the rule's refusals by reason, with the last refused clients
  * @param backendCounters the counters of the rule's backends by backend id: the proxy's own map for
  *     the rule, holding every backend of the pool when the route was built; a backend added at run
  *     time gets its counters on its first connection
@@ -34,6 +35,7 @@ record Route(
     Set<InetAddress> poolAddresses,
     Counters ruleCounters,
     Counters frontendCounters,
+    Refusals refusals,
     ConcurrentMap<String, Counters> backendCounters,
     Map<EventLoop, Bootstrap> bootstraps) {
 

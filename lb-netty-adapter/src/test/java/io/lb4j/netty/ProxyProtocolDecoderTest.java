@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lb4j.spi.Ticker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,6 +18,7 @@ import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -74,6 +76,7 @@ class ProxyProtocolDecoderTest {
         Set.of(),
         new Counters(),
         new Counters(),
+        new Refusals(Ticker.system(), InstantSource.system(), "fe", FrontendOptions.DEFAULT),
         new ConcurrentHashMap<>(),
         new ConcurrentHashMap<>());
   }

@@ -13,6 +13,10 @@ import io.lb4j.ProbeResult;
 import io.lb4j.Rule;
 import io.lb4j.Selection;
 import io.lb4j.netty.NettyL4Proxy;
+import io.lb4j.netty.RefusalReason;
+import io.lb4j.netty.Refusals;
+import io.lb4j.netty.RefusedClient;
+import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,8 +45,11 @@ final class AdminPages {
       long connections,
       List<ProbeResult> probes) {}
 
-  /** One rule with its backends. */
-  record RuleView(String name, String summary, List<Row> rows) {
+  /**
+   * One rule with its backends, and what its frontend refused ({@code refused: 3 DENY_LIST since
+   * ...}), or an empty string.
+   */
+  record RuleView(String name, String summary, List<Row> rows, String refused) {
     int totalFlows() {
       return rows.stream().mapToInt(Row::flows).sum();
     }
@@ -96,9 +103,39 @@ final class AdminPages {
                   r.backendPort());
       rules.add(
           new RuleView(
-              r.name(), address(listening.get(r.name())) + "/" + r.protocol() + " -> " + to, rows));
+              r.name(),
+              address(listening.get(r.name())) + "/" + r.protocol() + " -> " + to,
+              rows,
+              refused(proxy.refusals(r.name()))));
     }
     return new Model(diagnosis.at(), rules, diagnosis);
+  }
+
+  /**
+   * Returns {@code refused: 3 DENY_LIST since 2026-...Z (12 since start), last 127.0.0.70 DENY_LIST
+   * 127.0.0.64/26 at ...}, or an empty string when the frontend refused nothing.
+   */
+  static String refused(Refusals.Snapshot r) {
+    if (r.total().isEmpty()) {
+      return "";
+    }
+    StringBuilder sb = new StringBuilder("refused:");
+    if (r.sinceOptions().isEmpty()) {
+      sb.append(" none since ").append(r.since());
+    } else {
+      String sep = " ";
+      for (Map.Entry<RefusalReason, Long> e : r.sinceOptions().entrySet()) {
+        sb.append(sep).append(e.getValue()).append(' ').append(e.getKey());
+        sep = ", ";
+      }
+      sb.append(" since ").append(r.since());
+    }
+    long total = r.total().values().stream().mapToLong(Long::longValue).sum();
+    sb.append(" (").append(total).append(" since start)");
+    if (!r.recent().isEmpty()) {
+      sb.append(", last ").append(r.recent().get(0));
+    }
+    return sb.toString();
   }
 
   /** Returns {@code 127.0.0.1:8080}, {@code [::1]:8080}, or {@code (not listening)} for null. */
@@ -167,6 +204,9 @@ final class AdminPages {
           ProbeResult last = row.probes().get(row.probes().size() - 1);
           sb.append("  last probe of ").append(row.id()).append(": ").append(last).append('\n');
         }
+      }
+      if (!r.refused().isEmpty()) {
+        sb.append("  ").append(r.refused()).append('\n');
       }
     }
     sb.append('\n').append(m.diagnosis());
@@ -238,7 +278,12 @@ final class AdminPages {
           .append(esc(r.summary()))
           .append(" &middot; ")
           .append(total)
-          .append(" flows</p>\n<table class=\"backends\"><tr><th>backend</th><th>target</th>")
+          .append(" flows")
+          .append(
+              r.refused().isEmpty()
+                  ? ""
+                  : " &middot; <span class=\"refused\">" + esc(r.refused()) + "</span>")
+          .append("</p>\n<table class=\"backends\"><tr><th>backend</th><th>target</th>")
           .append("<th>weight</th><th>admin</th><th>health</th><th>in rotation</th>")
           .append("<th>flows</th><th>share of flows</th><th>connections</th></tr>\n");
       for (Row row : r.rows()) {
@@ -344,6 +389,35 @@ final class AdminPages {
     out.put("findings", findings);
     out.put("text", d.toString());
     return out;
+  }
+
+  /** A rule's refusals: counts by reason (since start and since its options), recent clients. */
+  static Map<String, Object> json(Refusals.Snapshot r) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("frontend", r.frontend());
+    out.put("total", reasons(r.total()));
+    out.put("since", r.since().toString());
+    out.put("sinceOptions", reasons(r.sinceOptions()));
+    out.put("last", r.last() == null ? null : r.last().toString());
+    List<Object> recent = new ArrayList<>();
+    for (RefusedClient c : r.recent()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("source", NetUtil.toAddressString(c.source()));
+      m.put("reason", c.reason());
+      m.put("match", c.match());
+      m.put("at", c.at().toString());
+      recent.add(m);
+    }
+    out.put("recent", recent);
+    return out;
+  }
+
+  private static Map<String, Long> reasons(Map<RefusalReason, Long> counts) {
+    Map<String, Long> m = new LinkedHashMap<>();
+    for (RefusalReason reason : RefusalReason.values()) {
+      m.put(reason.name(), counts.getOrDefault(reason, 0L));
+    }
+    return m;
   }
 
   static Map<String, Object> json(FlowExplanation e) {

@@ -78,9 +78,10 @@ import java.util.function.Supplier;
  *   <li>{@code GET /}: the HTML page: findings, each rule's backends with health and a bar of their
  *       share of flows, recent probe results;
  *   <li>{@code GET /report}: the same as plain text (what {@code lb4j-proxy report} prints);
- *   <li>{@code GET /diagnose}: {@link io.lb4j.LoadBalancer#diagnose()} as JSON;
+ *   <li>{@code GET /diagnose}: {@link NettyL4Proxy#diagnose()} (the balancer's findings and the
+ *       proxy's, such as refused clients) as JSON;
  *   <li>{@code GET /explain?src=IP:PORT&dst=IP:PORT[&protocol=tcp|udp]}: {@link
- *       io.lb4j.LoadBalancer#explain} of that flow as JSON;
+ *       NettyL4Proxy#explain} of that flow as JSON (a source the frontend refuses says so first);
  *   <li>{@code GET /metrics}: Prometheus text format (see {@link ProxyMetrics});
  *   <li>{@code GET /backends}: every rule's backends with health, overrides, the last probe results
  *       and counters;
@@ -544,7 +545,7 @@ final class AdminServer implements AutoCloseable {
     boolean get = req.method() == HttpMethod.GET;
     String path = req.path();
     if (get && (path.equals("/") || path.equals("/report") || path.equals("/diagnose"))) {
-      Diagnosis d = proxy.loadBalancer().diagnose();
+      Diagnosis d = proxy.diagnose(); // the balancer's findings and the proxy's (refusals)
       switch (path) {
         case "/diagnose":
           return Response.json(HttpResponseStatus.OK, AdminPages.json(d));
@@ -570,8 +571,7 @@ final class AdminServer implements AutoCloseable {
       } catch (IllegalArgumentException e) {
         return Response.json(HttpResponseStatus.BAD_REQUEST, Map.of("error", e.getMessage()));
       }
-      return Response.json(
-          HttpResponseStatus.OK, AdminPages.json(proxy.loadBalancer().explain(flow)));
+      return Response.json(HttpResponseStatus.OK, AdminPages.json(proxy.explain(flow)));
     } else if (MUTATING.contains(path) && req.method() != HttpMethod.POST) {
       return Response.json(
           HttpResponseStatus.METHOD_NOT_ALLOWED,
@@ -741,6 +741,7 @@ final class AdminServer implements AutoCloseable {
       m.put("idleTimeout", Durations.format(r.idleTimeout()));
       m.put("tcpReset", r.tcpReset());
       m.put("counters", proxy.ruleCounters(r.name()));
+      m.put("refusals", AdminPages.json(proxy.refusals(r.name())));
       out.add(m);
     }
     return out;
