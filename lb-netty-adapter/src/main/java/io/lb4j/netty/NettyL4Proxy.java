@@ -2,6 +2,7 @@ package io.lb4j.netty;
 
 import io.lb4j.Backend;
 import io.lb4j.Durations;
+import io.lb4j.Finding;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
 import io.lb4j.LoadBalancer;
@@ -16,8 +17,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.NetUtil;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -75,6 +78,9 @@ public final class NettyL4Proxy implements AutoCloseable {
 
   private final Map<FlowKey, ProxyFrontendHandler> connections = new ConcurrentHashMap<>();
 
+  /** Backend connections by backend address and port and local source address. */
+  private final SourcePorts sourcePorts;
+
   // guarded by lock
   private Map<String, FrontendOptions> frontendOptions;
   private Map<String, RuleOptions> ruleOptions;
@@ -90,6 +96,12 @@ public final class NettyL4Proxy implements AutoCloseable {
     this.frontendOptions = Map.copyOf(b.frontendOptions);
     this.ruleOptions = Map.copyOf(b.ruleOptions);
     this.group = transport.newGroup(b.ioThreads, "lb4j-proxy");
+    boolean portPerTarget = transport.bindAddressNoPort() != null;
+    this.sourcePorts =
+        b.localPortLow == 0
+            ? SourcePorts.ofKernel(portPerTarget)
+            : new SourcePorts(
+                b.localPortLow, b.localPortHigh, "the range given to the builder", portPerTarget);
   }
 
   /** Returns a builder. */
@@ -186,6 +198,7 @@ public final class NettyL4Proxy implements AutoCloseable {
       this.frontendOptions = Map.copyOf(frontends);
       this.ruleOptions = Map.copyOf(rules);
       routes = nextRoutes;
+      sourcePorts.retain(nextRoutes.keySet());
       logger.info("proxy reloaded: listening on {}", listeners.values());
     }
   }
@@ -298,6 +311,19 @@ public final class NettyL4Proxy implements AutoCloseable {
     return routes.get(rule);
   }
 
+  SourcePorts sourcePorts() {
+    return sourcePorts;
+  }
+
+  /**
+   * Returns the {@link Finding.Check#SOURCE_PORTS_EXHAUSTING} findings now: rules whose connections
+   * to one backend address and port use up the source ports available to them, or fail for want of
+   * one. For {@code diagnose()} to merge with the balancer's.
+   */
+  List<Finding> sourcePortFindings() {
+    return SourcePortCheck.findings(sourcePorts, routes);
+  }
+
   void register(FlowKey flow, ProxyFrontendHandler handler) {
     connections.put(flow, handler);
   }
@@ -403,6 +429,7 @@ public final class NettyL4Proxy implements AutoCloseable {
         perBackend.computeIfAbsent(b.id(), Route.NEW_COUNTERS); // resolved here, not per connection
       }
       RuleOptions options = rules.getOrDefault(r.name(), RuleOptions.DEFAULT);
+      checkSourceAddresses(r.name(), options.sourceAddresses());
       out.put(
           r.name(),
           new Route(
@@ -418,9 +445,37 @@ public final class NettyL4Proxy implements AutoCloseable {
               ruleCounters.computeIfAbsent(r.name(), k -> new Counters()),
               frontendCounters.computeIfAbsent(r.frontend(), k -> new Counters()),
               perBackend,
-              new ConcurrentHashMap<>()));
+              new ConcurrentHashMap<>(),
+              options.sourceAddresses().isEmpty()
+                  ? null
+                  : new SourcePorts.Picker(options.sourceAddresses(), sourcePorts)));
     }
     return out;
+  }
+
+  /**
+   * Refuses a source address that is not an address of this host: bound once to port 0 and closed,
+   * so that a connect's {@code EADDRNOTAVAIL} later means a port, never the address.
+   */
+  private static void checkSourceAddresses(String rule, List<SourceAddress> sources) {
+    for (int i = 0; i < sources.size(); i++) {
+      SourceAddress s = sources.get(i);
+      try (Socket probe = new Socket()) {
+        probe.bind(new InetSocketAddress(s.address(), 0));
+      } catch (IOException e) {
+        throw new IllegalStateException(
+            "rule '"
+                + rule
+                + "': sourceAddresses["
+                + i
+                + "]: '"
+                + s
+                + "' cannot be bound ("
+                + e.getMessage()
+                + "; expected: an address of this host)",
+            e);
+      }
+    }
   }
 
   /**
@@ -496,8 +551,21 @@ public final class NettyL4Proxy implements AutoCloseable {
     private int ioThreads = Runtime.getRuntime().availableProcessors();
     private final Map<String, FrontendOptions> frontendOptions = new HashMap<>();
     private final Map<String, RuleOptions> ruleOptions = new HashMap<>();
+    private int localPortLow;
+    private int localPortHigh;
 
     private Builder() {}
+
+    /**
+     * Sets the ephemeral port range the source-port check assumes instead of the kernel's ({@code
+     * net.ipv4.ip_local_port_range}): for tests, which cannot narrow the kernel's.
+     */
+    Builder localPortRange(int low, int high) {
+      new SourcePorts(low, high, "", false); // validates
+      this.localPortLow = low;
+      this.localPortHigh = high;
+      return this;
+    }
 
     /** Sets the balancer; required. */
     public Builder loadBalancer(LoadBalancer lb) {

@@ -75,7 +75,8 @@ class ProxyProtocolDecoderTest {
         new Counters(),
         new Counters(),
         new ConcurrentHashMap<>(),
-        new ConcurrentHashMap<>());
+        new ConcurrentHashMap<>(),
+        null);
   }
 
   private static ByteBuf buf(byte[] bytes) {
