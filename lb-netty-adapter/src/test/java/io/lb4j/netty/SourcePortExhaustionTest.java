@@ -149,6 +149,30 @@ class SourcePortExhaustionTest {
   @ParameterizedTest
   @EnumSource(
       value = Transport.class,
+      names = {"EPOLL", "IO_URING", "NIO"})
+  void kernelPorts_twoSourceAddresses_connectionsSpreadLeastUsedAndCountedPerSource(Transport t)
+      throws Exception {
+    assumeLoads(t);
+    TestServer backend = new TestServer("web-0", "127.0.0.2", TestServer.Mode.GREET_THEN_ECHO);
+    open.add(backend);
+    RuleOptions options =
+        RuleOptions.DEFAULT.withSourceAddresses(
+            List.of(SourceAddress.parse(SOURCE_1), SourceAddress.parse(SOURCE_2)));
+    Setup s = new Setup(t, backend, options, p -> p);
+    for (int i = 0; i < 6; i++) {
+      s.client();
+    }
+    SourcePorts.Target target =
+        s.proxy.sourcePorts().target(new InetSocketAddress("127.0.0.2", backend.address.getPort()));
+    assertEquals(3, target.bySource.get(InetAddress.getByName(SOURCE_1)).open.get());
+    assertEquals(3, target.bySource.get(InetAddress.getByName(SOURCE_2)).open.get());
+    assertEquals(2, target.bySource.size(), "no connection from another address");
+    assertEquals(List.of(), s.proxy.sourcePortFindings());
+  }
+
+  @ParameterizedTest
+  @EnumSource(
+      value = Transport.class,
       names = {"EPOLL", "NIO"})
   void kernelRange_noSourceAddresses_warnsAboveShare_clearsWhenConnectionsClose(Transport t)
       throws Exception {
