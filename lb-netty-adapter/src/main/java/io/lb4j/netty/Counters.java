@@ -21,6 +21,7 @@ public final class Counters {
   final LongAdder hairpin = new LongAdder();
   final LongAdder proxyHeaderErrors = new LongAdder();
   final LongAdder proxyHeaderTimeouts = new LongAdder();
+  final LongAdder sourcePortFailures = new LongAdder();
 
   /** Returns the counts now. */
   public Snapshot snapshot() {
@@ -35,7 +36,8 @@ public final class Counters {
         refusals.sum(),
         hairpin.sum(),
         proxyHeaderErrors.sum(),
-        proxyHeaderTimeouts.sum());
+        proxyHeaderTimeouts.sum(),
+        sourcePortFailures.sum());
   }
 
   /**
@@ -58,6 +60,10 @@ public final class Counters {
    * @param proxyHeaderTimeouts connections closed because their PROXY header was not complete
    *     within the frontend's {@link FrontendOptions#proxyProtocolTimeout()} (also counted as PROXY
    *     header errors and refusals)
+   * @param sourcePortFailures connects to backends that failed for want of a local source port
+   *     ({@code EADDRNOTAVAIL}, "Cannot assign requested address", or a source's own port range
+   *     used up; also counted as connect failures, not reported to passive health: the backend is
+   *     not at fault)
    */
   public record Snapshot(
       long activeConnections,
@@ -70,5 +76,6 @@ public final class Counters {
       long refusals,
       long hairpinConnections,
       long proxyHeaderErrors,
-      long proxyHeaderTimeouts) {}
+      long proxyHeaderTimeouts,
+      long sourcePortFailures) {}
 }

@@ -21,8 +21,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.NetUtil;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -92,6 +94,9 @@ public final class NettyL4Proxy implements AutoCloseable {
   private final Ticker ticker;
   private final InstantSource clock;
 
+  /** Backend connections by backend address and port and local source address. */
+  private final SourcePorts sourcePorts;
+
   // guarded by lock
   private Map<String, FrontendOptions> frontendOptions;
   private Map<String, RuleOptions> ruleOptions;
@@ -109,6 +114,12 @@ public final class NettyL4Proxy implements AutoCloseable {
     this.frontendOptions = Map.copyOf(b.frontendOptions);
     this.ruleOptions = Map.copyOf(b.ruleOptions);
     this.group = transport.newGroup(b.ioThreads, "lb4j-proxy");
+    boolean portPerTarget = transport.bindAddressNoPort() != null;
+    this.sourcePorts =
+        b.localPortLow == 0
+            ? SourcePorts.ofKernel(portPerTarget)
+            : new SourcePorts(
+                b.localPortLow, b.localPortHigh, "the range given to the builder", portPerTarget);
   }
 
   /** Returns a builder. */
@@ -207,6 +218,7 @@ public final class NettyL4Proxy implements AutoCloseable {
       this.ruleOptions = Map.copyOf(rules);
       routes = nextRoutes;
       beginRefusalEpisodes(config, frontends);
+      sourcePorts.retain(nextRoutes.keySet());
       logger.info("proxy reloaded: listening on {}", listeners.values());
     }
   }
@@ -319,6 +331,19 @@ public final class NettyL4Proxy implements AutoCloseable {
     return routes.get(rule);
   }
 
+  SourcePorts sourcePorts() {
+    return sourcePorts;
+  }
+
+  /**
+   * Returns the {@link Finding.Check#SOURCE_PORTS_EXHAUSTING} findings now: rules whose connections
+   * to one backend address and port use up the source ports available to them, or fail for want of
+   * one. For {@code diagnose()} to merge with the balancer's.
+   */
+  List<Finding> sourcePortFindings() {
+    return SourcePortCheck.findings(sourcePorts, routes);
+  }
+
   void register(FlowKey flow, ProxyFrontendHandler handler) {
     connections.put(flow, handler);
   }
@@ -424,6 +449,7 @@ public final class NettyL4Proxy implements AutoCloseable {
         perBackend.computeIfAbsent(b.id(), Route.NEW_COUNTERS); // resolved here, not per connection
       }
       RuleOptions options = rules.getOrDefault(r.name(), RuleOptions.DEFAULT);
+      checkSourceAddresses(r.name(), options.sourceAddresses());
       out.put(
           r.name(),
           new Route(
@@ -447,7 +473,10 @@ public final class NettyL4Proxy implements AutoCloseable {
                           r.frontend(),
                           frontends.getOrDefault(r.frontend(), FrontendOptions.DEFAULT))),
               perBackend,
-              new ConcurrentHashMap<>()));
+              new ConcurrentHashMap<>(),
+              options.sourceAddresses().isEmpty()
+                  ? null
+                  : new SourcePorts.Picker(options.sourceAddresses(), sourcePorts)));
     }
     return out;
   }
@@ -462,6 +491,31 @@ public final class NettyL4Proxy implements AutoCloseable {
       Refusals rf = refusals.get(r.name());
       if (rf != null) {
         rf.options(r.frontend(), frontends.getOrDefault(r.frontend(), FrontendOptions.DEFAULT));
+      }
+    }
+  }
+
+  /**
+   * Refuses a source address that is not an address of this host: bound once to port 0 and closed,
+   * so that a connect's {@code EADDRNOTAVAIL} later means a port, never the address.
+   */
+  private static void checkSourceAddresses(String rule, List<SourceAddress> sources) {
+    for (int i = 0; i < sources.size(); i++) {
+      SourceAddress s = sources.get(i);
+      try (Socket probe = new Socket()) {
+        probe.bind(new InetSocketAddress(s.address(), 0));
+      } catch (IOException e) {
+        throw new IllegalStateException(
+            "rule '"
+                + rule
+                + "': sourceAddresses["
+                + i
+                + "]: '"
+                + s
+                + "' cannot be bound ("
+                + e.getMessage()
+                + "; expected: an address of this host)",
+            e);
       }
     }
   }
@@ -488,6 +542,8 @@ public final class NettyL4Proxy implements AutoCloseable {
     for (int i = 0; i < CHECKS.size(); i++) {
       checks += CHECKS.get(i).run(view, findings);
     }
+    findings.addAll(sourcePortFindings()); // SOURCE_PORTS_EXHAUSTING: one check per rule
+    checks += view.routes().size();
     return new Diagnosis(balancer.at(), checks, findings);
   }
 
@@ -672,6 +728,20 @@ public final class NettyL4Proxy implements AutoCloseable {
     /** Sets the wall clock of refused clients' times; the system clock by default. */
     public Builder clock(InstantSource clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    private int localPortLow;
+    private int localPortHigh;
+
+    /**
+     * Sets the ephemeral port range the source-port check assumes instead of the kernel's ({@code
+     * net.ipv4.ip_local_port_range}): for tests, which cannot narrow the kernel's.
+     */
+    Builder localPortRange(int low, int high) {
+      new SourcePorts(low, high, "", false); // validates
+      this.localPortLow = low;
+      this.localPortHigh = high;
       return this;
     }
 

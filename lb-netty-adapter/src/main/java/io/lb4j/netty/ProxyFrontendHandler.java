@@ -134,6 +134,11 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private Counters backendCounters; // of the backend of the current attempt
   private Counters activeOn; // the backend counters whose active count this connection holds
   private int attempts;
+  private SourcePorts.Target portTarget; // the backend address and port of the current attempt
+  private int sourceIndex = -1; // the route's source address of the current attempt, or -1
+  private SourcePorts.PortRing heldRing; // the ring whose port the current attempt holds
+  private int heldPort;
+  private SourcePorts.Slot openSlot; // the source-port slot whose open count this connection holds
   private String[] tried; // backends tried, allocated on the first failed connect
   private ArrayDeque<Object> early; // client bytes (and FIN) that came before the backend connected
   private long lastTouch;
@@ -231,16 +236,48 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
 
   private void connect() {
     attempts++;
-    backendCounters = route.backend(selection.backend().id());
+    String backend = selection.backend().id();
+    backendCounters = route.backend(backend);
+    InetSocketAddress remote = selection.target();
+    portTarget = proxy.sourcePorts().target(remote);
+    portTarget.usedBy(route.rule(), backend);
+    InetSocketAddress local = null;
+    SourcePorts.Picker sources = route.sources();
+    sourceIndex = sources == null ? -1 : sources.pick(portTarget);
+    if (sourceIndex >= 0) {
+      SourcePorts.PortRing ring = sources.rings[sourceIndex];
+      if (ring == null) {
+        local = sources.unbound[sourceIndex];
+      } else {
+        int port = ring.take();
+        if (port == 0) {
+          // every port of the source's own range is held: no connect can succeed from it
+          outbound = null;
+          connectFailed(new SourcePorts.SourcePortsExhaustedException(ring.source));
+          return;
+        }
+        heldRing = ring;
+        heldPort = port;
+        local = new InetSocketAddress(sources.sources[sourceIndex].address(), port);
+      }
+    }
     EventLoop loop = inbound.eventLoop();
     Bootstrap b = route.bootstraps().get(loop);
     if (b == null) {
       b = bootstrap(loop);
     }
     b.handler(new ProxyBackendHandler(this));
-    ChannelFuture f = b.connect(selection.target());
+    ChannelFuture f = local == null ? b.connect(remote) : b.connect(remote, local);
     outbound = f.channel();
     f.addListener(this);
+  }
+
+  /** Gives the port of the current attempt back to its source's ring, once. */
+  private void releasePort() {
+    if (heldRing != null) {
+      heldRing.give(heldPort);
+      heldRing = null;
+    }
   }
 
   /** Returns the backend Bootstrap of {@code loop}, built on the loop's first connection. */
@@ -255,6 +292,17 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
                 (int) route.options().connectTimeout().toMillis());
+    if (route.sources() != null) {
+      // a source's own port may be in TIME_WAIT from its last connection: the kernel still
+      // refuses a 4-tuple in use (EADDRNOTAVAIL at connect)
+      b.option(ChannelOption.SO_REUSEADDR, true);
+      ChannelOption<Integer> noPort = proxy.transport().bindAddressNoPort();
+      if (noPort != null) {
+        // bind(address, 0) leaves the port to connect, which picks it per backend address and
+        // port instead of one per address for all backends
+        b.option(noPort, 1);
+      }
+    }
     route.bootstraps().put(loop, b);
     return b;
   }
@@ -268,6 +316,10 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       backendCounters.total.increment();
       backendCounters.active.incrementAndGet();
       activeOn = backendCounters;
+      InetSocketAddress local = (InetSocketAddress) outbound.localAddress();
+      if (local != null) {
+        openSlot = portTarget.opened(local.getAddress());
+      }
       if (state != State.CONNECTING) {
         outbound.close(); // the client went meanwhile
         return;
@@ -288,11 +340,27 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       outbound.read();
       return;
     }
-    lb.reportConnectFailure(route.rule(), backend);
+    connectFailed(f.cause());
+  }
+
+  /** The current attempt failed: count, then retry on another backend or close the client. */
+  private void connectFailed(Throwable cause) {
+    String backend = selection.backend().id();
+    boolean ownPort = heldRing != null;
+    releasePort();
     route.ruleCounters().connectFailures.increment();
     backendCounters.connectFailures.increment();
+    if (SourcePorts.isExhaustion(cause, ownPort)) {
+      // the proxy's ports ran out, not the backend: no passive-health strike against it
+      route.ruleCounters().sourcePortFailures.increment();
+      backendCounters.sourcePortFailures.increment();
+      portTarget.exhausted(
+          sourceIndex >= 0 ? route.sources().sources[sourceIndex].address() : null, cause);
+    } else {
+      lb.reportConnectFailure(route.rule(), backend);
+    }
     if (logger.isDebugEnabled()) {
-      logger.debug("connect to {} for {} failed: {}", selection.target(), flow, f.cause());
+      logger.debug("connect to {} for {} failed: {}", selection.target(), flow, cause);
     }
     if (state != State.CONNECTING || !inbound.isActive()) {
       return;
@@ -304,7 +372,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     Selection next = route.retry().next(lb, flow, attempts, tried);
     if (next == null) {
       // not a line per connection: once per set of failed backends, with a count
-      route.retry().gaveUp(route.rule(), flow, attempts, tried, selection.target(), f.cause());
+      route.retry().gaveUp(route.rule(), flow, attempts, tried, selection.target(), cause);
       state = State.CLOSING;
       inbound.close(); // promptly: the client learns at once
       return;
@@ -402,6 +470,14 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       activeOn.active.decrementAndGet();
       activeOn = null;
     }
+    if (openSlot != null) {
+      openSlot.open.decrementAndGet();
+      if (openSlot.full) {
+        openSlot.full = false; // a port of this source and target is free again
+      }
+      openSlot = null;
+    }
+    releasePort();
     if (state != State.CLOSED) {
       state = State.CLOSING;
     }

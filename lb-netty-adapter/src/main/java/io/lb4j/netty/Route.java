@@ -22,6 +22,7 @@ import java.util.function.Function;
  * @param backendCounters the counters of the rule's backends by backend id: the proxy's own map for
  *     the rule, holding every backend of the pool when the route was built; a backend added at run
  *     time gets its counters on its first connection
+ * @param sources the rule's source addresses, or null when the kernel picks the source
  */
 record Route(
     String rule,
@@ -37,7 +38,8 @@ record Route(
     Counters frontendCounters,
     Refusals refusals,
     ConcurrentMap<String, Counters> backendCounters,
-    Map<EventLoop, Bootstrap> bootstraps) {
+    Map<EventLoop, Bootstrap> bootstraps,
+    SourcePorts.Picker sources) {
 
   static final Function<String, Counters> NEW_COUNTERS = id -> new Counters();
 

@@ -1,30 +1,48 @@
 package io.lb4j.netty;
 
 import io.lb4j.Durations;
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * How the proxy connects to a rule's backends.
  *
  * <p>Defaults: no PROXY header; connect timeout 5 s (Envoy's {@code connect_timeout}); 3 connect
  * attempts, each on another backend when one is left (HAProxy's {@code retries 3} with {@code
- * option redispatch}).
+ * option redispatch}); no source address (the kernel picks the source by route); a source-port
+ * warning at 80% of the ports available to one backend address and port.
  *
  * <p>Instances are immutable and thread-safe.
  *
  * @param sendProxyProtocol the PROXY protocol header sent to backends
  * @param connectTimeout how long one connect may take
  * @param maxConnectAttempts connects tried before the client is closed, 1-10
+ * @param sourceAddresses local addresses backend connections are bound to, the least used first
+ *     (each has its own ports, so several multiply the connections to one backend address and
+ *     port); empty: the kernel picks the source address
+ * @param sourcePortWarnPercent the share of the source ports available to one backend address and
+ *     port, in percent (1-100), above which {@link SourcePortCheck} warns
  */
 public record RuleOptions(
-    ProxyProtocol sendProxyProtocol, Duration connectTimeout, int maxConnectAttempts) {
+    ProxyProtocol sendProxyProtocol,
+    Duration connectTimeout,
+    int maxConnectAttempts,
+    List<SourceAddress> sourceAddresses,
+    int sourcePortWarnPercent) {
+
+  /** The share of the source ports above which a rule is warned, by default: 80%. */
+  public static final int DEFAULT_SOURCE_PORT_WARN_PERCENT = 80;
 
   /** The defaults. */
   public static final RuleOptions DEFAULT =
       new RuleOptions(ProxyProtocol.NONE, Duration.ofSeconds(5), 3);
 
-  /** Validates the options. */
+  /** Validates the options and copies the source addresses. */
   public RuleOptions {
     Objects.requireNonNull(sendProxyProtocol, "sendProxyProtocol");
     Objects.requireNonNull(connectTimeout, "connectTimeout");
@@ -38,10 +56,50 @@ public record RuleOptions(
       throw new IllegalArgumentException(
           "maxConnectAttempts: " + maxConnectAttempts + " (expected: 1-10)");
     }
+    sourceAddresses = List.copyOf(Objects.requireNonNull(sourceAddresses, "sourceAddresses"));
+    Set<InetAddress> seen = new HashSet<>();
+    for (SourceAddress s : sourceAddresses) {
+      if (!seen.add(s.address())) {
+        throw new IllegalArgumentException(
+            "sourceAddresses: "
+                + sourceAddresses
+                + " (expected: each address once; "
+                + NetUtil.toAddressString(s.address())
+                + " is listed twice)");
+      }
+    }
+    if (sourcePortWarnPercent < 1 || sourcePortWarnPercent > 100) {
+      throw new IllegalArgumentException(
+          "sourcePortWarnPercent: " + sourcePortWarnPercent + " (expected: 1-100)");
+    }
+  }
+
+  /** Options with no source address and the default source-port warning. */
+  public RuleOptions(
+      ProxyProtocol sendProxyProtocol, Duration connectTimeout, int maxConnectAttempts) {
+    this(
+        sendProxyProtocol,
+        connectTimeout,
+        maxConnectAttempts,
+        List.of(),
+        DEFAULT_SOURCE_PORT_WARN_PERCENT);
   }
 
   /** Returns these options sending {@code version} of the PROXY protocol. */
   public RuleOptions withProxyProtocol(ProxyProtocol version) {
-    return new RuleOptions(version, connectTimeout, maxConnectAttempts);
+    return new RuleOptions(
+        version, connectTimeout, maxConnectAttempts, sourceAddresses, sourcePortWarnPercent);
+  }
+
+  /** Returns these options binding backend connections to {@code addresses}. */
+  public RuleOptions withSourceAddresses(List<SourceAddress> addresses) {
+    return new RuleOptions(
+        sendProxyProtocol, connectTimeout, maxConnectAttempts, addresses, sourcePortWarnPercent);
+  }
+
+  /** Returns these options warning above {@code percent} of the source ports. */
+  public RuleOptions withSourcePortWarnPercent(int percent) {
+    return new RuleOptions(
+        sendProxyProtocol, connectTimeout, maxConnectAttempts, sourceAddresses, percent);
   }
 }

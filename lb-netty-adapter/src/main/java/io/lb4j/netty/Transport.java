@@ -1,5 +1,6 @@
 package io.lb4j.netty;
 
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -12,6 +13,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
@@ -78,6 +80,19 @@ public enum Transport {
       default:
         return NioServerSocketChannel.class;
     }
+  }
+
+  /**
+   * Linux's {@code IP_BIND_ADDRESS_NO_PORT} (level {@code SOL_IP} 0, option 24, linux/in.h, since
+   * 4.2): a socket bound to an address with port 0 gets its port at connect, per destination. As a
+   * raw option, so that epoll and io_uring (whose option class lacks it) set it alike.
+   */
+  private static final ChannelOption<Integer> IP_BIND_ADDRESS_NO_PORT =
+      new IntegerUnixChannelOption("IP_BIND_ADDRESS_NO_PORT", 0, 24);
+
+  /** Returns {@code IP_BIND_ADDRESS_NO_PORT} where this transport can set it, else null (NIO). */
+  ChannelOption<Integer> bindAddressNoPort() {
+    return this == EPOLL || this == IO_URING ? IP_BIND_ADDRESS_NO_PORT : null;
   }
 
   Class<? extends SocketChannel> socketChannel() {

@@ -52,7 +52,8 @@ class ClientsRefusedCheckTest {
         new Counters(),
         refusals,
         new ConcurrentHashMap<>(),
-        new ConcurrentHashMap<>());
+        new ConcurrentHashMap<>(),
+        null);
   }
 
   private List<Finding> run(List<Finding> balancer) {

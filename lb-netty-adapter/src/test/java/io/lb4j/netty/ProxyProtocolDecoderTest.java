@@ -78,7 +78,8 @@ class ProxyProtocolDecoderTest {
         new Counters(),
         new Refusals(Ticker.system(), InstantSource.system(), "fe", FrontendOptions.DEFAULT),
         new ConcurrentHashMap<>(),
-        new ConcurrentHashMap<>());
+        new ConcurrentHashMap<>(),
+        null);
   }
 
   private static ByteBuf buf(byte[] bytes) {

@@ -36,6 +36,7 @@ import io.lb4j.netty.FrontendOptions;
 import io.lb4j.netty.NettyL4Proxy;
 import io.lb4j.netty.ProxyProtocol;
 import io.lb4j.netty.RuleOptions;
+import io.lb4j.netty.SourceAddress;
 import io.lb4j.netty.Transport;
 import java.io.IOException;
 import java.io.InputStream;
@@ -476,7 +477,9 @@ public final class ConfigLoader {
           "outlierDetection",
           "proxyProtocol",
           "connectTimeout",
-          "maxConnectAttempts");
+          "maxConnectAttempts",
+          "sourceAddresses",
+          "sourcePortWarnPercent");
       String rname = r.string("name", null);
       LoadBalancingRule rule =
           r.build(
@@ -550,7 +553,9 @@ public final class ConfigLoader {
           "tcpReset",
           "proxyProtocol",
           "connectTimeout",
-          "maxConnectAttempts");
+          "maxConnectAttempts",
+          "sourceAddresses",
+          "sourcePortWarnPercent");
       String rname = r.string("name", null);
       lb.natRule(
           r.build(
@@ -640,12 +645,25 @@ public final class ConfigLoader {
 
   private static RuleOptions ruleOptions(Node r) {
     RuleOptions d = RuleOptions.DEFAULT;
+    // strict literals, never resolved: "rules[0].sourceAddresses[1]: 'localhost' (expected: ...)"
+    List<SourceAddress> sources = new ArrayList<>();
+    for (Node a : r.list("sourceAddresses", false)) {
+      String text = a.scalar();
+      try {
+        sources.add(SourceAddress.parse(text));
+      } catch (IllegalArgumentException e) {
+        String m = e.getMessage(); // "sourceAddress: '...' (expected: ...)": the path says where
+        throw new ConfigError(a.path, m.substring(m.indexOf(": ") + 2));
+      }
+    }
     return r.build(
         () ->
             new RuleOptions(
                 r.enumeration("proxyProtocol", ProxyProtocol.class, d.sendProxyProtocol()),
                 r.duration("connectTimeout", d.connectTimeout()),
-                r.integer("maxConnectAttempts", d.maxConnectAttempts())));
+                r.integer("maxConnectAttempts", d.maxConnectAttempts()),
+                sources,
+                r.integer("sourcePortWarnPercent", d.sourcePortWarnPercent())));
   }
 
   /** An error at a path, before the file name is put in front. */

@@ -100,7 +100,7 @@ class ConfigLoaderTest {
             + " algorithm, maglevTableSize, ringPointsPerWeight, boundedLoadFactor, idleTimeout,"
             + " tcpReset, floatingIp, unhealthyFlowPolicy, drainTimeout, noHealthyBackendPolicy,"
             + " panicThresholdPercent, outlierDetection, proxyProtocol, connectTimeout,"
-            + " maxConnectAttempts])",
+            + " maxConnectAttempts, sourceAddresses, sourcePortWarnPercent])",
         error(VALID.replace("    frontend: web\n", "    frontnd: web\n")));
     assertEquals(
         "lb.yaml: loadBalancingRules[0].frontendPort: missing (expected: a whole" + " number)",
