@@ -411,7 +411,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     ChannelFuture f = b.bind(l.address).awaitUninterruptibly();
     if (!f.isSuccess()) {
       Throwable cause = f.cause();
-      String host = l.address.getAddress().getHostAddress();
+      String host = io.lb4j.IpLiteral.format(l.address.getAddress());
       throw new IllegalStateException(
           "rule '"
               + l.rule

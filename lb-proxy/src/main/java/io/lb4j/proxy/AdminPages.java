@@ -140,7 +140,9 @@ final class AdminPages {
 
   /** Returns {@code 127.0.0.1:8080}, {@code [::1]:8080}, or {@code (not listening)} for null. */
   static String address(InetSocketAddress a) {
-    return a == null ? "(not listening)" : hostPort(a.getAddress().getHostAddress(), a.getPort());
+    return a == null
+        ? "(not listening)"
+        : hostPort(io.lb4j.IpLiteral.format(a.getAddress()), a.getPort());
   }
 
   private static String hostPort(String host, int port) {
@@ -151,7 +153,7 @@ final class AdminPages {
     BackendHealth h = proxy.loadBalancer().health(rule, b.id());
     return new Row(
         b.id(),
-        hostPort(b.address().getHostAddress(), port),
+        hostPort(io.lb4j.IpLiteral.format(b.address()), port),
         b.weight(),
         b.adminState().toString(),
         h.state().toString(),
@@ -456,7 +458,7 @@ final class AdminPages {
     m.put(
         "target",
         s.isSelected()
-            ? hostPort(s.target().getAddress().getHostAddress(), s.target().getPort())
+            ? hostPort(io.lb4j.IpLiteral.format(s.target().getAddress()), s.target().getPort())
             : null);
     m.put("detail", s.detail());
     return m;

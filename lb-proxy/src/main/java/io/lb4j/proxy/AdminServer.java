@@ -687,7 +687,7 @@ final class AdminServer implements AutoCloseable {
     BackendHealth h = proxy.loadBalancer().health(rule, b.id());
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("id", b.id());
-    m.put("address", b.address().getHostAddress());
+    m.put("address", io.lb4j.IpLiteral.format(b.address()));
     m.put("port", port);
     m.put("weight", b.weight());
     m.put("adminState", b.adminState());

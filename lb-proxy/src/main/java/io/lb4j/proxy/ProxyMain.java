@@ -126,7 +126,8 @@ public final class ProxyMain implements Callable<Integer> {
     if (proxy.adminAddress() != null) {
       out.printf(
           "admin: http://%s:%d/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",
-          proxy.adminAddress().getAddress().getHostAddress(), proxy.adminAddress().getPort());
+          io.lb4j.IpLiteral.format(proxy.adminAddress().getAddress()),
+          proxy.adminAddress().getPort());
     }
     if (hup == SignalHandling.IGNORED_AT_LAUNCH) {
       logger.warn(

@@ -164,7 +164,8 @@ public final class StandaloneProxy implements AutoCloseable {
   }
 
   static String hostPort(InetSocketAddress a) {
-    String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+    String host =
+        a.getAddress() == null ? a.getHostString() : io.lb4j.IpLiteral.format(a.getAddress());
     return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
   }
 
