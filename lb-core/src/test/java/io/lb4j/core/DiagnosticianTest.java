@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lb4j.AdminState;
-import io.lb4j.BackendPool;
 import io.lb4j.Diagnosis;
 import io.lb4j.DistributionMode;
 import io.lb4j.Finding;
@@ -16,9 +15,7 @@ import io.lb4j.FlowExplanation;
 import io.lb4j.FlowExplanation.Candidate;
 import io.lb4j.FlowExplanation.Exclusion;
 import io.lb4j.FlowKey;
-import io.lb4j.Frontend;
 import io.lb4j.HealthProbe;
-import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.OutlierDetection;
 import io.lb4j.ProbeOutcome;
@@ -26,7 +23,6 @@ import io.lb4j.Protocol;
 import io.lb4j.SelectionPolicy;
 import io.lb4j.testing.FakeClock;
 import io.lb4j.testing.FakeHealthChecker;
-import io.lb4j.testing.TestBackends;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -44,45 +40,20 @@ class DiagnosticianTest {
   private static final Duration INTERVAL = Duration.ofSeconds(5);
   private static final int FRONTEND = 0x7f000001;
 
-  private final FakeClock clock = new FakeClock();
-  private final FakeHealthChecker checker = new FakeHealthChecker(clock);
+  private final DiagnosisFixture fixture = new DiagnosisFixture();
+  private final FakeClock clock = fixture.clock;
+  private final FakeHealthChecker checker = fixture.checker;
 
   private static HealthProbe.Builder probe() {
-    return HealthProbe.builder("tcp")
-        .interval(INTERVAL)
-        .timeout(Duration.ofSeconds(2))
-        .healthyThreshold(1)
-        .unhealthyThreshold(2)
-        .jitterPercent(0)
-        .initialState(io.lb4j.HealthState.HEALTHY);
+    return DiagnosisFixture.probe();
   }
 
   private static LoadBalancingRule.Builder rule() {
-    return LoadBalancingRule.builder("http")
-        .frontend("fe")
-        .frontendPort(80)
-        .backendPool("web")
-        .backendPort(8080)
-        .probe("tcp");
+    return DiagnosisFixture.rule();
   }
 
   private L4LoadBalancer balancer(LoadBalancingRule.Builder rule, HealthProbe.Builder probe) {
-    LoadBalancerConfig config =
-        LoadBalancerConfig.builder()
-            .frontend(Frontend.of("fe", "127.0.0.1"))
-            .pool(new BackendPool("web", TestBackends.loopback("web", 4)))
-            .probe(probe.build())
-            .rule(rule.build())
-            .build();
-    return L4LoadBalancer.builder()
-        .config(config)
-        .ticker(clock)
-        .clock(clock)
-        .maintenanceScheduler(clock)
-        .probeScheduler(clock)
-        .healthChecker(checker)
-        .probeSeed(1)
-        .build();
+    return fixture.balancer(rule, probe);
   }
 
   private static InetSocketAddress target(int backend) {
