@@ -5,6 +5,7 @@ import io.lb4j.HealthState;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.Rule;
 import io.lb4j.netty.NettyL4Proxy;
+import io.lb4j.netty.RefusalReason;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -33,11 +34,13 @@ import java.util.function.ToLongFunction;
  *
  * <p>Names (Prometheus form): per rule and backend {@code lb4j_connections_active}, {@code
  * lb4j_connections_total}, {@code lb4j_relayed_bytes_total{direction="to_backend"|"to_client"}},
- * {@code lb4j_connect_failures_total}, {@code lb4j_resets_total}, {@code lb4j_idle_timeouts_total},
- * {@code lb4j_backend_healthy} (1 or 0), {@code lb4j_backend_in_rotation} (1 or 0), {@code
- * lb4j_flows_active}; per rule {@code lb4j_refusals_total} and {@code
- * lb4j_hairpin_connections_total}; {@code lb4j_flow_table_flows}; and Micrometer's JVM, CPU and
- * uptime meters.
+ * {@code lb4j_connect_failures_total}, {@code lb4j_source_port_failures_total}, {@code
+ * lb4j_resets_total}, {@code lb4j_idle_timeouts_total}, {@code lb4j_backend_healthy} (1 or 0),
+ * {@code lb4j_backend_in_rotation} (1 or 0), {@code lb4j_flows_active}; per rule {@code
+ * lb4j_refusals_total}, {@code
+ * lb4j_frontend_refusals_total{reason="deny_list"|"not_in_allow_list"|"connection_limit"|...}} and
+ * {@code lb4j_hairpin_connections_total}; {@code lb4j_flow_table_flows}; and Micrometer's JVM, CPU
+ * and uptime meters.
  *
  * <p>Thread-safe.
  */
@@ -102,6 +105,14 @@ final class ProxyMetrics {
             "Connections whose client is a backend of the pool it reached",
             tags,
             p -> p.ruleCounters(rule).hairpinConnections()));
+    for (RefusalReason reason : RefusalReason.values()) {
+      meters.add(
+          counter(
+              "lb4j.frontend.refusals",
+              "Connections the rule's frontend refused, by reason",
+              tags.and("reason", reason.name().toLowerCase(java.util.Locale.ROOT)),
+              p -> p.refusals(rule).total().getOrDefault(reason, 0L)));
+    }
     bySeries.put(key, meters);
   }
 
@@ -145,6 +156,12 @@ final class ProxyMetrics {
             "Connects to the backend that failed",
             tags,
             p -> p.backendSnapshot(rule, backend).connectFailures()));
+    meters.add(
+        counter(
+            "lb4j.source.port.failures",
+            "Connects to the backend that failed for want of a local source port (EADDRNOTAVAIL)",
+            tags,
+            p -> p.backendSnapshot(rule, backend).sourcePortFailures()));
     meters.add(
         counter(
             "lb4j.resets",

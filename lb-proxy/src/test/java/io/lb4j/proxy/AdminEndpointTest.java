@@ -240,6 +240,10 @@ class AdminEndpointTest {
     }
     assertEquals(2, flows, body);
     assertTrue(body.contains("jvm_memory_used_bytes"), "Micrometer's JVM meters");
+    assertTrue(
+        body.contains("lb4j_frontend_refusals_total{reason=\"deny_list\",rule=\"app\"} 0.0"), body);
+    assertTrue(
+        body.contains("lb4j_source_port_failures_total{backend=\"web-0\",rule=\"app\"} 0.0"), body);
   }
 
   @Test

@@ -145,6 +145,17 @@ class AdminRefusalsTest {
   }
 
   @Test
+  void metrics_refusalsByReason() throws Exception {
+    String body = get("/metrics").body();
+    assertTrue(
+        body.contains("lb4j_frontend_refusals_total{reason=\"deny_list\",rule=\"app\"} 13.0"),
+        body);
+    assertTrue(
+        body.contains("lb4j_frontend_refusals_total{reason=\"connection_limit\",rule=\"app\"} 0.0"),
+        body);
+  }
+
+  @Test
   void explain_refusedSourceFirst_httpAndCli() throws Exception {
     String dst = "127.0.0.1:" + f.frontend.getPort();
     JsonNode e =
