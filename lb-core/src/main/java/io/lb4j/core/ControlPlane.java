@@ -159,15 +159,8 @@ final class ControlPlane {
     synchronized (lock) {
       BackendSlot slot = slotLocked(rule, backendId);
       if (slot == null || !slot.member) {
-        String pool = config.rule(rule).backendPool();
         throw new IllegalArgumentException(
-            "backendId: '"
-                + backendId
-                + "' is not defined in pool '"
-                + pool
-                + "' (known backends: "
-                + config.pool(pool).backendIds()
-                + ")");
+            unknownBackend(config.pool(config.rule(rule).backendPool()), backendId));
       }
       return new BackendHealth(
           rule,
@@ -435,16 +428,19 @@ final class ControlPlane {
     BackendPool p = pool(pool);
     Backend b = p.backend(backendId);
     if (b == null) {
-      throw new IllegalArgumentException(
-          "backendId: '"
-              + backendId
-              + "' is not defined in pool '"
-              + pool
-              + "' (known backends: "
-              + p.backendIds()
-              + ")");
+      throw new IllegalArgumentException(unknownBackend(p, backendId));
     }
     return b;
+  }
+
+  private static String unknownBackend(BackendPool pool, String backendId) {
+    return "backendId: '"
+        + backendId
+        + "' is not defined in pool '"
+        + pool.name()
+        + "' (known backends: "
+        + pool.backendIds()
+        + ")";
   }
 
   String unknownRule(String rule) {
