@@ -94,8 +94,8 @@ class ClientsRefusedCheckTest {
     for (int i = 0; i < Refusals.MAX_SOURCES + 36; i++) {
       refusals.record(
           RefusalReason.DENY_LIST,
-          InetAddress.getByName("10.0." + (i / 250) + "." + (i % 250)),
-          "10.0.0.0/8");
+          InetAddress.getByName("127.0." + (i / 250) + "." + (i % 250)),
+          "127.0.0.0/8");
     }
     assertEquals(Refusals.MAX_SOURCES + 1, refusals.episode().groups.size());
     Finding f = run(List.of()).get(0);
@@ -106,7 +106,7 @@ class ClientsRefusedCheckTest {
     assertTrue(
         f.evidence()
             .contains(
-                "DENY_LIST 10.0.0.0/8: 100 connections, from 10.0.0.0 (1), 10.0.0.1 (1), 10.0.0.10 (1), 97 from other sources"),
+                "DENY_LIST 127.0.0.0/8: 100 connections, from 127.0.0.0 (1), 127.0.0.1 (1), 127.0.0.10 (1), 97 from other sources"),
         f.toString());
   }
 }

@@ -61,6 +61,24 @@ public final class ProxyFixture implements AutoCloseable {
             .start();
   }
 
+  /**
+   * Makes sure {@code t} loads here: under CI (the environment variable {@code CI} set, as {@code
+   * .ci/run} sets it) a transport that does not load fails the test, since CI's machines have epoll
+   * and io_uring; elsewhere the test is skipped with the reason (a kernel or sandbox without
+   * io_uring).
+   */
+  public static void requireTransport(Transport t) {
+    try {
+      t.resolve();
+    } catch (IllegalStateException e) {
+      if (System.getenv("CI") != null) {
+        throw new AssertionError(
+            "transport " + t + " does not load under CI: " + e.getMessage(), e);
+      }
+      org.junit.jupiter.api.Assumptions.abort(e.getMessage());
+    }
+  }
+
   public static ProxyFixture of(int backends, TestServer.Mode mode) throws IOException {
     return new ProxyFixture(backends, mode, r -> r, c -> c, p -> p);
   }

@@ -129,7 +129,7 @@ class ProxyProtocolDecoderFuzzTest {
     switch (random.nextInt(5)) {
       case 0: // a v1 line, valid or not
         String[] lines = {
-          "PROXY TCP4 10.1.2.3 10.0.0.1 1234 443\r\n",
+          "PROXY TCP4 127.1.2.3 127.0.0.11 1234 443\r\n",
           "PROXY TCP6 2001:db8::1 ::1 65535 0\r\n",
           "PROXY UNKNOWN\r\n",
           "PROXY TCP4 1.2",
@@ -166,7 +166,7 @@ class ProxyProtocolDecoderFuzzTest {
         byte[] whole =
             random.nextBoolean()
                 ? validV2()
-                : "PROXY TCP4 10.1.2.3 10.0.0.1 1234 443\r\n".getBytes(US_ASCII);
+                : "PROXY TCP4 127.1.2.3 127.0.0.11 1234 443\r\n".getBytes(US_ASCII);
         out.put(whole, 0, random.nextInt(1, whole.length + 1));
     }
     int data = Math.min(out.remaining(), random.nextInt(0, 64));
@@ -181,7 +181,7 @@ class ProxyProtocolDecoderFuzzTest {
   private static byte[] validV2() {
     ByteBuffer b = ByteBuffer.allocate(16 + 12 + 5);
     b.put(SIGNATURE).put((byte) 0x21).put((byte) 0x11).putShort((short) (12 + 5));
-    b.put(new byte[] {10, 1, 2, 3, 10, 0, 0, 1, 0x04, (byte) 0xD2, 0x01, (byte) 0xBB});
+    b.put(new byte[] {127, 1, 2, 3, 127, 0, 0, 11, 0x04, (byte) 0xD2, 0x01, (byte) 0xBB});
     b.put(new byte[] {0x04, 0, 2, 1, 2}); // a NOOP TLV
     return b.array();
   }

@@ -21,7 +21,6 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -54,11 +53,7 @@ class ProxyProtocolDecoderSocketTest {
 
   private static ProxyFixture fixture(Transport transport, TestServer.Mode mode, ProxyProtocol out)
       throws IOException {
-    try {
-      transport.resolve();
-    } catch (IllegalStateException e) {
-      Assumptions.abort(e.getMessage()); // e.g. io_uring on a kernel or sandbox without it
-    }
+    ProxyFixture.requireTransport(transport);
     ProxyFixture.transport = transport;
     FrontendOptions options =
         new FrontendOptions(true, 0, List.of(), List.of()).withProxyProtocolTimeout(DEADLINE);

@@ -191,7 +191,7 @@ class ProxyProtocolDecoderTest {
 
   @Test
   void decode_v1SplitByteByByte_firesOnceComplete() throws Exception {
-    byte[] all = "PROXY TCP4 10.1.2.3 10.0.0.1 1234 443\r\nEND".getBytes(US_ASCII);
+    byte[] all = "PROXY TCP4 127.1.2.3 127.0.0.11 1234 443\r\nEND".getBytes(US_ASCII);
     int headerEnd = all.length - 3;
     for (int i = 0; i < all.length; i++) {
       write(new byte[] {all[i]});
@@ -200,12 +200,13 @@ class ProxyProtocolDecoderTest {
         assertTrue(ch.isOpen(), "after byte " + i);
       }
     }
-    assertDecoded(new ProxiedAddresses(address("10.1.2.3", 1234), address("10.0.0.1", 443)), "END");
+    assertDecoded(
+        new ProxiedAddresses(address("127.1.2.3", 1234), address("127.0.0.11", 443)), "END");
   }
 
   @Test
   void decode_v2SplitAcrossReads_firesOnceComplete() throws Exception {
-    byte[] body = {10, 1, 2, 3, 10, 0, 0, 1, 0x04, (byte) 0xD2, 0x01, (byte) 0xBB};
+    byte[] body = {127, 1, 2, 3, 127, 0, 0, 11, 0x04, (byte) 0xD2, 0x01, (byte) 0xBB};
     byte[] all = concat(v2(0x21, 0x11, body), "END".getBytes(US_ASCII));
     write(java.util.Arrays.copyOfRange(all, 0, 5)); // inside the signature
     write(java.util.Arrays.copyOfRange(all, 5, 15)); // inside the fixed part
@@ -213,7 +214,8 @@ class ProxyProtocolDecoderTest {
     assertEquals(List.of(), next.events);
     assertTrue(ch.isOpen());
     write(java.util.Arrays.copyOfRange(all, 20, all.length));
-    assertDecoded(new ProxiedAddresses(address("10.1.2.3", 1234), address("10.0.0.1", 443)), "END");
+    assertDecoded(
+        new ProxiedAddresses(address("127.1.2.3", 1234), address("127.0.0.11", 443)), "END");
   }
 
   @Test

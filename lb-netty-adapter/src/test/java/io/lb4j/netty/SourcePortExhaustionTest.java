@@ -3,7 +3,6 @@ package io.lb4j.netty;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.lb4j.Backend;
 import io.lb4j.BackendPool;
@@ -59,21 +58,13 @@ class SourcePortExhaustionTest {
     }
   }
 
-  private static void assumeLoads(Transport t) {
-    try {
-      t.resolve();
-    } catch (IllegalStateException e) {
-      assumeTrue(false, e.getMessage());
-    }
-  }
-
   @ParameterizedTest
   @EnumSource(
       value = Transport.class,
       names = {"EPOLL", "IO_URING", "NIO"})
   void ownRange_portTakenElsewhere_countedAsExhaustion_secondSourceClearsFinding(Transport t)
       throws Exception {
-    assumeLoads(t);
+    ProxyFixture.requireTransport(t);
     TestServer backend = new TestServer("web-0", "127.0.0.2", TestServer.Mode.GREET_THEN_ECHO);
     open.add(backend);
     int low = freeRange(4);
@@ -155,7 +146,7 @@ class SourcePortExhaustionTest {
       names = {"EPOLL", "IO_URING", "NIO"})
   void kernelPorts_twoSourceAddresses_connectionsSpreadLeastUsedAndCountedPerSource(Transport t)
       throws Exception {
-    assumeLoads(t);
+    ProxyFixture.requireTransport(t);
     TestServer backend = new TestServer("web-0", "127.0.0.2", TestServer.Mode.GREET_THEN_ECHO);
     open.add(backend);
     RuleOptions options =
@@ -179,7 +170,7 @@ class SourcePortExhaustionTest {
       names = {"EPOLL", "NIO"})
   void kernelRange_noSourceAddresses_warnsAboveShare_clearsWhenConnectionsClose(Transport t)
       throws Exception {
-    assumeLoads(t);
+    ProxyFixture.requireTransport(t);
     TestServer backend = new TestServer("web-0", "127.0.0.2", TestServer.Mode.GREET_THEN_ECHO);
     open.add(backend);
     // the check sees a kernel range of 4 ports; the kernel keeps its own
@@ -214,7 +205,7 @@ class SourcePortExhaustionTest {
       names = {"EPOLL", "NIO"})
   void start_sourceAddressNotOnThisHost_refusedNamingRuleIndexAndAddress(Transport t)
       throws Exception {
-    assumeLoads(t);
+    ProxyFixture.requireTransport(t);
     TestServer backend = new TestServer("web-0", "127.0.0.2", TestServer.Mode.ECHO);
     open.add(backend);
     RuleOptions options =
