@@ -455,31 +455,27 @@ public final class ConfigLoader {
 
     for (Node r : root.list("loadBalancingRules", false)) {
       r.only(
-          "name",
-          "frontend",
-          "protocol",
-          "frontendPort",
-          "backendPool",
-          "backendPort",
-          "probe",
-          "distributionMode",
-          "algorithm",
-          "maglevTableSize",
-          "ringPointsPerWeight",
-          "boundedLoadFactor",
-          "idleTimeout",
-          "tcpReset",
-          "floatingIp",
-          "unhealthyFlowPolicy",
-          "drainTimeout",
-          "noHealthyBackendPolicy",
-          "panicThresholdPercent",
-          "outlierDetection",
-          "proxyProtocol",
-          "connectTimeout",
-          "maxConnectAttempts",
-          "sourceAddresses",
-          "sourcePortWarnPercent");
+          withRuleOptions(
+              "name",
+              "frontend",
+              "protocol",
+              "frontendPort",
+              "backendPool",
+              "backendPort",
+              "probe",
+              "distributionMode",
+              "algorithm",
+              "maglevTableSize",
+              "ringPointsPerWeight",
+              "boundedLoadFactor",
+              "idleTimeout",
+              "tcpReset",
+              "floatingIp",
+              "unhealthyFlowPolicy",
+              "drainTimeout",
+              "noHealthyBackendPolicy",
+              "panicThresholdPercent",
+              "outlierDetection"));
       String rname = r.string("name", null);
       LoadBalancingRule rule =
           r.build(
@@ -542,20 +538,16 @@ public final class ConfigLoader {
 
     for (Node r : root.list("inboundNatRules", false)) {
       r.only(
-          "name",
-          "frontend",
-          "protocol",
-          "frontendPort",
-          "backendPool",
-          "backend",
-          "backendPort",
-          "idleTimeout",
-          "tcpReset",
-          "proxyProtocol",
-          "connectTimeout",
-          "maxConnectAttempts",
-          "sourceAddresses",
-          "sourcePortWarnPercent");
+          withRuleOptions(
+              "name",
+              "frontend",
+              "protocol",
+              "frontendPort",
+              "backendPool",
+              "backend",
+              "backendPort",
+              "idleTimeout",
+              "tcpReset"));
       String rname = r.string("name", null);
       lb.natRule(
           r.build(
@@ -641,6 +633,22 @@ public final class ConfigLoader {
                 o.duration("baseEjectionTime", d.baseEjectionTime()),
                 o.duration("maxEjectionTime", d.maxEjectionTime()),
                 o.integer("maxEjectionPercent", d.maxEjectionPercent())));
+  }
+
+  /** The keys {@link #ruleOptions} reads, which both kinds of rule take. */
+  private static final List<String> RULE_OPTION_KEYS =
+      List.of(
+          "proxyProtocol",
+          "connectTimeout",
+          "maxConnectAttempts",
+          "sourceAddresses",
+          "sourcePortWarnPercent");
+
+  /** Returns a rule kind's own keys followed by the proxy's rule options. */
+  private static String[] withRuleOptions(String... ruleKeys) {
+    List<String> all = new ArrayList<>(Arrays.asList(ruleKeys));
+    all.addAll(RULE_OPTION_KEYS);
+    return all.toArray(new String[0]);
   }
 
   private static RuleOptions ruleOptions(Node r) {

@@ -18,7 +18,6 @@ import io.lb4j.netty.ProxyFixture;
 import io.lb4j.netty.TestServer;
 import java.io.File;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -45,7 +44,6 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.opentest4j.AssertionFailedError;
 import org.opentest4j.TestAbortedException;
-import picocli.CommandLine;
 
 /**
  * The admin routes of diagnosis (page, report, diagnose, explain, metrics) and the CLI commands
@@ -253,14 +251,14 @@ class AdminEndpointTest {
     assertTrue(r.body().contains("CRITICAL PROBE_FAILING rule app backend web-2"), r.body());
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    assertEquals(0, cli(out, err, "report", "--admin", endpoint()), err.toString());
+    assertEquals(0, ProxyCli.run(out, err, "report", "--admin", endpoint()), err.toString());
     assertTrue(
         out.toString().contains("rule app: 127.0.0.1:" + f.frontend.getPort()), out.toString());
     assertTrue(out.toString().contains("web-2"), out.toString());
     out.getBuffer().setLength(0);
     assertEquals(
         0,
-        cli(
+        ProxyCli.run(
             out,
             err,
             "explain",
@@ -275,25 +273,19 @@ class AdminEndpointTest {
     int closed = TestServer.freePort("127.0.0.1");
     err.getBuffer().setLength(0);
     assertEquals(
-        ProxyMain.RUNTIME_ERROR, cli(out, err, "report", "--admin", "127.0.0.1:" + closed));
+        ProxyMain.RUNTIME_ERROR,
+        ProxyCli.run(out, err, "report", "--admin", "127.0.0.1:" + closed));
     assertTrue(err.toString().contains("cannot reach the admin endpoint"), err.toString());
     err.getBuffer().setLength(0);
     assertEquals(
         ProxyMain.CONFIG_ERROR,
-        cli(out, err, "report", "--admin", endpoint(), "--timeout", "5 seconds"));
+        ProxyCli.run(out, err, "report", "--admin", endpoint(), "--timeout", "5 seconds"));
     assertTrue(
         err.toString()
             .contains(
                 "Invalid value for option '--timeout': '5 seconds' (expected: a duration such as"
                     + " 250ms, 5s, 4m, 1h, 1d or PT5S)"),
         err.toString());
-  }
-
-  private static int cli(StringWriter out, StringWriter err, String... args) {
-    CommandLine cli = new CommandLine(new ProxyMain());
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return cli.execute(args);
   }
 
   /** Returns the Chromium on PATH, or null. */

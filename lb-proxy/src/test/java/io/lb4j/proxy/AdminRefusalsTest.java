@@ -12,7 +12,6 @@ import io.lb4j.netty.LeakRecorder;
 import io.lb4j.netty.ProxyFixture;
 import io.lb4j.netty.TestServer;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -29,7 +28,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import picocli.CommandLine;
 
 /**
  * A client refused by the frontend's deny list, as the admin endpoint and the CLI show it: the
@@ -118,7 +116,7 @@ class AdminRefusalsTest {
         body.contains("fix: if 127.0.0.70 should reach rule app, remove 127.0.0.64/26"), body);
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    assertEquals(0, cli(out, err, "report", "--admin", endpoint()), err.toString());
+    assertEquals(0, ProxyCli.run(out, err, "report", "--admin", endpoint()), err.toString());
     assertTrue(out.toString().contains("WARNING CLIENTS_REFUSED rule app"), out.toString());
   }
 
@@ -170,7 +168,8 @@ class AdminRefusalsTest {
     StringWriter err = new StringWriter();
     assertEquals(
         0,
-        cli(out, err, "explain", "--admin", endpoint(), "--src", "127.0.0.70:40000", "--dst", dst),
+        ProxyCli.run(
+            out, err, "explain", "--admin", endpoint(), "--src", "127.0.0.70:40000", "--dst", dst),
         err.toString());
     assertEquals(
         "refused: 127.0.0.70 matches deny 127.0.0.64/26 of frontend fe\n"
@@ -184,15 +183,9 @@ class AdminRefusalsTest {
     out.getBuffer().setLength(0);
     assertEquals(
         0,
-        cli(out, err, "explain", "--admin", endpoint(), "--src", "127.0.0.9:40000", "--dst", dst),
+        ProxyCli.run(
+            out, err, "explain", "--admin", endpoint(), "--src", "127.0.0.9:40000", "--dst", dst),
         err.toString());
     assertTrue(out.toString().contains("answer web-"), out.toString());
-  }
-
-  private static int cli(StringWriter out, StringWriter err, String... args) {
-    CommandLine cli = new CommandLine(new ProxyMain());
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return cli.execute(args);
   }
 }

@@ -12,7 +12,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import picocli.CommandLine;
 
 /**
  * Each way the admin endpoint could be abused, over real sockets on 127.0.0.1: a web page's
@@ -164,24 +162,20 @@ class AdminSecurityTest {
     int before = reloads.get();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    assertEquals(0, cli(out, err, "reload", "--admin", host(open)), err.toString());
+    assertEquals(0, ProxyCli.run(out, err, "reload", "--admin", host(open)), err.toString());
     assertEquals("lb4j-proxy: " + host(open) + " reloaded\n", out.toString());
-    assertEquals(ProxyMain.RUNTIME_ERROR, cli(out, err, "reload", "--admin", host(withToken)));
+    assertEquals(
+        ProxyMain.RUNTIME_ERROR, ProxyCli.run(out, err, "reload", "--admin", host(withToken)));
     assertTrue(
         err.toString()
             .contains(
                 "lb4j-proxy reload: " + host(withToken) + " answered 403: X-Lb4j-Token: missing"),
         err.toString());
     assertEquals(
-        0, cli(out, err, "reload", "--admin", host(withToken), "--token", TOKEN), err.toString());
+        0,
+        ProxyCli.run(out, err, "reload", "--admin", host(withToken), "--token", TOKEN),
+        err.toString());
     assertEquals(before + 2, reloads.get());
-  }
-
-  private static int cli(StringWriter out, StringWriter err, String... args) {
-    CommandLine cli = new CommandLine(new ProxyMain());
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return cli.execute(args);
   }
 
   @Test

@@ -15,7 +15,6 @@ import io.lb4j.LoadBalancerListener;
 import io.lb4j.netty.LeakRecorder;
 import io.lb4j.netty.TestServer;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.BindException;
 import java.net.InetAddress;
@@ -39,7 +38,6 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 /**
  * The configuration shipped in {@code examples/lb4j-demo.yaml} (an HTTP probe, a load-balancing
@@ -239,13 +237,14 @@ class ShippedExampleTest {
   void cli_reportAndExplain_againstTheShippedExample() {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    assertEquals(0, cli(out, err, "report", "--admin", admin(), "--timeout", "5s"), err.toString());
+    assertEquals(
+        0, ProxyCli.run(out, err, "report", "--admin", admin(), "--timeout", "5s"), err.toString());
     assertTrue(out.toString().contains("rule http: 127.0.0.1:" + frontendPort), out.toString());
     assertTrue(out.toString().contains("rule web-1-direct:"), out.toString());
     out.getBuffer().setLength(0);
     assertEquals(
         0,
-        cli(
+        ProxyCli.run(
             out,
             err,
             "explain",
@@ -257,12 +256,5 @@ class ShippedExampleTest {
             "127.0.0.1:" + frontendPort),
         err.toString());
     assertTrue(out.toString().contains("http"), out.toString());
-  }
-
-  private static int cli(StringWriter out, StringWriter err, String... args) {
-    CommandLine cli = new CommandLine(new ProxyMain());
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return cli.execute(args);
   }
 }

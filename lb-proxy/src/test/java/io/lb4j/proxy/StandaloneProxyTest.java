@@ -15,7 +15,6 @@ import io.lb4j.netty.LeakRecorder;
 import io.lb4j.netty.TestServer;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -37,7 +36,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 /** The standalone proxy from a YAML file: admin endpoint, reload, check, SIGTERM. */
 class StandaloneProxyTest {
@@ -168,26 +166,19 @@ class StandaloneProxyTest {
         bad, yaml(TestServer.freePort("127.0.0.1"), 1).replace("frontendPort", "frontendPrt"));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    assertEquals(0, cli(out, err, "--check", good.toString()));
+    assertEquals(0, ProxyCli.run(out, err, "--check", good.toString()));
     assertTrue(
         out.toString()
             .contains(
                 "OK (1 frontends, 1 pools, 0 probes, 1 load-balancing"
                     + " rules, 0 inbound NAT rules)"),
         out.toString());
-    assertEquals(ProxyMain.CONFIG_ERROR, cli(out, err, "--check", bad.toString()));
+    assertEquals(ProxyMain.CONFIG_ERROR, ProxyCli.run(out, err, "--check", bad.toString()));
     assertTrue(
         err.toString().startsWith("bad.yaml: loadBalancingRules[0].frontendPrt: unknown" + " key"),
         err.toString());
-    assertEquals(ProxyMain.CONFIG_ERROR, cli(out, err, "--config", bad.toString()));
-    assertEquals(ProxyMain.CONFIG_ERROR, cli(out, err));
-  }
-
-  private static int cli(StringWriter out, StringWriter err, String... args) {
-    CommandLine cli = new CommandLine(new ProxyMain());
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return cli.execute(args);
+    assertEquals(ProxyMain.CONFIG_ERROR, ProxyCli.run(out, err, "--config", bad.toString()));
+    assertEquals(ProxyMain.CONFIG_ERROR, ProxyCli.run(out, err));
   }
 
   @Test
