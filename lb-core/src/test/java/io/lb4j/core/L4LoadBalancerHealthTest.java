@@ -100,6 +100,25 @@ class L4LoadBalancerHealthTest {
     return lb;
   }
 
+  /** Selects new flows until {@code n} of them went to {@code backend}; returns those. */
+  private static List<FlowKey> selectOnto(L4LoadBalancer lb, String backend, int n) {
+    List<FlowKey> on = new ArrayList<>();
+    for (int i = 0; on.size() < n; i++) {
+      if (lb.select(flow(i)).backend().id().equals(backend)) {
+        on.add(flow(i));
+      }
+    }
+    return on;
+  }
+
+  /** Makes {@code backend}'s probes time out and moves time until it is UNHEALTHY. */
+  private void timeOutUntilUnhealthy(L4LoadBalancer lb, int backend) {
+    checker.answer(target(backend), ProbeOutcome.TIMEOUT);
+    while (lb.health("http", "web-" + backend).state() != HealthState.UNHEALTHY) {
+      clock.forwardTime(Duration.ofMillis(100)); // until the second failure
+    }
+  }
+
   private static InetSocketAddress target(int backend) {
     return new InetSocketAddress("127.0.2." + (2 + backend), 8080);
   }
@@ -147,12 +166,7 @@ class L4LoadBalancerHealthTest {
   void select_backendFailsProbes_leavesRotationKeepsFlows() {
     L4LoadBalancer lb = balancer(rule(), probe());
     clock.forwardTime(INTERVAL);
-    List<FlowKey> onWeb1 = new ArrayList<>();
-    for (int i = 0; onWeb1.size() < 5; i++) {
-      if (lb.select(flow(i)).backend().id().equals("web-1")) {
-        onWeb1.add(flow(i));
-      }
-    }
+    List<FlowKey> onWeb1 = selectOnto(lb, "web-1", 5);
     checker.answer(target(1), ProbeOutcome.REFUSED);
     clock.forwardTime(INTERVAL);
     assertTrue(newFlowBackends(lb, 1000, 400).contains("web-1"), "1 failure < threshold 2");
@@ -186,16 +200,8 @@ class L4LoadBalancerHealthTest {
                 .drainTimeout(Duration.ofSeconds(30)),
             probe());
     clock.forwardTime(INTERVAL);
-    List<FlowKey> onWeb2 = new ArrayList<>();
-    for (int i = 0; onWeb2.size() < 3; i++) {
-      if (lb.select(flow(i)).backend().id().equals("web-2")) {
-        onWeb2.add(flow(i));
-      }
-    }
-    checker.answer(target(2), ProbeOutcome.TIMEOUT);
-    while (lb.health("http", "web-2").state() != HealthState.UNHEALTHY) {
-      clock.forwardTime(Duration.ofMillis(100)); // until the second failure
-    }
+    List<FlowKey> onWeb2 = selectOnto(lb, "web-2", 3);
+    timeOutUntilUnhealthy(lb, 2);
     java.time.Instant down = events.get(events.size() - 1).time();
     clock.forwardTime(Duration.between(clock.instant(), down.plusSeconds(29)));
     assertEquals(3, lb.activeFlows("http", "web-2"), "still draining");
@@ -214,16 +220,8 @@ class L4LoadBalancerHealthTest {
   void reconfigure_drainPolicyOnAlreadyUnhealthyBackend_armsTheDeadline() {
     L4LoadBalancer lb = balancer(rule(), probe()); // KEEP: flows of unhealthy backends stay
     clock.forwardTime(INTERVAL);
-    List<FlowKey> onWeb2 = new ArrayList<>();
-    for (int i = 0; onWeb2.size() < 3; i++) {
-      if (lb.select(flow(i)).backend().id().equals("web-2")) {
-        onWeb2.add(flow(i));
-      }
-    }
-    checker.answer(target(2), ProbeOutcome.TIMEOUT);
-    while (lb.health("http", "web-2").state() != HealthState.UNHEALTHY) {
-      clock.forwardTime(Duration.ofMillis(100));
-    }
+    List<FlowKey> onWeb2 = selectOnto(lb, "web-2", 3);
+    timeOutUntilUnhealthy(lb, 2);
     clock.forwardTime(Duration.ofMinutes(2)); // less than the 4-minute idle timeout
     assertEquals(3, lb.activeFlows("http", "web-2"), "KEEP keeps them");
     LoadBalancerConfig c = lb.config();
@@ -252,14 +250,8 @@ class L4LoadBalancerHealthTest {
                 .drainTimeout(Duration.ofSeconds(30)),
             probe());
     clock.forwardTime(INTERVAL);
-    int onWeb2 = 0;
-    for (int i = 0; onWeb2 < 2; i++) {
-      onWeb2 += lb.select(flow(i)).backend().id().equals("web-2") ? 1 : 0;
-    }
-    checker.answer(target(2), ProbeOutcome.TIMEOUT);
-    while (lb.health("http", "web-2").state() != HealthState.UNHEALTHY) {
-      clock.forwardTime(Duration.ofMillis(100));
-    }
+    selectOnto(lb, "web-2", 2);
+    timeOutUntilUnhealthy(lb, 2);
     java.time.Instant down = events.get(events.size() - 1).time();
     clock.forwardTime(Duration.ofSeconds(20));
     lb.setWeight("web", "web-1", 3); // rebuilds the rule
