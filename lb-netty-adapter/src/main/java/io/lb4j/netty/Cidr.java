@@ -105,6 +105,6 @@ public record Cidr(InetAddress network, int prefixLength) {
 
   @Override
   public String toString() {
-    return Addresses.host(network) + "/" + prefixLength;
+    return IpLiteral.format(network) + "/" + prefixLength;
   }
 }

@@ -4,6 +4,7 @@ import io.lb4j.Durations;
 import io.lb4j.Finding;
 import io.lb4j.Finding.Check;
 import io.lb4j.Finding.Severity;
+import io.lb4j.IpLiteral;
 import io.lb4j.Rule;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -50,7 +51,7 @@ final class ClientsRefusedCheck implements ProxyCheck {
       l.sort(
           Map.Entry.<InetAddress, Long>comparingByValue()
               .reversed()
-              .thenComparing(e -> Addresses.host(e.getKey())));
+              .thenComparing(e -> IpLiteral.format(e.getKey())));
       return l;
     }
 
@@ -61,13 +62,13 @@ final class ClientsRefusedCheck implements ProxyCheck {
         return "from sources not counted one by one";
       }
       if (top.size() == 1 && others == 0) {
-        return "from " + Addresses.host(top.get(0).getKey());
+        return "from " + IpLiteral.format(top.get(0).getKey());
       }
       return "from "
           + (others > 0 ? "more than " : "")
           + top.size()
           + " sources, most from "
-          + Addresses.host(top.get(0).getKey())
+          + IpLiteral.format(top.get(0).getKey())
           + " ("
           + top.get(0).getValue()
           + ")";
@@ -76,7 +77,7 @@ final class ClientsRefusedCheck implements ProxyCheck {
     /** The most frequent source, for a fix. */
     String firstSource() {
       List<Map.Entry<InetAddress, Long>> top = top();
-      return top.isEmpty() ? "the source" : Addresses.host(top.get(0).getKey());
+      return top.isEmpty() ? "the source" : IpLiteral.format(top.get(0).getKey());
     }
 
     String sourcesLine() {
@@ -84,7 +85,7 @@ final class ClientsRefusedCheck implements ProxyCheck {
       List<Map.Entry<InetAddress, Long>> top = top();
       for (int i = 0; i < top.size() && i < SOURCES_SHOWN; i++) {
         sb.append(i == 0 ? "" : ", ")
-            .append(Addresses.host(top.get(i).getKey()))
+            .append(IpLiteral.format(top.get(i).getKey()))
             .append(" (")
             .append(top.get(i).getValue())
             .append(')');

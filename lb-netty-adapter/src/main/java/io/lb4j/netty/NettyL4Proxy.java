@@ -7,6 +7,7 @@ import io.lb4j.Finding;
 import io.lb4j.FlowExplanation;
 import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
+import io.lb4j.IpLiteral;
 import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancerListener;
@@ -411,14 +412,11 @@ public final class NettyL4Proxy implements AutoCloseable {
     ChannelFuture f = b.bind(l.address).awaitUninterruptibly();
     if (!f.isSuccess()) {
       Throwable cause = f.cause();
-      String host = io.lb4j.IpLiteral.format(l.address.getAddress());
       throw new IllegalStateException(
           "rule '"
               + l.rule
               + "': cannot listen on "
-              + (host.indexOf(':') >= 0 ? "[" + host + "]" : host)
-              + ":"
-              + l.address.getPort()
+              + IpLiteral.format(l.address)
               + ": "
               + (cause == null ? "bind failed" : cause.getMessage()),
           cause);
@@ -556,8 +554,9 @@ public final class NettyL4Proxy implements AutoCloseable {
    */
   public FlowExplanation explain(FlowKey flow) {
     Objects.requireNonNull(flow, "flow");
+    FlowExplanation balancer = lb.explain(flow); // which rule takes the flow: the balancer's say
     LoadBalancerConfig config = lb.config();
-    Rule rule = ruleOf(config, flow);
+    Rule rule = balancer.rule() == null ? null : config.rule(balancer.rule());
     Route route = rule == null ? null : routes.get(rule.name());
     if (route != null) {
       String refusal = refusal(route, flow.sourceAddress());
@@ -566,7 +565,7 @@ public final class NettyL4Proxy implements AutoCloseable {
             flow,
             rule.name(),
             (rule instanceof LoadBalancingRule ? "load-balancing rule on " : "inbound NAT rule on ")
-                + Addresses.hostPort(
+                + IpLiteral.format(
                     new InetSocketAddress(
                         config.frontend(rule.frontend()).address(), rule.frontendPort()))
                 + "/"
@@ -576,38 +575,20 @@ public final class NettyL4Proxy implements AutoCloseable {
             Selection.none(Selection.Status.REFUSED_BY_FRONTEND, rule.name(), refusal));
       }
     }
-    return lb.explain(flow);
+    return balancer;
   }
 
   /** Returns the rule the balancer would match {@code flow} to, as its snapshot does, or null. */
-  private static Rule ruleOf(LoadBalancerConfig config, FlowKey flow) {
-    InetAddress destination = flow.destinationAddress();
-    Rule wildcard = null;
-    for (Rule r : config.rules()) {
-      if (r.frontendPort() != flow.destinationPort() || r.protocol() != flow.protocol()) {
-        continue;
-      }
-      Frontend f = config.frontend(r.frontend());
-      if (f.address().equals(destination)) {
-        return r;
-      }
-      if (f.isWildcard()) {
-        wildcard = r;
-      }
-    }
-    return wildcard;
-  }
-
   /** Returns why the route's frontend would refuse {@code source} now, or null. */
   private static String refusal(Route route, InetAddress source) {
     FrontendOptions o = route.frontendOptions();
     String of = " of frontend " + route.frontend();
     Cidr denied = o.deniedBy(source);
     if (denied != null) {
-      return "refused: " + Addresses.host(source) + " matches deny " + denied + of;
+      return "refused: " + IpLiteral.format(source) + " matches deny " + denied + of;
     }
     if (!o.allows(source)) {
-      return "refused: " + Addresses.host(source) + " is not in the allow list " + o.allow() + of;
+      return "refused: " + IpLiteral.format(source) + " is not in the allow list " + o.allow() + of;
     }
     long open = route.frontendCounters().active.get();
     if (o.maxConnections() > 0 && open >= o.maxConnections()) {

@@ -1,5 +1,6 @@
 package io.lb4j.netty;
 
+import io.lb4j.IpLiteral;
 import java.net.InetAddress;
 import java.time.Instant;
 import java.util.Objects;
@@ -30,6 +31,6 @@ public record RefusedClient(InetAddress source, RefusalReason reason, String mat
 
   @Override
   public String toString() {
-    return Addresses.host(source) + " " + reason + " " + match + " at " + at;
+    return IpLiteral.format(source) + " " + reason + " " + match + " at " + at;
   }
 }

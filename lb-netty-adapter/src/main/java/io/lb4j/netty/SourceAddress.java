@@ -133,7 +133,7 @@ public record SourceAddress(InetAddress address, int lowPort, int highPort) {
   }
 
   static String host(InetAddress address) {
-    String s = NetUtil.toAddressString(address);
+    String s = IpLiteral.format(address);
     return address instanceof Inet6Address ? "[" + s + "]" : s;
   }
 

@@ -3,10 +3,10 @@ package io.lb4j.netty;
 import io.lb4j.Finding;
 import io.lb4j.Finding.Check;
 import io.lb4j.Finding.Severity;
+import io.lb4j.IpLiteral;
 import io.netty.util.NetUtil;
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -43,7 +43,7 @@ final class SourcePortCheck {
     for (SourcePorts.Target t : ports.targets()) {
       targets.add(t);
     }
-    targets.sort(Comparator.comparing(t -> hostPort(t.address)));
+    targets.sort(Comparator.comparing(t -> IpLiteral.format(t.address)));
     List<Finding> out = new ArrayList<>();
     for (SourcePorts.Target t : targets) {
       List<String> rules = new ArrayList<>();
@@ -145,7 +145,7 @@ final class SourcePortCheck {
     if (failing == 0 && !above) {
       return null;
     }
-    String target = (t.backend != null ? t.backend + " " : "") + hostPort(t.address);
+    String target = (t.backend != null ? t.backend + " " : "") + IpLiteral.format(t.address);
     String rule = rules.get(0);
     String what =
         failing > 0
@@ -169,7 +169,7 @@ final class SourcePortCheck {
     evidence.add(
         t.open()
             + " connections open to "
-            + hostPort(t.address)
+            + IpLiteral.format(t.address)
             + "; "
             + used
             + " of "
@@ -227,10 +227,6 @@ final class SourcePortCheck {
     return to instanceof Inet4Address
         ? (to.isLoopbackAddress() ? "127.0.0." : "192.0.2.") + last
         : "2001:db8::" + last;
-  }
-
-  static String hostPort(InetSocketAddress a) {
-    return SourceAddress.host(a.getAddress()) + ":" + a.getPort();
   }
 
   private static String percent(long part, long whole) {

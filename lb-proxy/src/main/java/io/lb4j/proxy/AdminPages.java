@@ -7,6 +7,7 @@ import io.lb4j.Diagnosis;
 import io.lb4j.Finding;
 import io.lb4j.FlowExplanation;
 import io.lb4j.InboundNatRule;
+import io.lb4j.IpLiteral;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
@@ -140,20 +141,14 @@ final class AdminPages {
 
   /** Returns {@code 127.0.0.1:8080}, {@code [::1]:8080}, or {@code (not listening)} for null. */
   static String address(InetSocketAddress a) {
-    return a == null
-        ? "(not listening)"
-        : hostPort(io.lb4j.IpLiteral.format(a.getAddress()), a.getPort());
-  }
-
-  private static String hostPort(String host, int port) {
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    return a == null ? "(not listening)" : IpLiteral.format(a);
   }
 
   private static Row row(NettyL4Proxy proxy, String rule, Backend b, int port) {
     BackendHealth h = proxy.loadBalancer().health(rule, b.id());
     return new Row(
         b.id(),
-        hostPort(io.lb4j.IpLiteral.format(b.address()), port),
+        IpLiteral.format(b.address(), port),
         b.weight(),
         b.adminState().toString(),
         h.state().toString(),
@@ -455,11 +450,7 @@ final class AdminPages {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("status", s.status());
     m.put("backend", s.isSelected() ? s.backend().id() : null);
-    m.put(
-        "target",
-        s.isSelected()
-            ? hostPort(io.lb4j.IpLiteral.format(s.target().getAddress()), s.target().getPort())
-            : null);
+    m.put("target", s.isSelected() ? IpLiteral.format(s.target()) : null);
     m.put("detail", s.detail());
     return m;
   }

@@ -212,7 +212,7 @@ final class AdminServer implements AutoCloseable {
       shutdownThreads();
       throw new IllegalStateException(
           "admin cannot listen on "
-              + StandaloneProxy.hostPort(address)
+              + io.lb4j.IpLiteral.format(address)
               + ": "
               + StandaloneProxy.reason(e),
           e);
@@ -280,7 +280,7 @@ final class AdminServer implements AutoCloseable {
               req.method(),
               uri.path(),
               uri.parameters(),
-              req.headers().get(HttpHeaderNames.HOST, StandaloneProxy.hostPort(address())));
+              req.headers().get(HttpHeaderNames.HOST, io.lb4j.IpLiteral.format(address())));
       try {
         handlers.execute(() -> answer(ctx, request));
       } catch (RejectedExecutionException e) {
@@ -495,7 +495,7 @@ final class AdminServer implements AutoCloseable {
 
   private String expectedHosts() {
     List<String> names = new ArrayList<>();
-    names.add(StandaloneProxy.hostPort(address()));
+    names.add(io.lb4j.IpLiteral.format(address()));
     names.add("localhost");
     names.addAll(options.allowedHosts());
     return "one of "

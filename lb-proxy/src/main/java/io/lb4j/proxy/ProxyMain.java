@@ -119,15 +119,14 @@ public final class ProxyMain implements Callable<Integer> {
     proxy
         .proxy()
         .listeners()
-        .forEach((rule, at) -> listening.add(rule + " " + StandaloneProxy.hostPort(at)));
+        .forEach((rule, at) -> listening.add(rule + " " + io.lb4j.IpLiteral.format(at)));
     out.printf(
         "lb4j proxy listening: %s (%s transport)%n",
         String.join(", ", listening), proxy.proxy().transport());
     if (proxy.adminAddress() != null) {
       out.printf(
-          "admin: http://%s:%d/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",
-          io.lb4j.IpLiteral.format(proxy.adminAddress().getAddress()),
-          proxy.adminAddress().getPort());
+          "admin: http://%s/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",
+          io.lb4j.IpLiteral.format(proxy.adminAddress()));
     }
     if (hup == SignalHandling.IGNORED_AT_LAUNCH) {
       logger.warn(
@@ -137,9 +136,9 @@ public final class ProxyMain implements Callable<Integer> {
           proxy.adminAddress() == null
               ? " (off: turn it on with admin: in the file)"
               : " (lb4j-proxy reload --admin "
-                  + StandaloneProxy.hostPort(proxy.adminAddress())
+                  + io.lb4j.IpLiteral.format(proxy.adminAddress())
                   + ", or curl -X POST -H 'Content-Type: application/json' http://"
-                  + StandaloneProxy.hostPort(proxy.adminAddress())
+                  + io.lb4j.IpLiteral.format(proxy.adminAddress())
                   + "/reload)");
     }
     if (!term) {

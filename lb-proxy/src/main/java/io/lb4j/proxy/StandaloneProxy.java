@@ -134,7 +134,13 @@ public final class StandaloneProxy implements AutoCloseable {
         probe.bind(a);
       } catch (IOException busy) {
         throw new IllegalStateException(
-            "rule '" + r.name() + "' cannot listen on " + hostPort(a) + ": " + reason(busy), busy);
+            "rule '"
+                + r.name()
+                + "' cannot listen on "
+                + io.lb4j.IpLiteral.format(a)
+                + ": "
+                + reason(busy),
+            busy);
       }
     }
   }
@@ -161,12 +167,6 @@ public final class StandaloneProxy implements AutoCloseable {
       m = m.substring(colon + 3);
     }
     return m.isEmpty() ? t.toString() : Character.toLowerCase(m.charAt(0)) + m.substring(1);
-  }
-
-  static String hostPort(InetSocketAddress a) {
-    String host =
-        a.getAddress() == null ? a.getHostString() : io.lb4j.IpLiteral.format(a.getAddress());
-    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
   }
 
   /** Returns the admin endpoint's address, or null when it is off. */
