@@ -142,6 +142,14 @@ final class GrpcFixture implements AutoCloseable {
     assertTrue(seen.containsAll(want), "answered: " + seen + ", expected: " + want);
   }
 
+  private int leasesHeld() {
+    int held = 0;
+    for (io.lb4j.Backend b : lb.config().pool(POOL).backends()) {
+      held += lb.activeFlows(RULE, b.id());
+    }
+    return held;
+  }
+
   /** Waits up to {@value #WAIT_SECONDS} s, checking every millisecond, until {@code done}. */
   static void await(BooleanSupplier done, String what) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
@@ -153,8 +161,15 @@ final class GrpcFixture implements AutoCloseable {
     }
   }
 
+  /**
+   * Checks that no RPC holds a lease any more (every test ends with its RPCs done), then shuts the
+   * channels, the balancer and the servers down.
+   */
   @Override
   public void close() {
+    if (lb != null && lb.config().rule(RULE) != null) {
+      await(() -> leasesHeld() == 0, "every RPC's lease released, " + leasesHeld() + " held");
+    }
     for (ManagedChannel c : channels) {
       c.shutdownNow();
     }
