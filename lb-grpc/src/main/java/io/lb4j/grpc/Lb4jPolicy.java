@@ -14,6 +14,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * gRPC's load-balancing policy {@value Lb4jGrpc#POLICY_NAME}: one subchannel per backend the lb4j
@@ -223,7 +224,13 @@ final class Lb4jPolicy extends LoadBalancer {
     return ids;
   }
 
-  /** Health and configuration events of the balancer: a new picker, in the context. */
+  /**
+   * Health and configuration events of the balancer: a new picker, in the context. A
+   * reconfiguration is told outside the balancer's lock, so the context may run on the changing
+   * thread; a health change is told under it (L4LoadBalancer's control plane), so the task first
+   * moves to the channel's timer thread: no gRPC work under another component's lock, as the
+   * LoadBalancer javadoc asks.
+   */
   private final class Events implements BalancerEvents.Subscriber {
     @Override
     public void reconfigured() {
@@ -232,12 +239,19 @@ final class Lb4jPolicy extends LoadBalancer {
 
     @Override
     public void healthChanged(String changed) {
-      syncContext.execute(
-          () -> {
-            if (changed.equals(rule)) {
-              publish();
-            }
-          });
+      Runnable republish =
+          () ->
+              syncContext.execute(
+                  () -> {
+                    if (changed.equals(rule)) {
+                      publish();
+                    }
+                  });
+      try {
+        helper.getScheduledExecutorService().execute(republish);
+      } catch (RejectedExecutionException e) {
+        // the channel is shutting down: no picker to publish
+      }
     }
   }
 
