@@ -216,8 +216,9 @@ class HealthTest {
 
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> who(channel));
     assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
-    assertTrue(
-        e.getStatus().getDescription().startsWith("lb4j: NO_AVAILABLE_BACKEND"),
+    assertEquals(
+        "lb4j: NO_AVAILABLE_BACKEND who: pool 'who' has 2 backends, none available (2"
+            + " unhealthy)",
         e.getStatus().getDescription());
 
     Future<String> waiting =

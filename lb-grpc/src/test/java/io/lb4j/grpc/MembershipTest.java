@@ -141,6 +141,22 @@ class MembershipTest {
   }
 
   @Test
+  void poolEmptied_rpcFailsWithLb4jsReason_thenServedWhenAMemberIsBack() throws Exception {
+    List<WhoServer> servers = fixture.startServers(1);
+    fixture.balancer(GrpcFixture.config(SelectionPolicy.maglev(), servers));
+    ManagedChannel channel = fixture.channel();
+    assertEquals("s1", who(channel, "k"));
+
+    fixture.lb.removeBackend(POOL, "s1");
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> who(channel, "k"));
+    assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().startsWith("lb4j: NO_BACKEND"), e.getMessage());
+
+    fixture.lb.addBackend(POOL, servers.get(0).backend());
+    assertEquals("s1", who(channel, "k"));
+  }
+
+  @Test
   void channel_ruleNotDefined_failsNamingKnownRules_thenServedOnceDefined() throws Exception {
     List<WhoServer> servers = fixture.startServers(2);
     LoadBalancerConfig full = GrpcFixture.config(SelectionPolicy.maglev(), servers);
