@@ -38,6 +38,137 @@ public interface LoadBalancer extends AutoCloseable {
    */
   Selection pick(FlowKey flow);
 
+  // ---------------------------------------------------------------- application keys
+
+  /**
+   * Returns the hash of application key {@code key} as key selection uses it: XXH64 of its eight
+   * little-endian bytes with the balancer's seed, so a {@code long} key and {@link
+   * #keyHash(byte[])} of those bytes hash alike, and balancers with the same seed agree. Allocates
+   * nothing.
+   */
+  long keyHash(long key);
+
+  /**
+   * Returns the hash of application key {@code key}: XXH64 of its UTF-8 encoding with the
+   * balancer's seed (an unpaired surrogate counts as {@code '?'}), computed without allocating, so
+   * a {@code String} key and its UTF-8 bytes pick alike.
+   *
+   * @throws NullPointerException if {@code key} is null
+   */
+  long keyHash(CharSequence key);
+
+  /**
+   * Returns the hash of application key {@code key}: XXH64 of the bytes with the balancer's seed.
+   *
+   * @throws NullPointerException if {@code key} is null
+   */
+  long keyHash(byte[] key);
+
+  /**
+   * Returns the backend rule {@code rule} gives the key whose {@link #keyHash hash} is {@code
+   * keyHash}, through the rule's selector as a flow of that hash would get it (weights, health,
+   * bounded load), recording nothing. Schedulers that ignore hashes (round robin, least
+   * connections, power of two choices) answer as for any new flow. A rule that is not defined
+   * answers {@link Selection.Status#NO_RULE}. Allocates nothing for a defined rule.
+   */
+  Selection pickByKeyHash(String rule, long keyHash);
+
+  /** Returns {@code pickByKeyHash(rule, keyHash(key))}: no allocation. */
+  default Selection pickByKey(String rule, long key) {
+    return pickByKeyHash(rule, keyHash(key));
+  }
+
+  /** Returns {@code pickByKeyHash(rule, keyHash(key))}: no allocation. */
+  default Selection pickByKey(String rule, CharSequence key) {
+    return pickByKeyHash(rule, keyHash(key));
+  }
+
+  /** Returns {@code pickByKeyHash(rule, keyHash(key))}. */
+  default Selection pickByKey(String rule, byte[] key) {
+    return pickByKeyHash(rule, keyHash(key));
+  }
+
+  /**
+   * Returns the backend rule {@code rule} gives a request without a key: its scheduler's next pick
+   * (round robin, least connections, ...), or for a hashing algorithm a pick by a random hash,
+   * which spreads by weight. Records nothing.
+   */
+  Selection pickAny(String rule);
+
+  /**
+   * Takes a {@link Lease} on the backend rule {@code rule} gives the key hash {@code keyHash}, for
+   * connect attempt {@code attempt + 1} after the connects to {@code tried[0..triedCount)} failed:
+   * attempt 0 is {@link #pickByKeyHash}'s answer; a later attempt takes a backend not among those
+   * tried, in the order {@link #reselect(FlowKey, int, String[], int)} offers them. A lease that
+   * could be granted nothing says why in its {@link Lease#selection()}.
+   *
+   * @throws IllegalArgumentException if {@code attempt} is negative or {@code triedCount} is
+   *     outside 0 to {@code tried.length}
+   */
+  Lease leaseByKeyHash(String rule, long keyHash, int attempt, String[] tried, int triedCount);
+
+  /**
+   * Returns a lease on the backend of {@code key}: {@code leaseByKeyHash(rule, keyHash(key), ...)}.
+   */
+  default Lease leaseByKey(String rule, long key) {
+    return leaseByKeyHash(rule, keyHash(key), 0, new String[0], 0);
+  }
+
+  /**
+   * Returns a lease on the backend of {@code key}: {@code leaseByKeyHash(rule, keyHash(key), ...)}.
+   */
+  default Lease leaseByKey(String rule, CharSequence key) {
+    return leaseByKeyHash(rule, keyHash(key), 0, new String[0], 0);
+  }
+
+  /**
+   * Returns a lease on the backend of {@code key}: {@code leaseByKeyHash(rule, keyHash(key), ...)}.
+   */
+  default Lease leaseByKey(String rule, byte[] key) {
+    return leaseByKeyHash(rule, keyHash(key), 0, new String[0], 0);
+  }
+
+  /**
+   * Returns a lease on the backend rule {@code rule} gives a connection without a key, as {@link
+   * #pickAny} picks it; its {@link Lease#hash()} is the random hash a retry passes to {@link
+   * #leaseByKeyHash}.
+   */
+  Lease lease(String rule);
+
+  /**
+   * Returns a lease on {@link #select flow}'s backend: the flow is recorded in the flow table as a
+   * proxied flow is (explain, the flow count and the drain see it), and closing the lease is {@link
+   * #flowClosed}. For a client that binds its local port before connecting, so its 5-tuple is
+   * known.
+   */
+  Lease lease(FlowKey flow);
+
+  /**
+   * Explains where {@code key} goes in rule {@code rule} and why: the key and its hash, the
+   * candidates with every backend left out and its reason, and the answer {@link #pickByKey} gives.
+   */
+  default KeyExplanation explainKey(String rule, long key) {
+    return explainKeyHash(rule, Long.toString(key), keyHash(key));
+  }
+
+  /** Explains where {@code key} goes in rule {@code rule}, as {@link #explainKey(String, long)}. */
+  default KeyExplanation explainKey(String rule, CharSequence key) {
+    return explainKeyHash(rule, "\"" + key + "\"", keyHash(key));
+  }
+
+  /** Explains where {@code key} goes in rule {@code rule}, as {@link #explainKey(String, long)}. */
+  default KeyExplanation explainKey(String rule, byte[] key) {
+    return explainKeyHash(rule, KeyExplanation.hex(key), keyHash(key));
+  }
+
+  /**
+   * Explains where the key {@code keyText}, of hash {@code keyHash}, goes in rule {@code rule}.
+   * Records nothing.
+   */
+  KeyExplanation explainKeyHash(String rule, String keyText, long keyHash);
+
+  // ---------------------------------------------------------------- flows
+
   /**
    * Picks again for {@code flow} after its backend could not be reached: forgets the flow's backend
    * and selects with retry number {@code attempt} (1, 2, ...), which derives a new hash from the

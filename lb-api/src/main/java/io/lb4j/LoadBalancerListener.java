@@ -18,4 +18,11 @@ public interface LoadBalancerListener {
    * timeout — so that a data path can close their connections. The flows are already forgotten.
    */
   default void onFlowsEnded(String rule, String backendId, List<FlowKey> flows, String reason) {}
+
+  /**
+   * Called after the configuration changed — a reload, a backend added or removed, a weight, admin
+   * state or override set — with the configuration now in force, so that a client that keeps one
+   * connection pool per backend (a gRPC channel's subchannels) can follow membership.
+   */
+  default void onReconfigured(LoadBalancerConfig config) {}
 }

@@ -84,6 +84,59 @@ final class BackendSlot {
     return active.get();
   }
 
+  // ---------------------------------------------------------------- leases, under leaseLock
+
+  private final Object leaseLock = new Object();
+  private Leases.Held leaseHead;
+  private int leaseCount;
+
+  void addLease(Leases.Held held) {
+    synchronized (leaseLock) {
+      held.next = leaseHead;
+      if (leaseHead != null) {
+        leaseHead.prev = held;
+      }
+      leaseHead = held;
+      leaseCount++;
+    }
+  }
+
+  void removeLease(Leases.Held held) {
+    synchronized (leaseLock) {
+      if (held.prev != null) {
+        held.prev.next = held.next;
+      } else if (leaseHead == held) {
+        leaseHead = held.next;
+      } else {
+        return; // not listed
+      }
+      if (held.next != null) {
+        held.next.prev = held.prev;
+      }
+      held.prev = null;
+      held.next = null;
+      leaseCount--;
+    }
+  }
+
+  /** Returns the leases held on this slot now. */
+  java.util.List<Leases.Held> leases() {
+    synchronized (leaseLock) {
+      java.util.List<Leases.Held> out = new java.util.ArrayList<>(leaseCount);
+      for (Leases.Held h = leaseHead; h != null; h = h.next) {
+        out.add(h);
+      }
+      return out;
+    }
+  }
+
+  /** Returns how many leases are held on this slot. */
+  int leaseCount() {
+    synchronized (leaseLock) {
+      return leaseCount;
+    }
+  }
+
   boolean ejected() {
     return ejectedUntilNanos != 0;
   }

@@ -202,6 +202,7 @@ final class ControlPlane {
       rebuild(after);
       logger.info("reconfigured: rules {}", next.ruleNames());
     }
+    reconfigured();
   }
 
   void addBackend(String pool, Backend backend) {
@@ -213,6 +214,7 @@ final class ControlPlane {
       rebuild(rulesOfPool(pool));
       logger.info("{} backend {} in pool {}", replaced ? "replaced" : "added", backend, pool);
     }
+    reconfigured();
   }
 
   boolean removeBackend(String pool, String backendId) {
@@ -237,8 +239,9 @@ final class ControlPlane {
       rebuild(rulesOfPool(pool));
       logger.info(
           "removed backend {} from pool {}; its established flows continue", backendId, pool);
-      return true;
     }
+    reconfigured();
+    return true;
   }
 
   /** Changes one property of a backend, rebuilding the pool's rules if it really changed. */
@@ -253,11 +256,25 @@ final class ControlPlane {
       Backend b = backend(pool, backendId);
       Object before = current.apply(b);
       Backend changed = change.apply(b); // validates the new value
-      if (!before.equals(value)) {
-        config = config.withPool(pool(pool).withBackend(changed));
-        rebuild(rulesOfPool(pool));
-        logger.info(
-            "{} of backend {} in pool {}: {} -> {}", property, backendId, pool, before, value);
+      if (before.equals(value)) {
+        return;
+      }
+      config = config.withPool(pool(pool).withBackend(changed));
+      rebuild(rulesOfPool(pool));
+      logger.info(
+          "{} of backend {} in pool {}: {} -> {}", property, backendId, pool, before, value);
+    }
+    reconfigured();
+  }
+
+  /** Tells the listeners the configuration now in force; outside the lock. */
+  private void reconfigured() {
+    LoadBalancerConfig now = config();
+    for (LoadBalancerListener l : listeners) {
+      try {
+        l.onReconfigured(now);
+      } catch (RuntimeException e) {
+        logger.warn("listener failed on a reconfiguration", e);
       }
     }
   }
@@ -273,6 +290,11 @@ final class ControlPlane {
       }
       closed = true;
       probes.close();
+      for (RuleSlots slots : slotsByRule.values()) {
+        for (BackendSlot slot : slots.byId.values()) {
+          Leases.endAll(slot, "balancer closed");
+        }
+      }
       if (ownsScheduler && scheduler != null) {
         scheduler.shutdownNow();
       }
@@ -310,6 +332,18 @@ final class ControlPlane {
       }
     }
     publish.accept(new Snapshot(ordered.toArray(new RuleState[0])));
+    for (String name : names) {
+      RuleSlots slots = slotsByRule.get(name);
+      if (slots != null) {
+        for (BackendSlot slot : slots.byId.values()) {
+          if (slot.disabled && slot.leaseCount() > 0) {
+            int n = Leases.endAll(slot, "backend DISABLED");
+            logger.info(
+                "ended {} leases of backend {} of rule {}: DISABLED", n, slot.backendId, name);
+          }
+        }
+      }
+    }
     for (HealthEvent e : events) {
       if (e.to() == HealthState.UNHEALTHY) {
         logger.warn("{}", e);

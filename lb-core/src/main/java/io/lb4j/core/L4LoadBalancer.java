@@ -7,6 +7,8 @@ import io.lb4j.Diagnosis;
 import io.lb4j.FlowExplanation;
 import io.lb4j.FlowKey;
 import io.lb4j.HealthOverride;
+import io.lb4j.KeyExplanation;
+import io.lb4j.Lease;
 import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancerListener;
@@ -18,6 +20,7 @@ import io.lb4j.core.diagnose.Explainer;
 import io.lb4j.core.diagnose.RuleView;
 import io.lb4j.core.flow.FlowTable;
 import io.lb4j.core.hash.FlowHasher;
+import io.lb4j.core.hash.Hash64;
 import io.lb4j.core.health.HealthProber;
 import io.lb4j.core.health.NioHealthChecker;
 import io.lb4j.spi.BackendSelector;
@@ -26,6 +29,7 @@ import io.lb4j.spi.Ticker;
 import java.time.InstantSource;
 import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * lb4j's {@link LoadBalancer}: flow hashing per distribution mode, a selector per rule, a flow
@@ -78,11 +82,27 @@ public final class L4LoadBalancer implements LoadBalancer {
   /** Draws of the selector per retry before the candidates are taken in order. */
   static final int RETRY_DRAWS = 16;
 
+  /** How a balancer watches for {@link Lease}s dropped without {@code close()}. */
+  public enum LeakDetection {
+    /** Leases are not watched: a dropped lease holds its load until the balancer closes. */
+    OFF,
+    /**
+     * A dropped lease is reported on the {@code io.lb4j.leak} logger and its load released; costs
+     * one {@link java.lang.ref.Cleaner} registration per lease. The default.
+     */
+    SIMPLE,
+    /** As SIMPLE, and the report carries the stack trace of where the lease was taken. */
+    PARANOID
+  }
+
+  private static final String[] NONE_TRIED = new String[0];
+
   private final long seed;
   private final FlowTable<BackendSlot> flows;
   private final Ticker ticker;
   private final InstantSource clock;
   private final ControlPlane control;
+  private final Leases leases;
   private volatile boolean recording = true;
 
   /** What the data plane reads: published by the control plane with one volatile write. */
@@ -100,6 +120,7 @@ public final class L4LoadBalancer implements LoadBalancer {
             .idleTimeoutNanos(slot -> slot.idleTimeoutNanos)
             .onExpired((flow, slot) -> slot.release())
             .build();
+    this.leases = new Leases(flows, b.leakDetection);
     HealthChecker checker = b.checker != null ? b.checker : new NioHealthChecker(b.clock);
     this.control =
         new ControlPlane(
@@ -194,6 +215,20 @@ public final class L4LoadBalancer implements LoadBalancer {
       return NO_RULE;
     }
     long hash = rule.nat ? 0 : FlowHasher.hash(flow, rule.mode, seed);
+    int index = untried(rule, hash, attempt, tried, triedCount);
+    if (!recording) {
+      return index < 0 ? rule.exhausted : rule.slots[index].selection;
+    }
+    BackendSlot pinned = flows.remove(flow);
+    if (pinned != null) {
+      pinned.release();
+    }
+    return index < 0 ? rule.exhausted : assign(rule, flow, index);
+  }
+
+  /** Returns the index of the first candidate for a retry not among {@code tried}, or NONE. */
+  private static int untried(
+      RuleState rule, long hash, int attempt, String[] tried, int triedCount) {
     int index = BackendSelector.NONE;
     for (int k = 1; k <= RETRY_DRAWS && index < 0; k++) {
       int i = rule.selector.select(hash, attempt * RETRY_DRAWS + k);
@@ -211,14 +246,7 @@ public final class L4LoadBalancer implements LoadBalancer {
     if (index < 0) {
       index = firstUntried(rule, rule.lastResort, start, tried, triedCount);
     }
-    if (!recording) {
-      return index < 0 ? rule.exhausted : rule.slots[index].selection;
-    }
-    BackendSlot pinned = flows.remove(flow);
-    if (pinned != null) {
-      pinned.release();
-    }
-    return index < 0 ? rule.exhausted : assign(rule, flow, index);
+    return index;
   }
 
   private static int firstUntried(
@@ -266,6 +294,113 @@ public final class L4LoadBalancer implements LoadBalancer {
 
   private static Selection answer(RuleState rule, int index) {
     return index < 0 ? rule.none : rule.slots[index].selection;
+  }
+
+  // ---------------------------------------------------------------- application keys and leases
+
+  @Override
+  public long keyHash(long key) {
+    return Hash64.hashWord(seed, key);
+  }
+
+  @Override
+  public long keyHash(CharSequence key) {
+    return Hash64.xxHash64Utf8(Objects.requireNonNull(key, "key"), seed);
+  }
+
+  @Override
+  public long keyHash(byte[] key) {
+    return Hash64.xxHash64(Objects.requireNonNull(key, "key"), seed);
+  }
+
+  @Override
+  public Selection pickByKeyHash(String rule, long keyHash) {
+    RuleState r = snapshot.rule(rule);
+    return r == null ? noRule(rule) : answer(r, r.selector.select(keyHash));
+  }
+
+  @Override
+  public Selection pickAny(String rule) {
+    return pickByKeyHash(rule, ThreadLocalRandom.current().nextLong());
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A retry ({@code attempt} above 0) takes its candidates in {@link #reselect(FlowKey, int,
+   * String[], int)}'s order. After {@link #close()} a lease is answered but holds nothing.
+   */
+  @Override
+  public Lease leaseByKeyHash(
+      String rule, long keyHash, int attempt, String[] tried, int triedCount) {
+    if (attempt < 0) {
+      throw new IllegalArgumentException("attempt: " + attempt + " (expected: >= 0)");
+    }
+    if (triedCount < 0 || triedCount > tried.length) {
+      throw new IllegalArgumentException(
+          "triedCount: " + triedCount + " (expected: 0-" + tried.length + ")");
+    }
+    RuleState r = snapshot.rule(rule);
+    if (r == null) {
+      return Leases.refused(rule, noRule(rule), keyHash, null);
+    }
+    int index =
+        attempt == 0 ? r.selector.select(keyHash) : untried(r, keyHash, attempt, tried, triedCount);
+    if (index < 0) {
+      return Leases.refused(r.name, attempt == 0 ? r.none : r.exhausted, keyHash, null);
+    }
+    BackendSlot slot = r.slots[index];
+    if (!recording) {
+      return Leases.refused(r.name, slot.selection, keyHash, null);
+    }
+    slot.acquire();
+    r.window.record(null, slot, ticker.read());
+    return checkDisabled(slot, leases.grant(slot, keyHash, null));
+  }
+
+  @Override
+  public Lease lease(String rule) {
+    return leaseByKeyHash(rule, ThreadLocalRandom.current().nextLong(), 0, NONE_TRIED, 0);
+  }
+
+  @Override
+  public Lease lease(FlowKey flow) {
+    Selection s = select(flow);
+    RuleState r = snapshot.find(flow);
+    String rule = r == null ? null : r.name;
+    long hash = r == null || r.nat ? 0 : FlowHasher.hash(flow, r.mode, seed);
+    if (!s.isSelected()) {
+      return Leases.refused(rule, s, hash, flow);
+    }
+    BackendSlot slot = recording ? flows.peek(flow) : null;
+    if (slot == null || slot.selection.backend() != s.backend()) {
+      return Leases.refused(rule, s, hash, flow); // closed, or the flow ended under us
+    }
+    return checkDisabled(slot, leases.grant(slot, hash, flow));
+  }
+
+  /** Ends a lease granted on a slot a concurrent change just disabled, whose leases it ended. */
+  private static Lease checkDisabled(BackendSlot slot, Lease lease) {
+    if (slot.disabled) {
+      Leases.endAll(slot, "backend DISABLED");
+    }
+    return lease;
+  }
+
+  /**
+   * Returns how many leases were garbage collected without {@code close()} (each reported on the
+   * {@code io.lb4j.leak} logger and released); always 0 with {@link LeakDetection#OFF}.
+   */
+  public long leakedLeases() {
+    return leases.leaked();
+  }
+
+  private Selection noRule(String rule) {
+    Objects.requireNonNull(rule, "rule");
+    return Selection.none(
+        Selection.Status.NO_RULE,
+        null,
+        "no rule named '" + rule + "' (rules: " + String.join(", ", snapshot.names()) + ")");
   }
 
   @Override
@@ -328,6 +463,21 @@ public final class L4LoadBalancer implements LoadBalancer {
     BackendSlot pinned = flows.peek(flow);
     Selection fromTable = pinned != null && !pinned.disabled ? pinned.selection : null;
     return Explainer.explain(view, flow, ruleView, hash, fresh, fromTable);
+  }
+
+  @Override
+  public KeyExplanation explainKeyHash(String rule, String keyText, long keyHash) {
+    Objects.requireNonNull(keyText, "keyText");
+    RuleState r = snapshot.rule(rule);
+    BalancerView view = ViewBuilder.view(control, false);
+    RuleView ruleView = r == null ? null : view.rule(r.name);
+    if (ruleView == null) {
+      Selection none = noRule(rule);
+      return new KeyExplanation(
+          rule, none.detail(), keyText, keyHash, null, java.util.List.of(), none);
+    }
+    Selection fresh = answer(r, r.selector.select(keyHash));
+    return Explainer.explainKey(view, ruleView, keyText, keyHash, fresh);
   }
 
   @Override
@@ -419,8 +569,19 @@ public final class L4LoadBalancer implements LoadBalancer {
     private ScheduledExecutorService probeScheduler;
     private int historySize = HealthProber.DEFAULT_HISTORY_SIZE;
     private long probeSeed = System.nanoTime();
+    private LeakDetection leakDetection = LeakDetection.SIMPLE;
 
     private Builder() {}
+
+    /**
+     * Sets how leases dropped without {@code close()} are found: {@link LeakDetection#SIMPLE} by
+     * default, as Netty's leak detector; {@link LeakDetection#PARANOID} records where each lease
+     * was taken, for a test or a hunt.
+     */
+    public Builder leaseLeakDetection(LeakDetection detection) {
+      this.leakDetection = Objects.requireNonNull(detection, "leaseLeakDetection");
+      return this;
+    }
 
     /** Sets the configuration; required. */
     public Builder config(LoadBalancerConfig config) {

@@ -317,12 +317,21 @@ final class PassiveHealth {
         slot.release();
       }
     }
+    String reason =
+        (removed ? "backend removed from the pool" : "backend unhealthy")
+            + " for the rule's drain timeout ("
+            + Durations.format(timeout)
+            + ")";
+    int leases = Leases.endAll(slot, reason);
+    if (leases > 0) {
+      logger.info(
+          "ended {} leases of backend {} of rule {}: {}",
+          leases,
+          slot.backendId,
+          slot.rule,
+          reason);
+    }
     if (!ended.isEmpty()) {
-      String reason =
-          (removed ? "backend removed from the pool" : "backend unhealthy")
-              + " for the rule's drain timeout ("
-              + Durations.format(timeout)
-              + ")";
       logger.info(
           "ended {} flows of backend {} of rule {}: {}",
           ended.size(),

@@ -17,6 +17,15 @@ final class Snapshot {
     }
   }
 
+  /** Returns the rules' names, in configuration order. */
+  java.util.List<String> names() {
+    java.util.List<String> out = new java.util.ArrayList<>(rules.length);
+    for (RuleState r : rules) {
+      out.add(r.name);
+    }
+    return out;
+  }
+
   /** Returns the rule named {@code name}, or null. */
   RuleState rule(String name) {
     return byName.get(name);

@@ -52,7 +52,9 @@ final class DistributionCheck implements RuleCheck {
     Map<InetAddress, Integer> sources = new HashMap<>();
     for (RuleView.NewFlow s : samples) {
       counts.merge(s.backendId(), 1, Integer::sum);
-      sources.merge(s.flow().sourceAddress(), 1, Integer::sum);
+      if (s.flow() != null) { // null for a lease taken by key: no source to count
+        sources.merge(s.flow().sourceAddress(), 1, Integer::sum);
+      }
     }
     long configured = serving.stream().mapToLong(s -> s.backend().weight()).sum();
     long rotation =
@@ -80,10 +82,20 @@ final class DistributionCheck implements RuleCheck {
                   ? ""
                   : " (out of rotation: " + s.exclusion() + ", " + s.cause() + ")"));
     }
+    int keyed = n - sources.values().stream().mapToInt(Integer::intValue).sum();
+    boolean byKey = keyed * 2 > n; // mostly leases taken by application key: keys decide
     Map.Entry<InetAddress, Integer> top =
-        sources.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow();
-    double topShare = (double) top.getValue() / n;
-    if (hashed) {
+        sources.entrySet().stream().max(Map.Entry.comparingByValue()).orElse(null);
+    double topShare = top == null ? 0 : (double) top.getValue() / n;
+    if (hashed && byKey) {
+      evidence.add(
+          String.format(
+              Locale.ROOT,
+              "%d of %d new flows are leases taken by application key: the keys decide where"
+                  + " they go",
+              keyed,
+              n));
+    } else if (hashed) {
       evidence.add(
           String.format(
               Locale.ROOT,
@@ -108,6 +120,15 @@ final class DistributionCheck implements RuleCheck {
             "look for connect failures (each retry moves a flow to the next backend) and for"
                 + " backends that left and rejoined rotation in the window; see the other"
                 + " findings";
+      } else if (byKey) {
+        what =
+            "new leases are uneven: "
+                + keyed
+                + " of them were taken by application key, and a few hot keys send their"
+                + " connections to their one backend each";
+        fix =
+            "set boundedLoadFactor (e.g. 1.25) so a hot key's connections spill to the next"
+                + " backend, or key by something with more distinct values";
       } else if (mode != DistributionMode.FIVE_TUPLE && sources.size() < 10 * serving.size()) {
         what =
             "new flows are uneven: client-IP persistence ("
@@ -118,7 +139,7 @@ final class DistributionCheck implements RuleCheck {
         fix =
             "use FIVE_TUPLE distribution unless the application needs a client to stay on one"
                 + " backend; persistence evens out only with many clients";
-      } else if (topShare >= 0.5) {
+      } else if (top != null && topShare >= 0.5) {
         what =
             String.format(
                 Locale.ROOT,

@@ -10,6 +10,7 @@ import io.lb4j.FlowKey;
 import io.lb4j.HealthState;
 import io.lb4j.InboundNatRule;
 import io.lb4j.IpLiteral;
+import io.lb4j.KeyExplanation;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.Rule;
@@ -63,32 +64,65 @@ public final class Explainer {
       Selection fresh,
       Selection pinned) {
     Rule r = rule.rule();
-    LoadBalancerConfig config = view.config();
-    String description;
-    DistributionMode mode = null;
-    SelectionAlgorithm algorithm = null;
+    DistributionMode mode =
+        r instanceof LoadBalancingRule ? ((LoadBalancingRule) r).distributionMode() : null;
+    List<Candidate> candidates = candidates(rule);
+    boolean fromTable = pinned != null;
+    return new FlowExplanation(
+        flow,
+        r.name(),
+        describe(view.config(), r),
+        mode,
+        mode == null ? List.of() : hashedFields(flow, mode),
+        mode == null ? 0 : hash,
+        algorithm(r),
+        candidates,
+        fromTable ? pinned : fresh,
+        fromTable,
+        fresh);
+  }
+
+  /**
+   * Explains where an application key goes in rule {@code rule} of the view.
+   *
+   * @param keyText the key as written
+   * @param hash the key's hash
+   * @param fresh the answer the key gets now
+   */
+  public static KeyExplanation explainKey(
+      BalancerView view, RuleView rule, String keyText, long hash, Selection fresh) {
+    Rule r = rule.rule();
+    return new KeyExplanation(
+        r.name(), describe(view.config(), r), keyText, hash, algorithm(r), candidates(rule), fresh);
+  }
+
+  private static SelectionAlgorithm algorithm(Rule r) {
+    return r instanceof LoadBalancingRule ? ((LoadBalancingRule) r).selection().algorithm() : null;
+  }
+
+  private static String describe(LoadBalancerConfig config, Rule r) {
     if (r instanceof LoadBalancingRule) {
       LoadBalancingRule lr = (LoadBalancingRule) r;
-      mode = lr.distributionMode();
-      algorithm = lr.selection().algorithm();
-      description =
-          "load-balancing rule on "
-              + listen(config, lr.frontend(), lr.frontendPort(), lr.protocol())
-              + ", pool '"
-              + lr.backendPool()
-              + "', backend port "
-              + lr.backendPort();
-    } else {
-      InboundNatRule nr = (InboundNatRule) r;
-      description =
-          "inbound NAT rule on "
-              + listen(config, nr.frontend(), nr.frontendPort(), nr.protocol())
-              + " to backend '"
-              + nr.backend()
-              + "' port "
-              + nr.backendPort()
-              + "; nothing is hashed";
+      return "load-balancing rule on "
+          + listen(config, lr.frontend(), lr.frontendPort(), lr.protocol())
+          + ", pool '"
+          + lr.backendPool()
+          + "', backend port "
+          + lr.backendPort();
     }
+    InboundNatRule nr = (InboundNatRule) r;
+    return "inbound NAT rule on "
+        + listen(config, nr.frontend(), nr.frontendPort(), nr.protocol())
+        + " to backend '"
+        + nr.backend()
+        + "' port "
+        + nr.backendPort()
+        + "; nothing is hashed";
+  }
+
+  /** Returns every backend of the rule with its state: members, and departed ones with flows. */
+  private static List<Candidate> candidates(RuleView rule) {
+    Rule r = rule.rule();
     List<Candidate> candidates = new ArrayList<>();
     for (BackendView s : rule.backends()) {
       if (!s.member() && s.active() == 0) {
@@ -117,19 +151,7 @@ public final class Explainer {
               s.exclusion(),
               detail));
     }
-    boolean fromTable = pinned != null;
-    return new FlowExplanation(
-        flow,
-        r.name(),
-        description,
-        mode,
-        mode == null ? List.of() : hashedFields(flow, mode),
-        mode == null ? 0 : hash,
-        algorithm,
-        candidates,
-        fromTable ? pinned : fresh,
-        fromTable,
-        fresh);
+    return candidates;
   }
 
   private static List<String> hashedFields(FlowKey flow, DistributionMode mode) {

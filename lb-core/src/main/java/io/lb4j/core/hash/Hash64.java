@@ -78,6 +78,122 @@ public final class Hash64 {
     return avalanche(h);
   }
 
+  /** Returns the hash of one word (8 bytes): XXH64 of its little-endian bytes. */
+  public static long hashWord(long seed, long w0) {
+    return avalanche(step(seed + P5 + 8, w0));
+  }
+
+  /**
+   * Returns XXH64 of the UTF-8 encoding of {@code s} with {@code seed}, encoding as it hashes, so
+   * nothing is allocated: equal to {@code xxHash64(s.toString().getBytes(UTF_8), seed)}, an
+   * unpaired surrogate encoded as {@code '?'} as {@link String#getBytes} encodes it.
+   */
+  public static long xxHash64Utf8(CharSequence s, long seed) {
+    long v1 = seed + P1 + P2;
+    long v2 = seed + P2;
+    long v3 = seed;
+    long v4 = seed - P1;
+    long w0 = 0;
+    long w1 = 0;
+    long w2 = 0;
+    int words = 0; // complete words of the stripe being filled, 0-3
+    long acc = 0; // the word being filled, little-endian
+    int accBytes = 0;
+    long len = 0;
+    boolean striped = false;
+    int n = s.length();
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      int enc;
+      int k;
+      if (c < 0x80) {
+        enc = c;
+        k = 1;
+      } else if (c < 0x800) {
+        enc = (0xC0 | c >> 6) | (0x80 | c & 0x3F) << 8;
+        k = 2;
+      } else if (!Character.isSurrogate(c)) {
+        enc = (0xE0 | c >> 12) | (0x80 | (c >> 6) & 0x3F) << 8 | (0x80 | c & 0x3F) << 16;
+        k = 3;
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < n
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        int cp = Character.toCodePoint(c, s.charAt(++i));
+        enc =
+            (0xF0 | cp >> 18)
+                | (0x80 | (cp >> 12) & 0x3F) << 8
+                | (0x80 | (cp >> 6) & 0x3F) << 16
+                | (0x80 | cp & 0x3F) << 24;
+        k = 4;
+      } else {
+        enc = '?';
+        k = 1;
+      }
+      for (int b = 0; b < k; b++, enc >>>= 8) {
+        acc |= (enc & 0xFFL) << (accBytes << 3);
+        if (++accBytes == 8) {
+          switch (words) {
+            case 0:
+              w0 = acc;
+              break;
+            case 1:
+              w1 = acc;
+              break;
+            case 2:
+              w2 = acc;
+              break;
+            default:
+              v1 = round(v1, w0);
+              v2 = round(v2, w1);
+              v3 = round(v3, w2);
+              v4 = round(v4, acc);
+              striped = true;
+          }
+          words = (words + 1) & 3;
+          acc = 0;
+          accBytes = 0;
+          len += 8;
+        }
+      }
+    }
+    long h;
+    if (striped) {
+      h =
+          Long.rotateLeft(v1, 1)
+              + Long.rotateLeft(v2, 7)
+              + Long.rotateLeft(v3, 12)
+              + Long.rotateLeft(v4, 18);
+      h = mergeRound(h, v1);
+      h = mergeRound(h, v2);
+      h = mergeRound(h, v3);
+      h = mergeRound(h, v4);
+    } else {
+      h = seed + P5;
+    }
+    h += len + accBytes;
+    if (words > 0) {
+      h = step(h, w0);
+    }
+    if (words > 1) {
+      h = step(h, w1);
+    }
+    if (words > 2) {
+      h = step(h, w2);
+    }
+    int j = 0;
+    if (accBytes >= 4) {
+      h ^= (acc & 0xFFFF_FFFFL) * P1;
+      h = Long.rotateLeft(h, 23) * P2 + P3;
+      acc >>>= 32;
+      j = 4;
+    }
+    for (; j < accBytes; j++, acc >>>= 8) {
+      h ^= (acc & 0xFFL) * P5;
+      h = Long.rotateLeft(h, 11) * P1;
+    }
+    return avalanche(h);
+  }
+
   /** Returns the hash of three words (24 bytes): XXH64 of their little-endian bytes. */
   public static long hashWords(long seed, long w0, long w1, long w2) {
     long h = seed + P5 + 24;

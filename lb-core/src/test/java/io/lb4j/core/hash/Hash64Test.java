@@ -83,4 +83,30 @@ class Hash64Test {
       assertEquals(samples / n, c, samples / n * 0.02, "seed " + SEED);
     }
   }
+
+  @org.junit.jupiter.api.Test
+  void xxHash64Utf8_equalsXxHash64OfTheUtf8Bytes() {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+    char[] alphabet = {'a', 'Z', '0', '\u00e9', '\u0800', '\uffff', '\ud83d', '\ude00', '-'};
+    for (int n = 0; n < 3000; n++) {
+      int len = random.nextInt(80);
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < len; i++) {
+        sb.append(alphabet[random.nextInt(alphabet.length)]); // unpaired surrogates included
+      }
+      String s = sb.toString();
+      long seed = random.nextLong();
+      org.junit.jupiter.api.Assertions.assertEquals(
+          Hash64.xxHash64(s.getBytes(java.nio.charset.StandardCharsets.UTF_8), seed),
+          Hash64.xxHash64Utf8(sb, seed),
+          s);
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void hashWord_equalsXxHash64OfItsEightBytes() {
+    byte[] b = {1, 2, 3, 4, 5, 6, 7, 8};
+    org.junit.jupiter.api.Assertions.assertEquals(
+        Hash64.xxHash64(b, 9), Hash64.hashWord(9, 0x0807060504030201L));
+  }
 }
