@@ -25,7 +25,10 @@ import io.lb4j.SelectionPolicy;
 import io.lb4j.connect.BalancedConnector;
 import io.lb4j.core.L4LoadBalancer;
 import io.lb4j.testing.FakeClock;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.net.ConnectException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -42,6 +45,8 @@ import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -276,6 +281,18 @@ class PgjdbcBalancingTest {
   }
 
   @Test
+  void keyProperty_inTheUrl_isTheConnectionsKey() throws Exception {
+    balance(config(SelectionPolicy.maglev(), null, null, 1, 1, 1), null);
+    for (int i = 0; i < 10; i++) {
+      try (Connection c =
+          DriverManager.getConnection(
+              url() + "&lb4j.key=t-" + i, PostgresServers.directProperties())) {
+        assertEquals(address(lb.pickByKey(RULE, "t-" + i).backend()), serverOf(c), "t-" + i);
+      }
+    }
+  }
+
+  @Test
   void keyProperty_namedAtRegistration_isTheConnectionsKey() throws Exception {
     balance(config(SelectionPolicy.maglev(), null, null, 1, 1, 1), "tenant");
     for (int i = 0; i < 10; i++) {
@@ -416,6 +433,60 @@ class PgjdbcBalancingTest {
     assertTrue(ce.getMessage().startsWith(RULE + ": "), ce.getMessage());
     assertTrue(ce.getMessage().contains("gone-5 127.0.0.5:" + p5), ce.getMessage());
     assertTrue(ce.getMessage().contains("gone-6 127.0.0.6:" + p6), ce.getMessage());
+  }
+
+  // ---------------------------------------------------------------- the example
+
+  /**
+   * The example's five tenants: Maglev may move a few keys of the servers that stay, but its tables
+   * are built from the backend ids and the default seed, so these five keys have the same servers
+   * in every run, and none of them moves unless its server is removed.
+   */
+  @Test
+  void jdbcExample_againstTheServers_movesOnlyTheRemovedServersTenants() throws Exception {
+    List<String> args = new ArrayList<>();
+    for (PostgresServers.Server s : pg.servers()) {
+      args.add(s.address() + ":" + s.port());
+    }
+    PrintStream saved = System.out;
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    try {
+      JdbcExample.main(args.toArray(new String[0]));
+    } finally {
+      System.setOut(saved);
+    }
+    String out = bytes.toString(StandardCharsets.UTF_8);
+    saved.print(out);
+
+    String[] parts = out.split("removed ", 2);
+    assertEquals(2, parts.length, out);
+    Map<String, String> before = tenantLines(parts[0]);
+    Map<String, String> after = tenantLines(parts[1]);
+    assertEquals(5, before.size(), out);
+    assertEquals(before.keySet(), after.keySet(), out);
+    String removed = parts[1].substring(0, parts[1].indexOf(' '));
+    for (Map.Entry<String, String> e : before.entrySet()) {
+      // "127.0.0.3 (pg-1)": the server that answered is the backend the balancer named
+      int i = Integer.parseInt(e.getValue().replaceAll(".*\\(pg-(\\d)\\)", "$1"));
+      assertTrue(e.getValue().startsWith(ADDRESSES[i] + " "), e.toString());
+      if (e.getValue().contains("(" + removed + ")")) {
+        assertNotEquals(e.getValue(), after.get(e.getKey()), e.getKey() + " moved: " + out);
+      } else {
+        assertEquals(e.getValue(), after.get(e.getKey()), e.getKey() + " stayed: " + out);
+      }
+    }
+    assertTrue(out.contains(" has 1 lease(s)"), out);
+  }
+
+  /** Returns tenant -> "address (backend)" from the example's " tenant-1 -> ..." lines. */
+  private static Map<String, String> tenantLines(String out) {
+    Map<String, String> lines = new TreeMap<>();
+    Matcher m = Pattern.compile("  (tenant-\\d) -> (\\S+ \\(pg-\\d\\))").matcher(out);
+    while (m.find()) {
+      lines.put(m.group(1), m.group(2));
+    }
+    return lines;
   }
 
   // ---------------------------------------------------------------- the fixture
