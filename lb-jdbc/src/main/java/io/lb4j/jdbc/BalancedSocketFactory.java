@@ -1,11 +1,8 @@
 package io.lb4j.jdbc;
 
-import io.lb4j.Lease;
 import io.lb4j.connect.BalancedConnector;
-import io.lb4j.connect.LeasedSocket;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.util.Objects;
@@ -93,9 +90,7 @@ public final class BalancedSocketFactory extends SocketFactory {
 
   private final Registration registration;
   private final String key;
-
-  /** The first socket this factory made: the connection's balanced socket. Guarded by this. */
-  private LeasedSocket first;
+  private final ConnectionSockets sockets;
 
   /**
    * Creates the factory of one connection from the driver's connection properties, as pgjdbc does:
@@ -107,7 +102,7 @@ public final class BalancedSocketFactory extends SocketFactory {
    */
   public BalancedSocketFactory(Properties info) {
     Objects.requireNonNull(info, "info");
-    this.registration = lookup(info.getProperty(ARG_PROPERTY));
+    this.registration = lookup(ARG_PROPERTY, info.getProperty(ARG_PROPERTY));
     String k = info.getProperty(registration.keyProperty());
     if (k != null && k.isEmpty()) {
       throw new IllegalArgumentException(
@@ -117,6 +112,7 @@ public final class BalancedSocketFactory extends SocketFactory {
               + " property for a connection without a key)");
     }
     this.key = k;
+    this.sockets = new ConnectionSockets(registration.connector(), k);
   }
 
   /**
@@ -126,8 +122,9 @@ public final class BalancedSocketFactory extends SocketFactory {
    * @throws IllegalArgumentException if {@code name} is null or names no registration
    */
   public BalancedSocketFactory(String name) {
-    this.registration = lookup(name);
+    this.registration = lookup(ARG_PROPERTY, name);
     this.key = null;
+    this.sockets = new ConnectionSockets(registration.connector(), null);
   }
 
   /**
@@ -189,23 +186,8 @@ public final class BalancedSocketFactory extends SocketFactory {
    * documentation).
    */
   @Override
-  public Socket createSocket() throws IOException {
-    LeasedSocket s;
-    synchronized (this) {
-      if (first != null) {
-        Lease lease = first.lease();
-        if (lease != null && lease.isGranted()) {
-          if (!first.isClosed()) {
-            return new PinnedSocket(lease.target());
-          }
-          first = connector().unconnectedSocketByKeyHash(lease.hash());
-          return first;
-        }
-      }
-      s = key == null ? connector().unconnectedSocket() : connector().unconnectedSocket(key);
-      first = s;
-    }
-    return s;
+  public Socket createSocket() {
+    return sockets.next();
   }
 
   /**
@@ -283,22 +265,18 @@ public final class BalancedSocketFactory extends SocketFactory {
         + ")";
   }
 
-  private static Registration lookup(String name) {
-    if (name == null) {
-      throw new IllegalArgumentException(
-          ARG_PROPERTY
-              + ": null (expected: the name a connector was registered under with"
-              + " BalancedSocketFactory.register, one of "
-              + new TreeSet<>(REGISTRY.keySet())
-              + ")");
-    }
-    Registration r = REGISTRY.get(name);
+  /**
+   * Returns the registration {@code name}, which the driver gave as {@code field}.
+   *
+   * @throws IllegalArgumentException if {@code name} is null or not registered
+   */
+  static Registration lookup(String field, String name) {
+    Registration r = name == null ? null : REGISTRY.get(name);
     if (r == null) {
       throw new IllegalArgumentException(
-          ARG_PROPERTY
-              + ": '"
-              + name
-              + "' is not registered (expected: the name a connector was registered under with"
+          field
+              + (name == null ? ": null" : ": '" + name + "' is not registered")
+              + " (expected: the name a connector was registered under with"
               + " BalancedSocketFactory.register, one of "
               + new TreeSet<>(REGISTRY.keySet())
               + ")");
@@ -358,33 +336,6 @@ public final class BalancedSocketFactory extends SocketFactory {
     @Override
     public String toString() {
       return "Registration(" + name + ", keyProperty=" + keyProperty + ")";
-    }
-  }
-
-  /**
-   * A socket to the server of a connection's balanced socket, for the driver's cancel requests:
-   * {@code connect} ignores its address and connects there, once, unleased.
-   */
-  private static final class PinnedSocket extends Socket {
-    private final InetSocketAddress target;
-
-    PinnedSocket(InetSocketAddress target) {
-      this.target = target;
-    }
-
-    @Override
-    public void connect(java.net.SocketAddress ignored, int timeout) throws IOException {
-      super.connect(target, timeout);
-    }
-
-    @Override
-    public void connect(java.net.SocketAddress ignored) throws IOException {
-      super.connect(target);
-    }
-
-    @Override
-    public String toString() {
-      return "PinnedSocket(" + target + ", " + super.toString() + ")";
     }
   }
 }
