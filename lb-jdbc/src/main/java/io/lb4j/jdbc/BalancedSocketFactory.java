@@ -35,7 +35,9 @@ import javax.net.SocketFactory;
  * properties} once per connection; its {@code socketFactoryArg} is the name the application gave
  * {@link #register}. A driver that passes only that argument uses the {@linkplain
  * #BalancedSocketFactory(String) constructor taking a string}. The registry is global to the class
- * loader that loaded this class, as {@link java.sql.DriverManager}'s drivers are.
+ * loader that loaded this class, as {@link java.sql.DriverManager}'s drivers are. MySQL Connector/J
+ * takes its own interface instead: {@link BalancedMysqlSocketFactory} finds the same registrations
+ * by the URL's host.
  *
  * <h2>The host in the URL is ignored</h2>
  *
@@ -312,7 +314,10 @@ public final class BalancedSocketFactory extends SocketFactory {
       this.keyProperty = keyProperty;
     }
 
-    /** Returns the name the JDBC URL's {@value BalancedSocketFactory#ARG_PROPERTY} gives. */
+    /**
+     * Returns the name: pgjdbc's {@value BalancedSocketFactory#ARG_PROPERTY}, the URL's host for
+     * {@link BalancedMysqlSocketFactory}.
+     */
     public String name() {
       return name;
     }
