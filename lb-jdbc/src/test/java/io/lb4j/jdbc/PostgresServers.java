@@ -500,7 +500,7 @@ final class PostgresServers implements AutoCloseable {
     return p.exitValue() == 0 ? new String(out, StandardCharsets.UTF_8).trim() : null;
   }
 
-  private static String read(Path log) {
+  static String read(Path log) {
     try {
       return Files.exists(log) ? Files.readString(log) : "(no log)";
     } catch (IOException e) {
@@ -508,7 +508,7 @@ final class PostgresServers implements AutoCloseable {
     }
   }
 
-  private static void deleteTree(Path dir) {
+  static void deleteTree(Path dir) {
     if (!Files.exists(dir)) {
       return;
     }
