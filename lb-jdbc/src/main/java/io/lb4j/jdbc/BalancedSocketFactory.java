@@ -17,7 +17,7 @@ import javax.net.SocketFactory;
  * A {@link SocketFactory} that balances every connection a socket-based JDBC driver opens: the
  * driver names this class and a registered {@link BalancedConnector}, and each new database
  * connection goes to the backend the connector's rule chooses, is retried on another backend when
- * one refuses or times out, and holds a {@link Lease} for its life.
+ * one refuses or times out, and holds a {@link io.lb4j.Lease} for its life.
  *
  * <pre>{@code
  * L4LoadBalancer lb = L4LoadBalancer.builder().config(config).build();
