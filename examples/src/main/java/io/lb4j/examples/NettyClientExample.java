@@ -7,6 +7,7 @@ import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
+import io.lb4j.connect.BalancedConnector;
 import io.lb4j.core.L4LoadBalancer;
 import io.lb4j.netty.NettyConnector;
 import io.netty.bootstrap.Bootstrap;
@@ -79,7 +80,7 @@ public final class NettyClientExample {
                   }
                 });
     try (L4LoadBalancer lb = L4LoadBalancer.builder().config(config).build()) {
-      NettyConnector cache = NettyConnector.builder(lb, "cache").build();
+      NettyConnector cache = NettyConnector.of(BalancedConnector.builder(lb, "cache").build());
       List<Channel> channels = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
         Future<Channel> f = cache.connect(bootstrap).awaitUninterruptibly();

@@ -2,18 +2,13 @@ package io.lb4j.connect;
 
 import io.lb4j.Durations;
 import io.lb4j.FlowKey;
-import io.lb4j.IpLiteral;
 import io.lb4j.Lease;
 import io.lb4j.LoadBalancer;
-import io.lb4j.LoadBalancerConfig;
-import io.lb4j.Protocol;
-import io.lb4j.Rule;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Objects;
@@ -202,90 +197,59 @@ public final class BalancedConnector {
         timeoutCapMillis > 0
             ? Math.min(timeoutCapMillis, connectTimeoutMillis)
             : connectTimeoutMillis;
-    String[] tried = new String[maxAttempts];
-    int triedCount = 0;
-    StringBuilder failures = null;
-    long keyHash = hash;
-    for (int attempt = 0; attempt < maxAttempts; attempt++) {
+    ConnectAttempts attempts = new ConnectAttempts(this, hash, keyed, timeout);
+    while (true) {
       Endpoint<C> e = opener.open();
       Lease lease;
       try {
         if (bindAddress != null) {
-          lease = leaseFlow(e.socket(), attempt, tried, triedCount);
-        } else if (!keyed && attempt == 0) {
-          lease = lb.lease(rule);
-          keyHash = lease.hash(); // a retry spreads from the scheduler's random draw
+          e.socket().bind(new InetSocketAddress(bindAddress, 0));
+          lease = attempts.nextForFlow((InetSocketAddress) e.socket().getLocalSocketAddress());
         } else {
-          lease = lb.leaseByKeyHash(rule, keyHash, attempt, tried, triedCount);
+          lease = attempts.next();
         }
       } catch (IOException | RuntimeException ex) {
         closeQuietly(e.connection());
         throw ex;
       }
-      if (lease == null || !lease.isGranted()) {
-        closeQuietly(e.connection());
-        throw new ConnectException(
-            rule
-                + ": "
-                + (attempt == 0 && lease != null
-                    ? lease.selection().detail()
-                    : "no backend left to try after " + attempt + " attempts" + failures));
-      }
-      String backend = lease.backend().id();
       try {
         e.socket().connect(lease.target(), timeout);
-        lb.reportConnectSuccess(rule, backend);
+        attempts.succeeded(lease);
         return new Attempts<>(e.connection(), lease);
       } catch (IOException ex) {
-        lease.close();
         closeQuietly(e.connection());
-        lb.reportConnectFailure(rule, backend);
-        tried[triedCount++] = backend;
-        if (failures == null) {
-          failures = new StringBuilder();
-        }
-        failures
-            .append("; ")
-            .append(backend)
-            .append(' ')
-            .append(IpLiteral.format(lease.target()))
-            .append(": ")
-            .append(describe(ex, timeout));
+        attempts.failed(lease, ex);
       }
     }
-    throw new ConnectException(
-        rule + ": every attempt failed (" + maxAttempts + " attempts)" + failures);
   }
 
-  /** Returns the lease of the socket's flow once bound, or null when no untried backend is left. */
-  private Lease leaseFlow(Socket socket, int attempt, String[] tried, int triedCount)
-      throws IOException {
-    socket.bind(new InetSocketAddress(bindAddress, 0));
-    LoadBalancerConfig config = lb.config();
-    Rule r = config.rule(rule);
-    if (r == null) {
-      throw new ConnectException(rule + ": no rule named '" + rule + "'");
-    }
-    InetAddress frontend = config.frontend(r.frontend()).address();
-    FlowKey flow =
-        FlowKey.of(
-            Protocol.TCP,
-            (InetSocketAddress) socket.getLocalSocketAddress(),
-            new InetSocketAddress(frontend, r.frontendPort()));
-    if (attempt > 0 && !lb.reselect(flow, attempt, tried, triedCount).isSelected()) {
-      return null; // every backend tried
-    }
-    return lb.lease(flow); // on the backend reselect recorded the flow on, for a retry
+  /**
+   * Returns the attempts of one connect to the key whose {@link LoadBalancer#keyHash hash} is
+   * given, for a connector of another I/O library (lb-netty-adapter's {@code NettyConnector} is
+   * one).
+   */
+  public ConnectAttempts attempts(long keyHash) {
+    return new ConnectAttempts(this, keyHash, true, connectTimeoutMillis);
   }
 
-  private static String describe(IOException e, int timeoutMillis) {
-    if (e instanceof SocketTimeoutException) {
-      return "no answer within the connect timeout ("
-          + Durations.format(Duration.ofMillis(timeoutMillis))
-          + ")";
-    }
-    String m = e.getMessage();
-    return e.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+  /** Returns the attempts of one connect without a key: the rule's scheduler picks. */
+  public ConnectAttempts attempts() {
+    return new ConnectAttempts(this, 0, false, connectTimeoutMillis);
+  }
+
+  /** Returns the connect timeout of each attempt, in milliseconds. */
+  public int connectTimeoutMillis() {
+    return connectTimeoutMillis;
+  }
+
+  /** Returns the most connects one connect tries. */
+  public int maxAttempts() {
+    return maxAttempts;
+  }
+
+  /** Returns the local address connections bind to before their backend is chosen, or null. */
+  public InetAddress bindLocalAddress() {
+    return bindAddress;
   }
 
   static void closeQuietly(java.io.Closeable c) {

@@ -17,6 +17,7 @@ import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.OutlierDetection;
 import io.lb4j.SelectionPolicy;
+import io.lb4j.connect.BalancedConnector;
 import io.lb4j.core.L4LoadBalancer;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -132,7 +133,7 @@ class NettyConnectorTest {
         backendOf(server("a", "127.0.0.2")),
         backendOf(server("b", "127.0.0.3")),
         backendOf(server("c", "127.0.0.4")));
-    NettyConnector c = NettyConnector.builder(lb, "app").build();
+    NettyConnector c = NettyConnector.of(BalancedConnector.builder(lb, "app").build());
     for (String key : List.of("user-1", "user-2", "user-3")) {
       String expected = lb.pickByKey("app", key).backend().id();
       Channel ch = await(c.connect(bootstrap, key));
@@ -153,7 +154,7 @@ class NettyConnectorTest {
         OutlierDetection.DEFAULT,
         Backend.of("down", "127.0.0.2", refused),
         backendOf(server("b", "127.0.0.3")));
-    NettyConnector c = NettyConnector.builder(lb, "app").build();
+    NettyConnector c = NettyConnector.of(BalancedConnector.builder(lb, "app").build());
     String key = null;
     for (int k = 0; key == null && k < 1000; k++) {
       if (lb.pickByKey("app", "k" + k).backend().id().equals("down")) {
@@ -173,7 +174,7 @@ class NettyConnectorTest {
         OutlierDetection.DISABLED,
         Backend.of("a", "127.0.0.2", TestServer.freePort("127.0.0.2")),
         Backend.of("b", "127.0.0.3", TestServer.freePort("127.0.0.3")));
-    NettyConnector c = NettyConnector.builder(lb, "app").build();
+    NettyConnector c = NettyConnector.of(BalancedConnector.builder(lb, "app").build());
     Future<Channel> f = c.connect(bootstrap);
     assertTrue(f.awaitUninterruptibly(10, TimeUnit.SECONDS));
     ConnectException e = assertInstanceOf(ConnectException.class, f.cause());
@@ -187,7 +188,7 @@ class NettyConnectorTest {
   @Test
   void backendDisabled_closesTheChannel() throws Exception {
     balancer(OutlierDetection.DEFAULT, backendOf(server("a", "127.0.0.2")));
-    NettyConnector c = NettyConnector.builder(lb, "app").build();
+    NettyConnector c = NettyConnector.of(BalancedConnector.builder(lb, "app").build());
     Channel ch = await(c.connect(bootstrap, 7L));
     assertEquals("a", greeting());
     lb.setAdminState("app", "a", AdminState.DISABLED);
@@ -203,10 +204,11 @@ class NettyConnectorTest {
         Backend.of("down", "127.0.0.2", TestServer.freePort("127.0.0.2")),
         backendOf(server("b", "127.0.0.3")));
     NettyConnector c =
-        NettyConnector.builder(lb, "app")
-            .bindLocalAddress(InetAddress.getByName("127.0.0.9"))
-            .connectTimeout(Duration.ofSeconds(2))
-            .build();
+        NettyConnector.of(
+            BalancedConnector.builder(lb, "app")
+                .bindLocalAddress(InetAddress.getByName("127.0.0.9"))
+                .connectTimeout(Duration.ofSeconds(2))
+                .build());
     for (int i = 0; i < 6; i++) { // about half pick "down" first and retry
       Channel ch = await(c.connect(bootstrap));
       assertEquals("b", greeting());
