@@ -165,14 +165,7 @@ public record FlowExplanation(
       sb.append("  hashed ").append(mode).append(": ").append(String.join(", ", hashedFields));
       sb.append(String.format(" -> %016x", hash)).append('\n');
     }
-    long eligible = candidates.stream().filter(Candidate::eligible).count();
-    sb.append("  algorithm ")
-        .append(algorithm == null ? "NAT (one backend)" : algorithm.toString())
-        .append(" over ")
-        .append(eligible)
-        .append(" of ")
-        .append(candidates.size())
-        .append(candidates.size() == 1 ? " backend\n" : " backends\n");
+    appendAlgorithm(sb, algorithm, candidates);
     sb.append("  answer ").append(answer(selection));
     if (fromFlowTable) {
       sb.append(" (existing flow, from the flow table");
@@ -183,6 +176,25 @@ public record FlowExplanation(
     } else {
       sb.append(" (fresh pick: the flow is not in the flow table)\n");
     }
+    appendLeftOut(sb, candidates);
+    return sb.toString();
+  }
+
+  /** Appends the algorithm line: {@code algorithm MAGLEV over 2 of 3 backends}. */
+  static void appendAlgorithm(
+      StringBuilder sb, SelectionAlgorithm algorithm, List<Candidate> candidates) {
+    long eligible = candidates.stream().filter(Candidate::eligible).count();
+    sb.append("  algorithm ")
+        .append(algorithm == null ? "NAT (one backend)" : algorithm.toString())
+        .append(" over ")
+        .append(eligible)
+        .append(" of ")
+        .append(candidates.size())
+        .append(candidates.size() == 1 ? " backend\n" : " backends\n");
+  }
+
+  /** Appends a {@code left out:} line per backend left out, with its reason. */
+  static void appendLeftOut(StringBuilder sb, List<Candidate> candidates) {
     for (Candidate c : candidates) {
       if (!c.eligible()) {
         sb.append("  left out: ").append(c.backendId()).append(' ').append(c.exclusion());
@@ -192,7 +204,6 @@ public record FlowExplanation(
         sb.append('\n');
       }
     }
-    return sb.toString();
   }
 
   private static String answer(Selection s) {

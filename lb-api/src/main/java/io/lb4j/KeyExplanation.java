@@ -74,14 +74,7 @@ public record KeyExplanation(
     }
     sb.append(" (").append(ruleDescription).append(")\n");
     sb.append(String.format("  hash %016x", hash)).append('\n');
-    long eligible = candidates.stream().filter(Candidate::eligible).count();
-    sb.append("  algorithm ")
-        .append(algorithm == null ? "NAT (one backend)" : algorithm.toString())
-        .append(" over ")
-        .append(eligible)
-        .append(" of ")
-        .append(candidates.size())
-        .append(candidates.size() == 1 ? " backend\n" : " backends\n");
+    FlowExplanation.appendAlgorithm(sb, algorithm, candidates);
     sb.append("  answer ");
     if (selection.isSelected()) {
       sb.append(selection.backend().id()).append(' ').append(IpLiteral.format(selection.target()));
@@ -94,15 +87,7 @@ public record KeyExplanation(
       sb.append(selection.status()).append(": ").append(selection.detail());
     }
     sb.append('\n');
-    for (Candidate c : candidates) {
-      if (!c.eligible()) {
-        sb.append("  left out: ").append(c.backendId()).append(' ').append(c.exclusion());
-        if (!c.detail().isEmpty()) {
-          sb.append(" (").append(c.detail()).append(')');
-        }
-        sb.append('\n');
-      }
-    }
+    FlowExplanation.appendLeftOut(sb, candidates);
     return sb.toString();
   }
 }

@@ -14,13 +14,24 @@ package io.lb4j;
  * called or it idles out; only a {@link AdminState#DISABLED} backend loses its flows. {@link #pick}
  * answers what a new flow would get, recording nothing.
  *
+ * <h2>Application keys and leases</h2>
+ *
+ * <p>A client that connects out has no 5-tuple before it connects. It selects by a key it owns
+ * instead — {@link #pickByKey(String, long)}, a {@code long}, a {@code CharSequence} or bytes,
+ * hashed by {@link #keyHash} — or with no key ({@link #pickAny}), through the same selector,
+ * weights, health and bounded load as a flow. It holds the backend for the life of its connection
+ * with a {@link Lease} ({@link #leaseByKey(String, long)}, {@link #lease(String)}, {@link
+ * #lease(FlowKey)}): counted as load, pinned, ended by {@code DISABLED} and drain deadlines,
+ * released once. {@code io.lb4j.connect.BalancedConnector} in lb-core connects with retry on top of
+ * these; see {@code docs/embedding.md}.
+ *
  * <h2>Threading</h2>
  *
- * <p>The data plane ({@link #select}, {@link #pick}, {@link #flowClosed}) may be called from any
- * number of threads; it reads an immutable snapshot published by the control plane and takes no
- * lock. The control plane (every other method) is serialized internally; each change builds a new
- * snapshot and publishes it with one volatile write, so a selection sees either the state before a
- * change or the state after it.
+ * <p>The data plane ({@link #select}, {@link #pick}, {@link #flowClosed}, the key picks and leases)
+ * may be called from any number of threads; it reads an immutable snapshot published by the control
+ * plane and takes no lock. The control plane (every other method) is serialized internally; each
+ * change builds a new snapshot and publishes it with one volatile write, so a selection sees either
+ * the state before a change or the state after it.
  *
  * <p>Thread-safe.
  */

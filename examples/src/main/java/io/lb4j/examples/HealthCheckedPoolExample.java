@@ -2,7 +2,6 @@ package io.lb4j.examples;
 
 import io.lb4j.Backend;
 import io.lb4j.BackendPool;
-import io.lb4j.FlowKey;
 import io.lb4j.Frontend;
 import io.lb4j.HealthEvent;
 import io.lb4j.HealthProbe;
@@ -11,7 +10,8 @@ import io.lb4j.IpLiteral;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancerListener;
 import io.lb4j.LoadBalancingRule;
-import io.lb4j.Protocol;
+import io.lb4j.connect.BalancedConnector;
+import io.lb4j.connect.LeasedSocket;
 import io.lb4j.core.L4LoadBalancer;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -22,8 +22,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Two real TCP backends on 127.0.0.2 and 127.0.0.3, probed every second; one of them dies and the
- * balancer takes it out of rotation, saying why.
+ * Two real TCP backends on 127.0.0.2 and 127.0.0.3, probed every second, reached through a {@link
+ * BalancedConnector}; one of them dies and the balancer takes it out of rotation, saying why.
  */
 public final class HealthCheckedPoolExample {
   public static void main(String[] args) throws Exception {
@@ -66,6 +66,8 @@ public final class HealthCheckedPoolExample {
 
       System.out.println("stopping web-2 ...");
       two.close();
+      System.out.println("before its probe fails, refused connects to web-2 are retried on web-1:");
+      printPicks(lb);
       awaitState(events, HealthState.UNHEALTHY, 1);
       printPicks(lb);
       System.out.println("web-2 health: " + lb.health("app", "web-2").lastResult());
@@ -74,11 +76,14 @@ public final class HealthCheckedPoolExample {
     }
   }
 
-  private static void printPicks(L4LoadBalancer lb) {
-    StringBuilder sb = new StringBuilder("new flows go to:");
-    for (int port = 40000; port < 40008; port++) {
-      FlowKey flow = FlowKey.ipv4(0x7f000009, port, 0x7f000001, 8080, Protocol.TCP);
-      sb.append(' ').append(lb.pick(flow).backend().id());
+  /** Opens and closes eight real connections through the connector, printing each backend. */
+  private static void printPicks(L4LoadBalancer lb) throws IOException {
+    BalancedConnector connector = BalancedConnector.builder(lb, "app").build();
+    StringBuilder sb = new StringBuilder("new connections go to:");
+    for (int i = 0; i < 8; i++) {
+      try (LeasedSocket s = connector.connect()) {
+        sb.append(' ').append(s.lease().backend().id());
+      }
     }
     System.out.println(sb);
   }

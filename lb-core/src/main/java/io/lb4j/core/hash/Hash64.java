@@ -47,15 +47,7 @@ public final class Hash64 {
         v4 = round(v4, readLong(bytes, i + 24));
         i += 32;
       } while (i <= len - 32);
-      h =
-          Long.rotateLeft(v1, 1)
-              + Long.rotateLeft(v2, 7)
-              + Long.rotateLeft(v3, 12)
-              + Long.rotateLeft(v4, 18);
-      h = mergeRound(h, v1);
-      h = mergeRound(h, v2);
-      h = mergeRound(h, v3);
-      h = mergeRound(h, v4);
+      h = mergeStripes(v1, v2, v3, v4);
     } else {
       h = seed + P5;
     }
@@ -158,15 +150,7 @@ public final class Hash64 {
     }
     long h;
     if (striped) {
-      h =
-          Long.rotateLeft(v1, 1)
-              + Long.rotateLeft(v2, 7)
-              + Long.rotateLeft(v3, 12)
-              + Long.rotateLeft(v4, 18);
-      h = mergeRound(h, v1);
-      h = mergeRound(h, v2);
-      h = mergeRound(h, v3);
-      h = mergeRound(h, v4);
+      h = mergeStripes(v1, v2, v3, v4);
     } else {
       h = seed + P5;
     }
@@ -255,6 +239,18 @@ public final class Hash64 {
     acc += input * P2;
     acc = Long.rotateLeft(acc, 31);
     return acc * P1;
+  }
+
+  private static long mergeStripes(long v1, long v2, long v3, long v4) {
+    long h =
+        Long.rotateLeft(v1, 1)
+            + Long.rotateLeft(v2, 7)
+            + Long.rotateLeft(v3, 12)
+            + Long.rotateLeft(v4, 18);
+    h = mergeRound(h, v1);
+    h = mergeRound(h, v2);
+    h = mergeRound(h, v3);
+    return mergeRound(h, v4);
   }
 
   private static long mergeRound(long acc, long val) {
