@@ -94,11 +94,14 @@ class ResolverTest {
     ManagedChannel channel =
         fixture.track(
             Grpc.newChannelBuilder("lb4j://shop/who", InsecureChannelCredentials.create())
-                .defaultServiceConfig(Lb4jGrpc.serviceConfig())
+                .defaultLoadBalancingPolicy("lb4j") // no config: the default key header
                 .build());
     for (int k = 0; k < 50; k++) {
       assertEquals(
           fixture.lb.pickByKey(GrpcFixture.RULE, "k" + k).backend().id(), who(channel, "k" + k));
+      assertEquals(
+          fixture.lb.pickByKey(GrpcFixture.RULE, "k" + k).backend().id(),
+          who(KeyRoutingTest.withHeader(channel, "x-lb4j-key", "k" + k)));
     }
   }
 

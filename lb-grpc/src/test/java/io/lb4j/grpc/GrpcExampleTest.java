@@ -1,4 +1,4 @@
-package io.lb4j.examples;
+package io.lb4j.grpc;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,7 +8,7 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /** The example runs against its real servers and prints what docs/embedding-grpc.md shows. */
-class GrpcKeyRoutingExampleTest {
+class GrpcExampleTest {
 
   @Test
   void main_runs_onlyTheRemovedServersUsersMove() throws Exception {
@@ -16,12 +16,11 @@ class GrpcKeyRoutingExampleTest {
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try {
-      GrpcKeyRoutingExample.main(new String[0]);
+      GrpcExample.main(new String[0]);
     } finally {
       System.setOut(out);
     }
     String text = captured.toString(StandardCharsets.UTF_8);
-    out.print(text);
     assertTrue(text.contains("user -> server: {user-0="), text);
     assertTrue(text.contains("key \"user-7\" in rule shop"), text);
     assertTrue(text.contains("RPCs without a key:"), text);

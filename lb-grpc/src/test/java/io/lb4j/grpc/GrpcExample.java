@@ -1,4 +1,4 @@
-package io.lb4j.examples;
+package io.lb4j.grpc;
 
 import io.grpc.CallOptions;
 import io.grpc.InsecureChannelCredentials;
@@ -17,7 +17,6 @@ import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.SelectionPolicy;
 import io.lb4j.core.L4LoadBalancer;
-import io.lb4j.grpc.Lb4jGrpc;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * <p>The service is written without protoc ({@code example.Shop/Whoami}, strings as messages); with
  * generated stubs the same key goes in {@code stub.withOption(Lb4jGrpc.KEY, user)}.
  */
-public final class GrpcKeyRoutingExample {
+public final class GrpcExample {
 
   static final MethodDescriptor<String, String> WHOAMI =
       MethodDescriptor.<String, String>newBuilder()
