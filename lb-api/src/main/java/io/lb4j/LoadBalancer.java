@@ -341,8 +341,11 @@ public interface LoadBalancer extends AutoCloseable {
    */
   Diagnosis diagnose();
 
-  /** Adds a listener of health changes and ended flows. */
+  /** Adds a listener of health changes, ended flows and reconfigurations. */
   void addListener(LoadBalancerListener listener);
+
+  /** Removes {@code listener}, added before; returns whether it was there. */
+  boolean removeListener(LoadBalancerListener listener);
 
   /**
    * Stops probing and releases the balancer's resources; selections after it answer as before but

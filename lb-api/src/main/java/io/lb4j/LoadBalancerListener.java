@@ -3,8 +3,12 @@ package io.lb4j;
 import java.util.List;
 
 /**
- * Receives a balancer's events. Methods run on the balancer's control thread (the probe scheduler);
- * they must be quick and must not block. Every method has a default that does nothing.
+ * Receives a balancer's events. Methods run on the balancer's control thread (the probe scheduler)
+ * or on the thread that changed the configuration; they must be quick and must not block. {@link
+ * #onHealthChange} and {@link #onFlowsEnded} may run while the control plane holds its lock:
+ * calling the balancer back from the same thread is safe, but waiting for another thread that calls
+ * the balancer's control plane would deadlock — hand such work to an executor. {@link
+ * #onReconfigured} runs outside the lock. Every method has a default that does nothing.
  *
  * <p>Implementations must be thread-safe.
  */

@@ -283,6 +283,10 @@ final class ControlPlane {
     listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
+  boolean removeListener(LoadBalancerListener listener) {
+    return listeners.remove(Objects.requireNonNull(listener, "listener"));
+  }
+
   void close() {
     synchronized (lock) {
       if (closed) {

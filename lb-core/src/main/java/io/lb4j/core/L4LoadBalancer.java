@@ -503,6 +503,11 @@ public final class L4LoadBalancer implements LoadBalancer {
   }
 
   @Override
+  public boolean removeListener(LoadBalancerListener listener) {
+    return control.removeListener(listener);
+  }
+
+  @Override
   public void addBackend(String pool, Backend backend) {
     control.addBackend(pool, backend);
   }

@@ -192,4 +192,29 @@ class KeySelectionTest {
     assertEquals(Selection.Status.NO_RULE, none.selection().status());
     assertTrue(none.toString().contains("no rule named 'other'"), none.toString());
   }
+
+  @Test
+  void listener_onReconfigured_followsMembership_untilRemoved() {
+    lb = balancer(config(SelectionPolicy.maglev(), 1, 1));
+    List<List<String>> seen = new java.util.ArrayList<>();
+    io.lb4j.LoadBalancerListener l =
+        new io.lb4j.LoadBalancerListener() {
+          @Override
+          public void onReconfigured(LoadBalancerConfig config) {
+            seen.add(config.pool("db").backends().stream().map(Backend::id).toList());
+          }
+        };
+    lb.addListener(l);
+    lb.addBackend("db", Backend.of("db-9", "127.0.0.9"));
+    lb.removeBackend("db", "db-0");
+    lb.setWeight("db", "db-1", 1); // unchanged: no event
+    lb.setWeight("db", "db-1", 3);
+    assertEquals(
+        List.of(List.of("db-0", "db-1", "db-9"), List.of("db-1", "db-9"), List.of("db-1", "db-9")),
+        seen);
+    assertTrue(lb.removeListener(l));
+    assertFalse(lb.removeListener(l));
+    lb.removeBackend("db", "db-9");
+    assertEquals(3, seen.size(), "a removed listener hears nothing");
+  }
 }
