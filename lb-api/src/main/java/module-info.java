@@ -5,4 +5,5 @@
 module io.lb4j.api {
   exports io.lb4j;
   exports io.lb4j.spi;
+  exports io.lb4j.discovery;
 }

@@ -65,7 +65,12 @@ public record Finding(
      * 10. The proxy's connections to one backend address and port use up the local ephemeral port
      * range (a user-space proxy's SNAT exhaustion).
      */
-    SOURCE_PORTS_EXHAUSTING
+    SOURCE_PORTS_EXHAUSTING,
+    /**
+     * 11. A pool's membership source fails, or its last answer was refused by the guard: the pool
+     * keeps the last good members, of a given age.
+     */
+    DISCOVERY_FAILING
   }
 
   /** Validates the fields and copies the evidence. */

@@ -341,6 +341,36 @@ public interface LoadBalancer extends AutoCloseable {
    */
   Diagnosis diagnose();
 
+  // ---------------------------------------------------------------- membership sources
+
+  /**
+   * Attaches {@code source} to pool {@code pool}: from now on each of its answers is applied as one
+   * reconfiguration of the pool (members added join, members gone leave through the drain path,
+   * weights and states change in place), within {@code options}' guard; a failing source leaves the
+   * pool as it was. Detach with the returned {@link io.lb4j.discovery.Discovery}'s {@code close()}.
+   *
+   * @throws IllegalArgumentException if the pool is not defined, already has a source, or an
+   *     inbound NAT rule names one of its backends
+   */
+  io.lb4j.discovery.Discovery attach(
+      String pool,
+      io.lb4j.discovery.MembershipSource source,
+      io.lb4j.discovery.DiscoveryOptions options);
+
+  /** Returns the status of every attached source, by pool name. */
+  java.util.List<io.lb4j.discovery.DiscoveryStatus> discoveries();
+
+  /**
+   * Returns the fingerprint of rule {@code rule}'s selection now: 16 hex digits of a hash over what
+   * decides where a new flow or key goes — the algorithm and its parameters (table size, points,
+   * bounded load), the distribution mode, the flow-hash seed, and each backend in rotation with its
+   * weight and target. Balancers whose fingerprints are equal pick the same backend for every new
+   * flow and key; compare it across instances behind ECMP or DNS ({@code docs/scale-out.md}).
+   *
+   * @throws IllegalArgumentException if the rule is not defined
+   */
+  String selectionFingerprint(String rule);
+
   /** Adds a listener of health changes, ended flows and reconfigurations. */
   void addListener(LoadBalancerListener listener);
 

@@ -65,6 +65,7 @@ final class ControlPlane {
   final ProbeTargets probes;
   final PassiveHealth passive;
   private final boolean ownsScheduler;
+  final Discoveries discoveries;
 
   // Guarded by lock.
   private LoadBalancerConfig config;
@@ -101,6 +102,7 @@ final class ControlPlane {
     this.probes = new ProbeTargets(this, probeSettings);
     this.passive = new PassiveHealth(this);
     this.builder = new RuleBuilder(this);
+    this.discoveries = new Discoveries(this, clock);
   }
 
   /** Builds every rule and starts probing. */
@@ -185,6 +187,7 @@ final class ControlPlane {
   void reconfigure(LoadBalancerConfig next) {
     Objects.requireNonNull(next, "config");
     synchronized (lock) {
+      next = discoveries.keepDiscoveredLocked(next);
       Set<String> after = new HashSet<>(next.ruleNames());
       for (String gone : config.ruleNames()) {
         if (!after.contains(gone)) {
@@ -267,8 +270,19 @@ final class ControlPlane {
     reconfigured();
   }
 
+  /**
+   * Replaces the backends of pool {@code pool} as one change, as a membership source's answer does:
+   * added ones join, departed ones drain, the rest change in place. Under the lock; the caller
+   * tells the listeners after it.
+   */
+  void replacePoolLocked(String pool, List<Backend> backends) {
+    config = config.withPool(new BackendPool(pool, backends));
+    rebuild(rulesOfPool(pool));
+    logger.info("pool {}: {} members from its source", pool, backends.size());
+  }
+
   /** Tells the listeners the configuration now in force; outside the lock. */
-  private void reconfigured() {
+  void reconfigured() {
     LoadBalancerConfig now = config();
     for (LoadBalancerListener l : listeners) {
       try {

@@ -16,6 +16,7 @@ import io.lb4j.ProberStats;
 import io.lb4j.Selection;
 import io.lb4j.core.diagnose.BalancerView;
 import io.lb4j.core.diagnose.Diagnostician;
+import io.lb4j.core.diagnose.DiscoveryCheck;
 import io.lb4j.core.diagnose.Explainer;
 import io.lb4j.core.diagnose.RuleView;
 import io.lb4j.core.flow.FlowTable;
@@ -462,7 +463,8 @@ public final class L4LoadBalancer implements LoadBalancer {
     Selection fresh = answer(rule, index);
     BackendSlot pinned = flows.peek(flow);
     Selection fromTable = pinned != null && !pinned.disabled ? pinned.selection : null;
-    return Explainer.explain(view, flow, ruleView, hash, fresh, fromTable);
+    return Explainer.explain(
+        view, flow, ruleView, hash, fresh, fromTable, selectionFingerprint(rule.name));
   }
 
   @Override
@@ -477,12 +479,21 @@ public final class L4LoadBalancer implements LoadBalancer {
           rule, none.detail(), keyText, keyHash, null, java.util.List.of(), none);
     }
     Selection fresh = answer(r, r.selector.select(keyHash));
-    return Explainer.explainKey(view, ruleView, keyText, keyHash, fresh);
+    return Explainer.explainKey(
+        view, ruleView, keyText, keyHash, fresh, selectionFingerprint(r.name));
   }
 
   @Override
   public Diagnosis diagnose() {
-    return Diagnostician.diagnose(ViewBuilder.view(control, true), control.probes.checker(), clock);
+    Diagnosis d =
+        Diagnostician.diagnose(ViewBuilder.view(control, true), control.probes.checker(), clock);
+    java.util.List<io.lb4j.discovery.DiscoveryStatus> sources = discoveries();
+    if (sources.isEmpty()) {
+      return d;
+    }
+    java.util.List<io.lb4j.Finding> findings = new java.util.ArrayList<>(d.findings());
+    findings.addAll(DiscoveryCheck.findings(sources, clock.instant()));
+    return new Diagnosis(d.at(), d.checksRun() + sources.size(), findings);
   }
 
   // ---------------------------------------------------------------- control plane
@@ -500,6 +511,29 @@ public final class L4LoadBalancer implements LoadBalancer {
   @Override
   public void addListener(LoadBalancerListener listener) {
     control.addListener(listener);
+  }
+
+  @Override
+  public io.lb4j.discovery.Discovery attach(
+      String pool,
+      io.lb4j.discovery.MembershipSource source,
+      io.lb4j.discovery.DiscoveryOptions options) {
+    return control.discoveries.attach(pool, source, options);
+  }
+
+  @Override
+  public java.util.List<io.lb4j.discovery.DiscoveryStatus> discoveries() {
+    return control.discoveries.statuses();
+  }
+
+  @Override
+  public String selectionFingerprint(String rule) {
+    RuleState r = snapshot.rule(Objects.requireNonNull(rule, "rule"));
+    if (r == null) {
+      throw new IllegalArgumentException(
+          "rule: '" + rule + "' (expected: one of " + snapshot.names() + ")");
+    }
+    return String.format("%016x", Hash64.hashWords(seed, r.fingerprint, 0));
   }
 
   @Override
@@ -555,6 +589,7 @@ public final class L4LoadBalancer implements LoadBalancer {
   @Override
   public void close() {
     recording = false;
+    control.discoveries.closeAll();
     control.close();
   }
 

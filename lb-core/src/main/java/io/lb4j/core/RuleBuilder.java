@@ -210,7 +210,30 @@ final class RuleBuilder {
         none,
         full(rule.name()),
         exhausted(rule.name(), rotation.length + lastResort.length),
-        registry.window);
+        registry.window,
+        fingerprint(
+            rule.selection() + " " + rule.distributionMode() + " " + rule.backendPort(),
+            slots,
+            weights));
+  }
+
+  /**
+   * Returns the fingerprint of a rule's selection: XXH64 of its parameters and of each backend in
+   * rotation — id, weight, target — sorted by id, as the selectors sort them.
+   */
+  static long fingerprint(String parameters, BackendSlot[] slots, int[] weights) {
+    java.util.TreeMap<String, String> inRotation = new java.util.TreeMap<>();
+    for (int i = 0; i < slots.length; i++) {
+      if (weights[i] > 0) {
+        inRotation.put(
+            slots[i].backendId,
+            weights[i] + " " + io.lb4j.IpLiteral.format(slots[i].selection.target()));
+      }
+    }
+    StringBuilder sb = new StringBuilder(parameters);
+    inRotation.forEach((id, rest) -> sb.append('\n').append(id).append(' ').append(rest));
+    return io.lb4j.core.hash.Hash64.xxHash64(
+        sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), 0);
   }
 
   /** Builds an inbound NAT rule: its one backend, while not DISABLED; no probe, no hashing. */
@@ -249,7 +272,11 @@ final class RuleBuilder {
         none,
         full(rule.name()),
         exhausted(rule.name(), b.adminState() == AdminState.ENABLED ? 1 : 0),
-        registry.window);
+        registry.window,
+        fingerprint(
+            "NAT " + rule.backendPort(),
+            slots,
+            new int[] {b.adminState() == AdminState.ENABLED ? 1 : 0}));
   }
 
   private static Selection exhausted(String rule, int candidates) {

@@ -47,6 +47,12 @@ final class RuleState {
   /** The rule's recent new flows; the same window across builds of the rule. */
   final NewFlowWindow window;
 
+  /**
+   * A hash of what decides a new flow's backend, but the flow-hash seed: the algorithm and its
+   * parameters, the distribution mode, each backend in rotation with its weight and target.
+   */
+  final long fingerprint;
+
   RuleState(
       String name,
       boolean nat,
@@ -62,7 +68,8 @@ final class RuleState {
       Selection none,
       Selection full,
       Selection exhausted,
-      NewFlowWindow window) {
+      NewFlowWindow window,
+      long fingerprint) {
     this.name = name;
     this.nat = nat;
     this.protocol = protocol;
@@ -86,6 +93,7 @@ final class RuleState {
     this.full = full;
     this.exhausted = exhausted;
     this.window = window;
+    this.fingerprint = fingerprint;
   }
 
   /** Returns whether this rule listens on the flow's destination port and protocol. */

@@ -55,6 +55,7 @@ public final class Explainer {
    * @param hash the flow's hash under the rule's distribution mode (0 for a NAT rule)
    * @param fresh the answer a new flow gets now
    * @param pinned the answer the flow table holds for the flow, or null
+   * @param fingerprint the rule's selection fingerprint, to compare across instances
    */
   public static FlowExplanation explain(
       BalancerView view,
@@ -62,7 +63,8 @@ public final class Explainer {
       RuleView rule,
       long hash,
       Selection fresh,
-      Selection pinned) {
+      Selection pinned,
+      String fingerprint) {
     Rule r = rule.rule();
     DistributionMode mode =
         r instanceof LoadBalancingRule ? ((LoadBalancingRule) r).distributionMode() : null;
@@ -71,7 +73,7 @@ public final class Explainer {
     return new FlowExplanation(
         flow,
         r.name(),
-        describe(view.config(), r),
+        describe(view.config(), r) + "; selection fingerprint " + fingerprint,
         mode,
         mode == null ? List.of() : hashedFields(flow, mode),
         mode == null ? 0 : hash,
@@ -88,12 +90,24 @@ public final class Explainer {
    * @param keyText the key as written
    * @param hash the key's hash
    * @param fresh the answer the key gets now
+   * @param fingerprint the rule's selection fingerprint
    */
   public static KeyExplanation explainKey(
-      BalancerView view, RuleView rule, String keyText, long hash, Selection fresh) {
+      BalancerView view,
+      RuleView rule,
+      String keyText,
+      long hash,
+      Selection fresh,
+      String fingerprint) {
     Rule r = rule.rule();
     return new KeyExplanation(
-        r.name(), describe(view.config(), r), keyText, hash, algorithm(r), candidates(rule), fresh);
+        r.name(),
+        describe(view.config(), r) + "; selection fingerprint " + fingerprint,
+        keyText,
+        hash,
+        algorithm(r),
+        candidates(rule),
+        fresh);
   }
 
   private static SelectionAlgorithm algorithm(Rule r) {

@@ -1,0 +1,87 @@
+package io.lb4j.discovery;
+
+import io.lb4j.IpLiteral;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.Objects;
+
+/**
+ * One member of a backend pool as a {@link MembershipSource} publishes it: where it listens, its
+ * weight, and what the source knows of its state and zone.
+ *
+ * <p>{@link #id()} becomes the backend's id. Sources derive it identically in every process — from
+ * the address and port ({@link #of(InetAddress, int)}: {@code 10.0.0.7:8080}, or {@code
+ * ip6-2001-db8--7.8080} for IPv6, as a backend id holds no brackets), or from the source's own
+ * stable name (an xDS endpoint's hostname, a Kubernetes pod's name) — so the selection tables of
+ * every lb4j instance fed by the same source agree.
+ *
+ * <p>Instances are immutable and thread-safe.
+ *
+ * @param id the backend id
+ * @param address the member's IP address
+ * @param port the member's port, 1-65535
+ * @param weight its weight, 0-65535 (1 when the source has none)
+ * @param state what the source says of it
+ * @param zone its zone or locality, or an empty string
+ */
+public record Member(
+    String id, InetAddress address, int port, int weight, State state, String zone) {
+
+  /** What a source says of a member. */
+  public enum State {
+    /** Ready for new connections (DNS: every answer; xDS: HEALTHY or UNKNOWN; k8s: ready). */
+    READY,
+    /**
+     * Going away: no new connections, established ones continue (xDS DRAINING, a terminating
+     * Kubernetes endpoint). Applied as the admin state {@code DRAINING}.
+     */
+    DRAINING,
+    /** Known bad by the source (xDS UNHEALTHY, TIMEOUT): applied as the override FORCE_DOWN. */
+    UNHEALTHY
+  }
+
+  /** Validates the fields. */
+  public Member {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(address, "address");
+    Objects.requireNonNull(state, "state");
+    Objects.requireNonNull(zone, "zone");
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("port: " + port + " (expected: 1-65535)");
+    }
+    if (weight < 0 || weight > 65535) {
+      throw new IllegalArgumentException("weight: " + weight + " (expected: 0-65535)");
+    }
+  }
+
+  /** Returns a ready member of weight 1 at {@code address:port}, its id derived from both. */
+  public static Member of(InetAddress address, int port) {
+    return new Member(idOf(address, port), address, port, 1, State.READY, "");
+  }
+
+  /** Returns this member with weight {@code weight}. */
+  public Member withWeight(int weight) {
+    return new Member(id, address, port, weight, state, zone);
+  }
+
+  /** Returns this member in state {@code state}. */
+  public Member withState(State state) {
+    return new Member(id, address, port, weight, state, zone);
+  }
+
+  /** Returns this member in zone {@code zone}. */
+  public Member withZone(String zone) {
+    return new Member(id, address, port, weight, state, zone);
+  }
+
+  /**
+   * Returns the id a member at {@code address:port} gets when its source has no name for it: {@code
+   * 10.0.0.7:8080}, or {@code ip6-2001-db8--7.8080} for IPv6.
+   */
+  public static String idOf(InetAddress address, int port) {
+    if (address instanceof Inet4Address) {
+      return address.getHostAddress() + ":" + port;
+    }
+    return "ip6-" + IpLiteral.format(address).replace(':', '-') + "." + port;
+  }
+}
