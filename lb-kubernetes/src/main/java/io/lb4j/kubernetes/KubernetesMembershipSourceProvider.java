@@ -92,16 +92,26 @@ public final class KubernetesMembershipSourceProvider implements MembershipSourc
       try {
         config = Config.fromKubeconfig(context, file);
       } catch (RuntimeException e) {
+        config = null;
+        if (context == null) {
+          throw new IllegalArgumentException(
+              "kubeconfig: '"
+                  + kubeconfig
+                  + "' cannot be used: "
+                  + e.getMessage()
+                  + " (expected: a kubeconfig with a current context)",
+              e);
+        }
+      }
+      if (config == null || (context != null && !context.equals(currentContext(config)))) {
         throw new IllegalArgumentException(
             "kubeconfig: '"
                 + kubeconfig
-                + "'"
-                + (context == null ? "" : " context '" + context + "'")
-                + " cannot be used: "
-                + e.getMessage()
-                + " (expected: a kubeconfig"
-                + (context == null ? " with a current context)" : " with that context)"),
-            e);
+                + "' context '"
+                + context
+                + "' (expected: one of its contexts"
+                + (config == null ? "" : ", " + contextNames(config))
+                + ")");
       }
     } else {
       config = Config.autoConfigure(context);
@@ -134,6 +144,12 @@ public final class KubernetesMembershipSourceProvider implements MembershipSourc
     return config;
   }
 
+  private static List<String> contextNames(Config config) {
+    return config.getContexts() == null
+        ? List.of()
+        : config.getContexts().stream().map(c -> c.getName()).sorted().toList();
+  }
+
   private static String currentContext(Config config) {
     return config.getCurrentContext() == null ? null : config.getCurrentContext().getName();
   }
@@ -157,8 +173,8 @@ public final class KubernetesMembershipSourceProvider implements MembershipSourc
     throw new IllegalArgumentException(
         "port: "
             + value
-            + " (a "
-            + value.getClass().getSimpleName()
+            + " ("
+            + kind(value)
             + "; expected: a port number 1-65535, or the name of a Service port)");
   }
 
@@ -178,7 +194,20 @@ public final class KubernetesMembershipSourceProvider implements MembershipSourc
     if (v instanceof String s) {
       return s;
     }
-    throw new IllegalArgumentException(
-        key + ": " + v + " (a " + v.getClass().getSimpleName() + "; expected: a string)");
+    throw new IllegalArgumentException(key + ": " + v + " (" + kind(v) + "; expected: a string)");
+  }
+
+  /** Returns what a YAML value is, for a message: {@code a list}. */
+  private static String kind(Object v) {
+    if (v instanceof Number) {
+      return "a number";
+    } else if (v instanceof Boolean) {
+      return "a boolean";
+    } else if (v instanceof List<?>) {
+      return "a list";
+    } else if (v instanceof Map<?, ?>) {
+      return "a map";
+    }
+    return "a " + v.getClass().getSimpleName();
   }
 }

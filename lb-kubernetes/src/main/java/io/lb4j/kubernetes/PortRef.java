@@ -24,7 +24,7 @@ record PortRef(String name, int number) {
       KubernetesNames.portName("port", name);
     } else if (number < 1 || number > 65535) {
       throw new IllegalArgumentException(
-          "port: " + number + " (expected: a port number 1-65535, or a port's name)");
+          "port: " + number + " (expected: a port number 1-65535, or the name of a Service port)");
     }
   }
 
@@ -46,7 +46,7 @@ record PortRef(String name, int number) {
     if (text != null && !text.isEmpty() && text.chars().allMatch(c -> c >= '0' && c <= '9')) {
       if (text.length() > 5 || Integer.parseInt(text) > 65535) {
         throw new IllegalArgumentException(
-            "port: " + text + " (expected: a port number 1-65535, or a port's name)");
+            "port: " + text + " (expected: a port number 1-65535, or the name of a Service port)");
       }
       return numbered(Integer.parseInt(text));
     }

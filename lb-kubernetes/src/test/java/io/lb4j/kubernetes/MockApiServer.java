@@ -86,8 +86,18 @@ final class MockApiServer implements AutoCloseable {
                         .build()));
   }
 
+  /**
+   * Stops the mock server. Its shutdown waits a bounded time for its event loop; when a watch it
+   * served ended while it was sending on it, fabric8's mock (8.0.0) may hold that loop for up to a
+   * minute (see {@link TcpRelay}), and the shutdown then gives up: that is said, not failed, as it
+   * is the mock's own bookkeeping and not what the tests check. Its threads end with the JVM.
+   */
   @Override
   public void close() {
-    server.destroy();
+    try {
+      server.destroy();
+    } catch (IllegalStateException e) {
+      System.err.println("mock API server on port " + port + ": " + e.getMessage());
+    }
   }
 }

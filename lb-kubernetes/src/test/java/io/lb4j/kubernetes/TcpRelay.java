@@ -29,8 +29,8 @@ final class TcpRelay implements AutoCloseable {
   private final int port;
   private final Set<Socket> clients = ConcurrentHashMap.newKeySet();
   private final Set<Socket> upstreams = ConcurrentHashMap.newKeySet();
+  private final Set<Socket> kept = ConcurrentHashMap.newKeySet(); // mock sides of cut connections
   private volatile ServerSocket listening;
-  private volatile boolean cutting;
 
   TcpRelay(int target) throws IOException {
     this.target = target;
@@ -96,7 +96,7 @@ final class TcpRelay implements AutoCloseable {
     }
     closeQuietly(client);
     clients.remove(client);
-    if (!cutting) {
+    if (!kept.contains(upstream)) {
       closeQuietly(upstream);
       upstreams.remove(upstream);
     }
@@ -128,7 +128,7 @@ final class TcpRelay implements AutoCloseable {
 
   /** Refuses new connections and resets the client's side of every relayed one. */
   synchronized void cut() {
-    cutting = true;
+    kept.addAll(upstreams);
     closeQuietly(listening);
     for (Socket s : clients) {
       try {
@@ -152,6 +152,9 @@ final class TcpRelay implements AutoCloseable {
   public synchronized void close() {
     cut();
     for (Socket s : upstreams) {
+      closeQuietly(s);
+    }
+    for (Socket s : kept) {
       closeQuietly(s);
     }
   }
