@@ -42,12 +42,24 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: fabric8 delivers events on its own threads; the handler only marks the answer stale
  * and wakes this source's thread ({@code lb4j-kubernetes-<namespace>/<service>}), which reads the
- * informer's cache and calls the listener. Bursts of events coalesce into one answer. The same
- * thread checks every {@link Builder#connectionCheckInterval connectionCheckInterval} (1 s) that
- * the watch is connected — a look at the informer, not a request to the API server: when it has
- * been down at two checks in a row, or when fabric8 reports a list or watch error, the listener
- * hears {@link Listener#onFailure} (the balancer keeps the last good members) while the informer
- * reconnects with back-off; once it watches again the full answer is given again.
+ * informer's cache and calls the listener. Bursts of events coalesce into one answer. Every answer
+ * goes to the listener, also one equal to the last: the balancer rebuilds nothing for it and counts
+ * it ({@code answersUnchanged}).
+ *
+ * <p>Failures: an error the informer meets (a list refused or unreachable, HTTP 403 for missing
+ * RBAC, a watch ended by an error status) is told at once with {@link Listener#onFailure}; so is a
+ * watch that has not been connected for a grace period of two {@link
+ * Builder#connectionCheckInterval connection checks} and at least 2 s (a check is a look at the
+ * informer, every 1 s by default, not a request to the API server; the grace covers the informer's
+ * routine watch restarts). The balancer keeps the last good members meanwhile; the informer retries
+ * with its back-off, without end; once it watches again, the full answer is given again. fabric8's
+ * JDK and Vert.x HTTP clients send no WebSocket pings (only its OkHttp client does), so a watch
+ * whose connection silently dies (no reset, no close) is noticed only when the informer restarts
+ * the watch, after 5 to 10 minutes (fabric8's watch timeout).
+ *
+ * <p>The client: the one given to {@link Builder#client}, neither configured nor closed here, or
+ * one the source makes on its thread from {@link Builder#config} (default: fabric8's
+ * auto-configuration) with fabric8's JDK HTTP client, closed with the source.
  *
  * <p>Thread-safe.
  */
@@ -504,8 +516,8 @@ public final class KubernetesMembershipSource implements MembershipSource {
 
     /**
      * How often the source checks that its watch is connected, a look at the informer and not a
-     * request to the API server; a watch down at two checks in a row is reported. Default 1 s.
-     * Changes never wait for it: they come with the watch's events.
+     * request to the API server; a watch down for two intervals and at least 2 s is reported.
+     * Default 1 s. Changes never wait for it: they come with the watch's events.
      */
     public Builder connectionCheckInterval(Duration interval) {
       Objects.requireNonNull(interval, "interval");
