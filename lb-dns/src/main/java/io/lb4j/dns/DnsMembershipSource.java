@@ -3,6 +3,7 @@ package io.lb4j.dns;
 import io.lb4j.Durations;
 import io.lb4j.IpLiteral;
 import io.lb4j.discovery.MembershipSource;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -250,6 +251,11 @@ public final class DnsMembershipSource implements MembershipSource {
     private ScheduledExecutorService scheduler;
     private DnsQuerier querier;
 
+    /** What {@link #server(String)} accepts, for error messages. */
+    static final String SERVER_EXPECTED =
+        " (expected: an IP address with an optional port, such as 10.0.0.2, 127.0.0.53:5353 or"
+            + " [::1]:5353; names are not resolved)";
+
     /** The default bound on each query. */
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
 
@@ -293,6 +299,45 @@ public final class DnsMembershipSource implements MembershipSource {
                 + " (expected: an IP address and a port 1-65535, such as 127.0.0.53:5353)");
       }
       this.server = server;
+      return this;
+    }
+
+    /**
+     * Sets the resolver to ask from text: an IP literal with an optional port, {@code 10.0.0.2}
+     * (port 53), {@code 127.0.0.53:5353}, {@code ::1}, {@code [::1]:5353}. Names are refused, never
+     * resolved.
+     *
+     * @throws IllegalArgumentException naming the value if it is none of these
+     */
+    public Builder server(String server) {
+      Objects.requireNonNull(server, "server");
+      String text = server.trim();
+      String host = text;
+      String port = null;
+      if (text.startsWith("[")) {
+        int close = text.indexOf(']');
+        if (close > 0 && close + 1 < text.length() && text.charAt(close + 1) == ':') {
+          host = text.substring(0, close + 1);
+          port = text.substring(close + 2);
+        }
+      } else if (text.indexOf(':') >= 0 && text.indexOf(':') == text.lastIndexOf(':')) {
+        host = text.substring(0, text.indexOf(':'));
+        port = text.substring(text.indexOf(':') + 1);
+      }
+      InetAddress address;
+      try {
+        address = IpLiteral.parse(host);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("server: '" + server + "'" + SERVER_EXPECTED, e);
+      }
+      int p = 53;
+      if (port != null) {
+        p = port.matches("[0-9]{1,5}") ? Integer.parseInt(port) : -1;
+        if (p < 1 || p > 65535) {
+          throw new IllegalArgumentException("server: '" + server + "'" + SERVER_EXPECTED);
+        }
+      }
+      this.server = new InetSocketAddress(address, p);
       return this;
     }
 

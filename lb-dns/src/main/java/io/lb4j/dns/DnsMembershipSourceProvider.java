@@ -1,11 +1,8 @@
 package io.lb4j.dns;
 
 import io.lb4j.Durations;
-import io.lb4j.IpLiteral;
 import io.lb4j.discovery.MembershipSource;
 import io.lb4j.discovery.MembershipSourceProvider;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -115,7 +112,12 @@ public final class DnsMembershipSourceProvider implements MembershipSourceProvid
       b.port(port(settings.get("port")));
     }
     if (settings.containsKey("server")) {
-      b.server(server(settings.get("server")));
+      Object server = settings.get("server");
+      if (!(server instanceof String text)) {
+        throw new IllegalArgumentException(
+            PREFIX + "server: " + quote(server) + DnsMembershipSource.Builder.SERVER_EXPECTED);
+      }
+      b.server(text);
     }
     if (settings.containsKey("ttlFloor")) {
       b.ttlFloor(duration("ttlFloor", settings.get("ttlFloor")));
@@ -162,43 +164,6 @@ public final class DnsMembershipSourceProvider implements MembershipSourceProvid
           PREFIX + "port: " + quote(value) + " (expected: the members' port, 1-65535)");
     }
     return port;
-  }
-
-  /** Parses {@code 10.0.0.2}, {@code 10.0.0.2:5353}, {@code ::1}, {@code [::1]:5353}. */
-  static InetSocketAddress server(Object value) {
-    String expected =
-        " (expected: an IP address with an optional port, such as 10.0.0.2, 127.0.0.53:5353 or"
-            + " [::1]:5353; names are not resolved)";
-    if (!(value instanceof String s) || s.isBlank()) {
-      throw new IllegalArgumentException(PREFIX + "server: " + quote(value) + expected);
-    }
-    String text = s.trim();
-    String host = text;
-    String port = null;
-    if (text.startsWith("[")) {
-      int close = text.indexOf(']');
-      if (close > 0 && close + 1 < text.length() && text.charAt(close + 1) == ':') {
-        host = text.substring(0, close + 1);
-        port = text.substring(close + 2);
-      }
-    } else if (text.indexOf(':') >= 0 && text.indexOf(':') == text.lastIndexOf(':')) {
-      host = text.substring(0, text.indexOf(':'));
-      port = text.substring(text.indexOf(':') + 1);
-    }
-    InetAddress address;
-    try {
-      address = IpLiteral.parse(host);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(PREFIX + "server: " + quote(value) + expected, e);
-    }
-    int p = 53;
-    if (port != null) {
-      p = port.matches("[0-9]{1,5}") ? Integer.parseInt(port) : -1;
-      if (p < 1 || p > 65535) {
-        throw new IllegalArgumentException(PREFIX + "server: " + quote(value) + expected);
-      }
-    }
-    return new InetSocketAddress(address, p);
   }
 
   private static Duration duration(String field, Object value) {

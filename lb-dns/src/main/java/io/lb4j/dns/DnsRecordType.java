@@ -17,7 +17,8 @@ public enum DnsRecordType {
   A_AAAA,
   /**
    * The name's SRV records (RFC 2782): every address of every target in the lowest-numbered
-   * priority tier that has one, a member at the record's port with the record's weight.
+   * priority tier that has one, a member at the record's port; the record's weight is the target
+   * host's, shared among its addresses.
    */
   SRV
 }

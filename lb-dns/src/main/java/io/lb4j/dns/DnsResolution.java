@@ -41,10 +41,13 @@ import org.xbill.DNS.Type;
  *       response's additional section when it holds any for the target, else from A and AAAA
  *       queries; a target without addresses (NXDOMAIN, NODATA) is skipped, one whose query fails
  *       fails the resolution. Weight 0 becomes 1 (RFC 2782 gives weight-0 records "a very small
- *       chance" next to heavier ones; lb4j's weight 0 would be none). Every address of a target
- *       gets the record's weight; one {@code ip:port} reached through two records gets the sum,
- *       capped at 65535. A lone record whose target is {@code .} ("decidedly not available")
- *       answers an explicitly empty list.
+ *       chance" next to heavier ones; lb4j's weight 0 would be none). The weight is the target
+ *       host's, so a target with k addresses (dual-stack: an A and an AAAA) shares it among them:
+ *       every weight of the tier is multiplied by the least common multiple L of the targets'
+ *       address counts and each address gets {@code weight * L / k} — exact while that fits in
+ *       65535, the largest member weight, and unchanged when every target has one address. One
+ *       {@code ip:port} reached through two records gets the sum, capped at 65535. A lone record
+ *       whose target is {@code .} ("decidedly not available") answers an explicitly empty list.
  * </ul>
  *
  * <p>The TTL is the smallest of every record the answer used (CNAMEs, SRV records, addresses) and,
@@ -161,8 +164,8 @@ final class DnsResolution {
     Map<Name, Addresses> byTarget = new HashMap<>();
     Set<String> tried = new LinkedHashSet<>();
     for (List<SRVRecord> tier : tiers.values()) {
-      Map<String, Member> members = new LinkedHashMap<>();
       long tierTtl = ttl;
+      long scale = 1; // the lcm of the targets' address counts, so a host's share stays its own
       for (SRVRecord srv : tier) {
         Name target = srv.getTarget();
         tried.add(text(target));
@@ -174,12 +177,20 @@ final class DnsResolution {
           }
           byTarget.put(target, addresses);
         }
-        if (addresses.list.isEmpty()) {
+        if (!addresses.list.isEmpty()) {
+          tierTtl = Math.min(tierTtl, addresses.ttl);
+          scale = Math.min(MAX_WEIGHT, lcm(scale, addresses.list.size()));
+        }
+      }
+      Map<String, Member> members = new LinkedHashMap<>();
+      for (SRVRecord srv : tier) {
+        List<InetAddress> addresses = byTarget.get(srv.getTarget()).list;
+        if (addresses.isEmpty()) {
           continue;
         }
-        tierTtl = Math.min(tierTtl, addresses.ttl);
-        int weight = Math.max(1, srv.getWeight());
-        for (InetAddress a : addresses.list) {
+        long share = Math.max(1, srv.getWeight()) * scale / addresses.size();
+        int weight = (int) Math.max(1, Math.min(MAX_WEIGHT, share));
+        for (InetAddress a : addresses) {
           Member m = Member.of(a, srv.getPort()).withWeight(weight);
           members.merge(
               m.id(), m, (x, y) -> x.withWeight(Math.min(MAX_WEIGHT, x.weight() + y.weight())));
@@ -194,6 +205,17 @@ final class DnsResolution {
             + ": NOERROR but none of the targets has an address (targets: "
             + String.join(", ", tried)
             + ")");
+  }
+
+  private static long lcm(long a, long b) {
+    long x = a;
+    long y = b;
+    while (y != 0) {
+      long t = x % y;
+      x = y;
+      y = t;
+    }
+    return a / x * b;
   }
 
   /** A target's addresses, from the additional section when it has them, else by asking. */

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.lb4j.discovery.MembershipSource;
 import io.lb4j.discovery.MembershipSourceProvider;
-import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,16 +74,17 @@ class DnsMembershipSourceProviderTest {
 
   @Test
   void server_forms() {
-    assertEquals(
-        new InetSocketAddress("10.0.0.2", 53), DnsMembershipSourceProvider.server("10.0.0.2"));
-    assertEquals(
-        new InetSocketAddress("127.0.0.53", 5353),
-        DnsMembershipSourceProvider.server("127.0.0.53:5353"));
-    assertEquals(new InetSocketAddress("::1", 53), DnsMembershipSourceProvider.server("::1"));
-    assertEquals(new InetSocketAddress("::1", 53), DnsMembershipSourceProvider.server("[::1]"));
-    assertEquals(
-        new InetSocketAddress("2001:db8::2", 5353),
-        DnsMembershipSourceProvider.server("[2001:db8::2]:5353"));
+    assertEquals("10.0.0.2:53", via("10.0.0.2"));
+    assertEquals("127.0.0.53:5353", via("127.0.0.53:5353"));
+    assertEquals("[::1]:53", via("::1"));
+    assertEquals("[::1]:53", via("[::1]"));
+    assertEquals("[2001:db8::2]:5353", via("[2001:db8::2]:5353"));
+  }
+
+  private String via(String server) {
+    String d =
+        provider.create("web", settings("name", "w.test", "port", 1, "server", server)).describe();
+    return d.substring(d.indexOf(" via ") + 5);
   }
 
   @Test
@@ -115,6 +115,10 @@ class DnsMembershipSourceProviderTest {
         "discovery.server: '10.0.0.2:0' (expected: an IP address with an optional port, such as"
             + " 10.0.0.2, 127.0.0.53:5353 or [::1]:5353; names are not resolved)",
         error("name", "web.test", "port", 80, "server", "10.0.0.2:0"));
+    assertEquals(
+        "discovery.server: 53 (expected: an IP address with an optional port, such as 10.0.0.2,"
+            + " 127.0.0.53:5353 or [::1]:5353; names are not resolved)",
+        error("name", "web.test", "port", 80, "server", 53));
     assertEquals(
         "discovery.ttlFloor: 5 (expected: a duration with its unit, such as 500ms, 5s or 5m)",
         error("name", "web.test", "port", 80, "server", "10.0.0.2", "ttlFloor", 5));

@@ -200,6 +200,49 @@ class DnsResolutionTest {
   }
 
   @Test
+  void resolve_srvTargetsWithSeveralAddresses_eachHostKeepsItsShare() {
+    String svc = "_http._tcp.web.test";
+    dns.answer(
+        svc,
+        Type.SRV,
+        List.of(
+            srv(svc, 60, 0, 3, 80, "v4.test"),
+            srv(svc, 60, 0, 3, 80, "dual.test"),
+            srv(svc, 60, 0, 3, 80, "three.test")),
+        a("v4.test", 60, "10.0.0.1"),
+        a("dual.test", 60, "10.0.0.2"),
+        aaaa("dual.test", 60, "2001:db8::2"),
+        a("three.test", 60, "10.0.0.3"),
+        a("three.test", 60, "10.0.0.4"),
+        a("three.test", 60, "10.0.0.5"));
+    // lcm(1, 2, 3) = 6: v4 3*6/1 = 18; dual 3*6/2 = 9 twice; three 3*6/3 = 6 three times
+    assertEquals(
+        List.of(
+            "10.0.0.1:80 w18",
+            "10.0.0.2:80 w9",
+            "10.0.0.3:80 w6",
+            "10.0.0.4:80 w6",
+            "10.0.0.5:80 w6",
+            "ip6-2001-db8--2.80 w9"),
+        members(answer(resolution(svc, DnsRecordType.SRV, 0).resolve())));
+  }
+
+  @Test
+  void resolve_srvShareScaledBeyondTheLargestWeight_cappedNeverZero() {
+    String svc = "_http._tcp.web.test";
+    dns.answer(
+        svc,
+        Type.SRV,
+        List.of(srv(svc, 60, 0, 60000, 80, "big.test"), srv(svc, 60, 0, 0, 80, "dual.test")),
+        a("big.test", 60, "10.0.0.1"),
+        a("dual.test", 60, "10.0.0.2"),
+        aaaa("dual.test", 60, "2001:db8::2"));
+    assertEquals(
+        List.of("10.0.0.1:80 w65535", "10.0.0.2:80 w1", "ip6-2001-db8--2.80 w1"),
+        members(answer(resolution(svc, DnsRecordType.SRV, 0).resolve())));
+  }
+
+  @Test
   void resolve_srvLowestTierWithoutAddresses_theNextTierAnswers() {
     String svc = "_http._tcp.web.test";
     dns.answer(

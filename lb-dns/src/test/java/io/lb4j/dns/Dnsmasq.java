@@ -155,7 +155,11 @@ final class Dnsmasq implements AutoCloseable {
 
   /** Sends {@code SIGHUP} to the process by its PID, and nothing else. */
   void sighup() throws IOException, InterruptedException {
-    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(process.pid())).start();
+    // the shell's kill builtin: there is no kill(1) binary on a minimal Debian (procps)
+    Process kill =
+        new ProcessBuilder("/bin/sh", "-c", "kill -HUP " + process.pid())
+            .redirectErrorStream(true)
+            .start();
     if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
       throw new IllegalStateException("kill -HUP " + process.pid() + " failed");
     }

@@ -313,9 +313,9 @@ class DnsmasqTest {
     return lb.config().pool("web").backends().stream().map(Backend::id).sorted().toList();
   }
 
+  /** The i-th distinct TCP flow from 127.0.1.0/24-ish clients to 127.0.0.1:80. */
   static FlowKey flow(int i) {
-    return FlowKey.ipv4(
-        0x7f000100 + (i >>> 16), 1024 + (i & 0xFFFF) % 60000, 0x7f000001, 80, Protocol.TCP);
+    return FlowKey.ipv4(0x7f000100 + i / 60_000, 1024 + i % 60_000, 0x7f000001, 80, Protocol.TCP);
   }
 
   static String backendOf(Selection s) {
