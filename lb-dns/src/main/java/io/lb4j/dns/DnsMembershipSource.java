@@ -28,7 +28,7 @@ import org.xbill.DNS.TextParseException;
  * <pre>{@code
  * MembershipSource web = DnsMembershipSource.builder("_http._tcp.web.example")
  *     .record(DnsRecordType.SRV)
- *     .server(new InetSocketAddress("10.0.0.2", 53))
+ *     .server("10.0.0.2:53")
  *     .build();
  * balancer.attach("web", web, DiscoveryOptions.DEFAULT);
  * }</pre>
