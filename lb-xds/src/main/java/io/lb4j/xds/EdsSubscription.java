@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,7 +61,7 @@ final class EdsSubscription {
   private final String server;
   private final Node node;
   private final MethodDescriptor<DiscoveryRequest, DiscoveryResponse> method;
-  private final ManagedChannel channel;
+  private final Supplier<ManagedChannel> channels;
   private final Executor executor;
   private final Delays delays;
   private final Backoff reconnect;
@@ -83,7 +84,7 @@ final class EdsSubscription {
       String cluster,
       String server,
       Node node,
-      ManagedChannel channel,
+      Supplier<ManagedChannel> channels,
       Executor executor,
       Delays delays,
       Backoff reconnect,
@@ -97,7 +98,7 @@ final class EdsSubscription {
         mode == XdsMembershipSource.Mode.ADS
             ? AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod()
             : EndpointDiscoveryServiceGrpc.getStreamEndpointsMethod();
-    this.channel = channel;
+    this.channels = channels;
     this.executor = executor;
     this.delays = delays;
     this.reconnect = reconnect;
@@ -117,7 +118,7 @@ final class EdsSubscription {
           stopped = true;
           cancelTimer();
           if (current != null) {
-            current.cancel("lb4j closed the source");
+            current.close("lb4j closed the source");
             current = null;
           }
         });
@@ -144,8 +145,21 @@ final class EdsSubscription {
       return;
     }
     timer = null;
-    channel.resetConnectBackoff(); // this class's back-off decides when to retry, not the channel's
-    Stream s = new Stream();
+    ManagedChannel channel;
+    try {
+      channel = channels.get();
+    } catch (RuntimeException e) { // ManagedChannelProvider.ProviderNotFoundException
+      Duration wait = reconnect.next();
+      listener.onFailure(
+          "cannot open a gRPC channel to "
+              + server
+              + ": "
+              + e.getMessage()
+              + " (expected: a gRPC transport such as grpc-netty-shaded on the classpath)");
+      timer = delays.schedule(() -> post(this::connect), wait);
+      return;
+    }
+    Stream s = new Stream(channel);
     current = s;
     ClientCalls.asyncBidiStreamingCall(channel.newCall(method, CallOptions.DEFAULT), s);
     s.send(request(acceptedVersion, "", null, CLA_TYPE_URL));
@@ -290,6 +304,7 @@ final class EdsSubscription {
       return;
     }
     current = null;
+    s.close(null);
     cancelTimer();
     Duration wait = reconnect.next();
     String reason =
@@ -310,10 +325,20 @@ final class EdsSubscription {
     timer = delays.schedule(() -> post(this::connect), wait);
   }
 
-  /** One stream's callbacks, posted to the executor; a replaced stream's are ignored there. */
+  /**
+   * One stream on a channel of its own, its callbacks posted to the executor; a replaced stream's
+   * are ignored there. A channel per attempt: a new channel connects when the call starts and the
+   * call fails if that connection does, so this class's back-off alone paces the attempts (a
+   * channel kept in TRANSIENT_FAILURE would fail calls at once, or retry on its own schedule).
+   */
   private final class Stream
       implements ClientResponseObserver<DiscoveryRequest, DiscoveryResponse> {
+    private final ManagedChannel channel;
     private ClientCallStreamObserver<DiscoveryRequest> requests;
+
+    Stream(ManagedChannel channel) {
+      this.channel = channel;
+    }
 
     @Override
     public void beforeStart(ClientCallStreamObserver<DiscoveryRequest> requests) {
@@ -324,8 +349,12 @@ final class EdsSubscription {
       requests.onNext(request);
     }
 
-    void cancel(String why) {
-      requests.cancel(why, null);
+    /** Cancels the call if {@code why} is given, and shuts the channel down. */
+    void close(String why) {
+      if (why != null) {
+        requests.cancel(why, null);
+      }
+      channel.shutdownNow();
     }
 
     @Override

@@ -87,7 +87,6 @@ public final class XdsMembershipSource implements MembershipSource {
   private MembershipSource.Listener listener; // guarded by lock
   private boolean closed; // guarded by lock
   private ScheduledExecutorService executor; // guarded by lock
-  private ManagedChannel channel; // guarded by lock
   private EdsSubscription subscription; // guarded by lock
 
   private XdsMembershipSource(Builder b) {
@@ -170,22 +169,6 @@ public final class XdsMembershipSource implements MembershipSource {
               });
       ex.setRemoveOnCancelPolicy(true);
       executor = ex;
-      try {
-        channel =
-            Grpc.newChannelBuilderForAddress(
-                    hostLiteral(server), server.getPort(), InsecureChannelCredentials.create())
-                .userAgent("lb4j")
-                .build();
-      } catch (RuntimeException noTransport) { // ManagedChannelProvider.ProviderNotFoundException
-        String reason =
-            "cannot open a gRPC channel to "
-                + hostPort(server)
-                + ": "
-                + noTransport.getMessage()
-                + " (expected: a gRPC transport such as grpc-netty-shaded on the classpath)";
-        ex.execute(() -> guarded().onFailure(reason));
-        return;
-      }
       Delays d =
           delays != null
               ? delays
@@ -197,7 +180,7 @@ public final class XdsMembershipSource implements MembershipSource {
               cluster,
               hostPort(server),
               node,
-              channel,
+              this::newChannel,
               ex,
               d,
               new Backoff(backoffInitial, backoffMax, random),
@@ -224,10 +207,17 @@ public final class XdsMembershipSource implements MembershipSource {
       if (executor != null) {
         executor.shutdown(); // runs the stop above, drops what gRPC posts later
       }
-      if (channel != null) {
-        channel.shutdownNow();
-      }
     }
+  }
+
+  /** Returns a new plaintext channel to the server. */
+  private ManagedChannel newChannel() {
+    return Grpc.newChannelBuilderForAddress(
+            IpLiteral.format(server.getAddress()),
+            server.getPort(),
+            InsecureChannelCredentials.create())
+        .userAgent("lb4j")
+        .build();
   }
 
   /** The listener behind the lock, so that nothing reaches it once {@link #close} returned. */
@@ -260,10 +250,6 @@ public final class XdsMembershipSource implements MembershipSource {
 
   static String hostPort(InetSocketAddress a) {
     return IpLiteral.format(a.getAddress(), a.getPort());
-  }
-
-  private static String hostLiteral(InetSocketAddress a) {
-    return IpLiteral.format(a.getAddress());
   }
 
   /**
