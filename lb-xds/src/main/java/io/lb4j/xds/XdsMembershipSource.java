@@ -16,12 +16,14 @@ import java.util.Random;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A pool's members from an xDS management server: subscribes to one cluster's {@code
  * ClusterLoadAssignment} (xDS v3 EDS, state of the world) over ADS or over EDS alone, and publishes
- * its endpoints as members — this is how lb4j joins Istio, Envoy Gateway or any java-control-plane
- * or go-control-plane server.
+ * its endpoints as members — this is how lb4j joins a control plane: any java-control-plane or
+ * go-control-plane server, or Istio's plaintext xDS port.
  *
  * <pre>{@code
  * MembershipSource source =
@@ -52,6 +54,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safe.
  */
 public final class XdsMembershipSource implements MembershipSource {
+  private static final Logger logger = LoggerFactory.getLogger(XdsMembershipSource.class);
 
   /** How the source asks for endpoints. */
   public enum Mode {
@@ -227,7 +230,11 @@ public final class XdsMembershipSource implements MembershipSource {
       public void onMembers(List<Member> members) {
         synchronized (lock) {
           if (!closed) {
-            listener.onMembers(members);
+            try {
+              listener.onMembers(members);
+            } catch (RuntimeException e) { // the listener's bug: the stream goes on (and ACKs)
+              logger.warn("{}: the listener failed on {} members", describe, members.size(), e);
+            }
           }
         }
       }
@@ -236,7 +243,11 @@ public final class XdsMembershipSource implements MembershipSource {
       public void onFailure(String reason) {
         synchronized (lock) {
           if (!closed) {
-            listener.onFailure(reason);
+            try {
+              listener.onFailure(reason);
+            } catch (RuntimeException e) {
+              logger.warn("{}: the listener failed on a failure: {}", describe, reason, e);
+            }
           }
         }
       }
