@@ -40,8 +40,9 @@ class DnsmasqTest {
   private static final String OTHER = "127.0.53.3";
 
   /**
-   * DNSSEC validation against the real root key (RFC 8145's KSK-2017 DS): dnsmasq then answers
-   * SERVFAIL for any name it must forward, as the upstream's unsigned answers cannot be proven.
+   * DNSSEC validation anchored at the root zone's KSK-2017 (key tag 20326, its DS as IANA publishes
+   * it): dnsmasq then answers SERVFAIL for any name it must forward, as the upstream's unsigned
+   * answers cannot be proven.
    */
   private static final List<String> SERVFAIL_FOR_FORWARDED_NAMES =
       List.of(
