@@ -246,6 +246,17 @@ class DiscoveryProxyTest {
     String diagnose = http(p.adminAddress(), "GET", "/diagnose");
     assertTrue(diagnose.contains("\"check\" : \"DISCOVERY_FAILING\""), diagnose);
 
+    // an empty answer: the guard refuses it (applyEmptyAnswer is false), the members stay
+    ScriptedSourceProvider.started(name).get(0).answer(List.of());
+    await(() -> status(p).state() == DiscoveryStatus.State.REFUSED, "REFUSED");
+    assertEquals(before, members(p));
+    source = json(p, "/backends").path("discovery").path(0);
+    assertEquals("REFUSED", source.path("state").asText());
+    assertTrue(
+        source.path("lastProblem").asText().startsWith("an empty answer"), source.toString());
+    ScriptedSourceProvider.started(name).get(0).fail("SERVFAIL from 127.0.0.53:53");
+    await(() -> status(p).state() == DiscoveryStatus.State.FAILING, "FAILING again");
+
     // the metrics
     String metrics = http(p.adminAddress(), "GET", "/metrics");
     String labels = "pool=\"web\",source=\"test '" + name + "'\"";
@@ -253,12 +264,12 @@ class DiscoveryProxyTest {
         metrics.contains("lb4j_discovery_state{" + labels + ",state=\"failing\"} 1.0"), metrics);
     assertTrue(metrics.contains("lb4j_discovery_state{" + labels + ",state=\"ok\"} 0.0"), metrics);
     assertTrue(metrics.contains("lb4j_discovery_members{pool=\"web\"} 2.0"), metrics);
-    assertTrue(metrics.contains("lb4j_discovery_failures_total{pool=\"web\"} 1.0"), metrics);
+    assertTrue(metrics.contains("lb4j_discovery_failures_total{pool=\"web\"} 2.0"), metrics);
     assertTrue(
         metrics.contains("lb4j_discovery_answers_total{pool=\"web\",result=\"applied\"} 2.0"),
         metrics);
     assertTrue(
-        metrics.contains("lb4j_discovery_answers_total{pool=\"web\",result=\"refused\"} 0.0"),
+        metrics.contains("lb4j_discovery_answers_total{pool=\"web\",result=\"refused\"} 1.0"),
         metrics);
     Matcher age =
         Pattern.compile("lb4j_discovery_last_good_answer_age_seconds\\{pool=\"web\"} ([0-9.E-]+)")
@@ -331,7 +342,7 @@ class DiscoveryProxyTest {
     assertSame(DiscoveryStatus.State.OK, status(p).state());
 
     // a refused reload (an invalid file) starts and closes nothing
-    String changed = "{ type: test, name: " + name + ", generation: 2, members: [" + at(2) + "] }";
+    String changed = "{ type: test, name: " + name + ", generation: 2 }"; // no answer at start
     Files.writeString(
         file, yaml(port, changed, null, "{ ioThreads: 2 }").replace("ROUND_ROBIN", "FASTEST"));
     String refused = p.reload();
@@ -347,6 +358,10 @@ class DiscoveryProxyTest {
     assertEquals(2, started.size(), started.toString());
     assertTrue(first.closed, "the old source is closed");
     assertFalse(started.get(1).closed);
+    assertEquals(ids(0, 1), members(p), "the members stay until the new source answers");
+    assertSame(DiscoveryStatus.State.WAITING, status(p).state());
+    assertEquals(Set.of("web-0", "web-1"), greeters(port, 4));
+    started.get(1).answer(List.of(member(2)));
     {
       Set<String> want = ids(2);
       await(() -> want.equals(members(p)), "the new source's answer");
@@ -381,6 +396,25 @@ class DiscoveryProxyTest {
     ScriptedSourceProvider.ScriptedSource last = ScriptedSourceProvider.started(again).get(0);
     p.shutdown();
     assertTrue(last.closed, "closed at shutdown");
+  }
+
+  @Test
+  void source_withBackendsInTheFile_startsWithThemUntilItsFirstAnswer() throws Exception {
+    String name = name();
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    String backends =
+        "[{ id: file-2, address: 127.0.0.4, port: " + server(2).address.getPort() + " }]";
+    Files.writeString(
+        file, yaml(port, "{ type: test, name: " + name + " }", backends, "{ ioThreads: 1 }"));
+    StandaloneProxy p = start(file);
+    assertEquals(Set.of("web-2"), greeters(port, 2), "the file's backends, before any answer");
+    assertSame(DiscoveryStatus.State.WAITING, status(p).state());
+    assertEquals("WAITING", json(p, "/backends").path("discovery").path(0).path("state").asText());
+    ScriptedSourceProvider.started(name).get(0).answer(List.of(member(0), member(1)));
+    Set<String> want = ids(0, 1);
+    await(() -> want.equals(members(p)), "the first answer");
+    assertEquals(Set.of("web-0", "web-1"), greeters(port, 4));
   }
 
   @Test
