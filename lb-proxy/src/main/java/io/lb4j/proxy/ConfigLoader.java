@@ -728,17 +728,24 @@ public final class ConfigLoader {
 
   /**
    * Returns a provider's refusal of its settings at the path it names: {@code name: missing
-   * (expected: ...)} becomes {@code backendPools[0].discovery.name: missing (expected: ...)}; a
-   * message that names no setting stays whole, at the block.
+   * (expected: ...)} becomes {@code backendPools[0].discovery.name: missing (expected: ...)}, as do
+   * {@code discovery.name: ...} and {@code 'name': ...}; a message that names no setting stays
+   * whole, at the block.
    */
   private static ConfigError sourceError(Node d, String type, Throwable e) {
     String message = e.getMessage() == null ? e.toString() : e.getMessage();
     int colon = message.indexOf(": ");
-    if (e instanceof IllegalArgumentException
-        && colon > 0
-        && PATH.matcher(message.substring(0, colon)).matches()
-        && !DISCOVERY_KEYS.contains(message.substring(0, colon))) {
-      return new ConfigError(d.at(message.substring(0, colon)), message.substring(colon + 2));
+    if (e instanceof IllegalArgumentException && colon > 0) {
+      String field = message.substring(0, colon);
+      if (field.length() > 2 && field.startsWith("'") && field.endsWith("'")) {
+        field = field.substring(1, field.length() - 1);
+      }
+      if (field.startsWith("discovery.")) {
+        field = field.substring("discovery.".length());
+      }
+      if (PATH.matcher(field).matches() && !DISCOVERY_KEYS.contains(field)) {
+        return new ConfigError(d.at(field), message.substring(colon + 2));
+      }
     }
     return new ConfigError(d.path, "type '" + type + "': " + message);
   }

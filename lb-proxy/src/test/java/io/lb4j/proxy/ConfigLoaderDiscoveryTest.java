@@ -170,8 +170,27 @@ class ConfigLoaderDiscoveryTest {
                     + "        - web.test:80")));
     assertEquals(
         "lb.yaml:10: backendPools[1].discovery.colour: unknown key (expected one of: [name,"
-            + " members, generation])",
+            + " members, generation, refuse])",
         error(yaml("      type: test\n      name: a\n      colour: blue")));
+  }
+
+  /** Providers word the setting as {@code port:}, {@code discovery.port:} or {@code 'port':}. */
+  @Test
+  void parse_providerRefusal_settingNamedInAnyOfTheUsualForms_orNone() {
+    for (String named : List.of("port", "discovery.port", "'port'")) {
+      assertEquals(
+          "lb.yaml:10: backendPools[1].discovery.port: 0 (expected: 1-65535)",
+          error(
+              yaml(
+                  "      type: test\n      refuse: \""
+                      + named
+                      + ": 0 (expected: 1-65535)\"\n      port: 0")),
+          named);
+    }
+    assertEquals(
+        "lb.yaml:7: backendPools[1].discovery: type 'test': cannot read /etc/kubeconfig: no"
+            + " such file",
+        error(yaml("      type: test\n      refuse: 'cannot read /etc/kubeconfig: no such file'")));
   }
 
   @Test

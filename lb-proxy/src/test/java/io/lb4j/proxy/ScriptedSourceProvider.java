@@ -27,7 +27,7 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>Thread-safe.
  */
 public final class ScriptedSourceProvider implements MembershipSourceProvider {
-  private static final Set<String> KEYS = Set.of("name", "members", "generation");
+  private static final Set<String> KEYS = Set.of("name", "members", "generation", "refuse");
 
   /** Every source made, by {@code name}, in order. */
   static final Map<String, List<ScriptedSource>> MADE = new ConcurrentHashMap<>();
@@ -50,10 +50,13 @@ public final class ScriptedSourceProvider implements MembershipSourceProvider {
 
   @Override
   public MembershipSource create(String pool, Map<String, Object> settings) {
+    if (settings.get("refuse") instanceof String message) {
+      throw new IllegalArgumentException(message); // as a provider words its refusal
+    }
     for (String key : settings.keySet()) {
       if (!KEYS.contains(key)) {
         throw new IllegalArgumentException(
-            key + ": unknown key (expected one of: [name, members, generation])");
+            key + ": unknown key (expected one of: [name, members, generation, refuse])");
       }
     }
     if (!(settings.get("name") instanceof String name)) {
