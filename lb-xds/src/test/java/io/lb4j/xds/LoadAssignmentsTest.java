@@ -1,6 +1,6 @@
 package io.lb4j.xds;
 
-import static io.lb4j.xds.ControlPlane.endpoint;
+import static io.lb4j.xds.XdsTestServer.endpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

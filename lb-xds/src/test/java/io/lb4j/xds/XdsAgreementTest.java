@@ -1,7 +1,7 @@
 package io.lb4j.xds;
 
-import static io.lb4j.xds.ControlPlane.assignment;
-import static io.lb4j.xds.ControlPlane.endpoint;
+import static io.lb4j.xds.XdsTestServer.assignment;
+import static io.lb4j.xds.XdsTestServer.endpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,7 +27,7 @@ class XdsAgreementTest {
   static final Duration WAIT = Duration.ofSeconds(10);
   static final int FLOWS = 10_000;
 
-  private final ControlPlane server = new ControlPlane("127.0.0.4");
+  private final XdsTestServer server = new XdsTestServer("127.0.0.4");
   private final List<L4LoadBalancer> balancers = new ArrayList<>();
 
   @AfterEach

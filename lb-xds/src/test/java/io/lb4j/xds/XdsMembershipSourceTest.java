@@ -1,7 +1,7 @@
 package io.lb4j.xds;
 
-import static io.lb4j.xds.ControlPlane.assignment;
-import static io.lb4j.xds.ControlPlane.endpoint;
+import static io.lb4j.xds.XdsTestServer.assignment;
+import static io.lb4j.xds.XdsTestServer.endpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -49,12 +49,12 @@ class XdsMembershipSourceTest {
   static final Duration WAIT = Duration.ofSeconds(10);
   static final String CLA = EdsSubscription.CLA_TYPE_URL;
 
-  private ControlPlane server;
+  private XdsTestServer server;
   private L4LoadBalancer lb;
 
   @BeforeEach
   void startServer() {
-    server = new ControlPlane("127.0.0.2");
+    server = new XdsTestServer("127.0.0.2");
   }
 
   @AfterEach

@@ -1,7 +1,7 @@
 package io.lb4j.xds;
 
-import static io.lb4j.xds.ControlPlane.assignment;
-import static io.lb4j.xds.ControlPlane.endpoint;
+import static io.lb4j.xds.XdsTestServer.assignment;
+import static io.lb4j.xds.XdsTestServer.endpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,12 +24,12 @@ class XdsReconnectTest {
   static final Duration WAIT = Duration.ofSeconds(10);
 
   private final FakeDelays delays = new FakeDelays();
-  private ControlPlane server;
+  private XdsTestServer server;
   private Recorded source;
 
   @BeforeEach
   void start() {
-    server = new ControlPlane("127.0.0.3");
+    server = new XdsTestServer("127.0.0.3");
     source =
         new Recorded(
             XdsMembershipSource.builder(server.address(), "web")

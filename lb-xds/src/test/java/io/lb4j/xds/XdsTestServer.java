@@ -36,8 +36,8 @@ import java.util.function.Predicate;
  *
  * <p>Thread-safe.
  */
-final class ControlPlane implements AutoCloseable {
-  static final String GROUP = "lb4j-tests";
+public final class XdsTestServer implements AutoCloseable {
+  public static final String GROUP = "lb4j-tests";
 
   final SimpleCache<String> cache = new SimpleCache<>(node -> GROUP);
   final BlockingQueue<DiscoveryRequest> requests = new LinkedBlockingQueue<>();
@@ -49,7 +49,7 @@ final class ControlPlane implements AutoCloseable {
   private volatile int port;
 
   /** Starts a server on {@code host} (127.0.0.x), port from the kernel. */
-  ControlPlane(String host) {
+  public XdsTestServer(String host) {
     this.host = host;
     this.discovery =
         new V3DiscoveryServer(
@@ -97,19 +97,19 @@ final class ControlPlane implements AutoCloseable {
     this.port = server.getPort();
   }
 
-  InetSocketAddress address() {
+  public InetSocketAddress address() {
     return new InetSocketAddress(host, port);
   }
 
   /** Serves {@code assignments} at {@code version} to every node. */
-  void serve(String version, ClusterLoadAssignment... assignments) {
+  public void serve(String version, ClusterLoadAssignment... assignments) {
     cache.setSnapshot(
         GROUP,
         Snapshot.create(List.of(), List.of(assignments), List.of(), List.of(), List.of(), version));
   }
 
   /** Stops the server: every stream ends; the cache keeps its snapshot. */
-  void stop() {
+  public void stop() {
     Server s = server;
     s.shutdownNow();
     try {
@@ -123,7 +123,7 @@ final class ControlPlane implements AutoCloseable {
   }
 
   /** Serves again on the same address and port. */
-  void restart() {
+  public void restart() {
     start(port);
   }
 
@@ -159,12 +159,12 @@ final class ControlPlane implements AutoCloseable {
 
   // ------------------------------------------------------------------ building assignments
 
-  static LbEndpoint endpoint(String ip, int port) {
+  public static LbEndpoint endpoint(String ip, int port) {
     return endpoint(ip, port, 0, HealthStatus.HEALTHY);
   }
 
   /** An endpoint; weight 0 leaves {@code load_balancing_weight} unset. */
-  static LbEndpoint endpoint(String ip, int port, int weight, HealthStatus status) {
+  public static LbEndpoint endpoint(String ip, int port, int weight, HealthStatus status) {
     LbEndpoint.Builder b =
         LbEndpoint.newBuilder()
             .setEndpoint(
@@ -180,7 +180,7 @@ final class ControlPlane implements AutoCloseable {
     return b.build();
   }
 
-  static ClusterLoadAssignment assignment(String cluster, LbEndpoint... endpoints) {
+  public static ClusterLoadAssignment assignment(String cluster, LbEndpoint... endpoints) {
     return ClusterLoadAssignment.newBuilder()
         .setClusterName(cluster)
         .addEndpoints(
