@@ -413,7 +413,7 @@ public final class DnsMembershipSource implements MembershipSource {
       }
       if (record != DnsRecordType.SRV && port == 0) {
         throw new IllegalArgumentException(
-            "port: none (expected: the members' port, 1-65535, with record " + record + ")");
+            "port: missing (expected: the members' port, 1-65535, with record " + record + ")");
       }
       new RefreshSchedule(ttlFloor, ttlCap, retryBase, retryMax); // validates the combination
       InetSocketAddress to = server;

@@ -91,7 +91,7 @@ public final class DnsMembershipSourceProvider implements MembershipSourceProvid
       throw new IllegalArgumentException(
           PREFIX
               + "name: "
-              + (name == null ? "none" : quote(name))
+              + (name == null ? "missing" : quote(name))
               + " (expected: the DNS name to resolve, such as web.example)");
     }
     try {

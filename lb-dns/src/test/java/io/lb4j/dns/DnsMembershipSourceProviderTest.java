@@ -90,10 +90,10 @@ class DnsMembershipSourceProviderTest {
   @Test
   void create_missingOrMalformedSettings_namedWithWhatWasExpected() {
     assertEquals(
-        "discovery.name: none (expected: the DNS name to resolve, such as web.example)",
+        "discovery.name: missing (expected: the DNS name to resolve, such as web.example)",
         error("port", 80));
     assertEquals(
-        "discovery.port: none (expected: the members' port, 1-65535, with record A)",
+        "discovery.port: missing (expected: the members' port, 1-65535, with record A)",
         error("name", "web.test", "server", "10.0.0.2"));
     assertEquals(
         "discovery.port: 80 (expected: none with record SRV: its records give the ports)",

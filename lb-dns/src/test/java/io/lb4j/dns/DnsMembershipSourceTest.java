@@ -302,7 +302,7 @@ class DnsMembershipSourceTest {
   @Test
   void builder_refusesWhatCannotWork() {
     assertEquals(
-        "port: none (expected: the members' port, 1-65535, with record A)",
+        "port: missing (expected: the members' port, 1-65535, with record A)",
         assertThrows(
                 IllegalArgumentException.class,
                 () -> DnsMembershipSource.builder("web.test").server(SERVER).build())
