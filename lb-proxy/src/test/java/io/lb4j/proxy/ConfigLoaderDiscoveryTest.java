@@ -122,10 +122,24 @@ class ConfigLoaderDiscoveryTest {
     assertNotEquals(a, guard, "the guard is part of the block");
   }
 
+  /**
+   * The types on this class path, as the proxy lists them: static, then every provider found with
+   * ServiceLoader (lb-dns, lb-xds, lb-kubernetes in the jar; the test's own), sorted.
+   */
+  private static String types() {
+    java.util.TreeSet<String> found = new java.util.TreeSet<>();
+    java.util.ServiceLoader.load(io.lb4j.discovery.MembershipSourceProvider.class)
+        .forEach(p -> found.add(p.type()));
+    assertTrue(found.containsAll(java.util.List.of("dns", "xds", "test")), found.toString());
+    return "[static, " + String.join(", ", found) + "]";
+  }
+
   @Test
   void parse_unknownType_namesPathLineValueAndKnownTypes() {
     assertEquals(
-        "lb.yaml:8: backendPools[1].discovery.type: 'dnss' (expected one of: [static, test];"
+        "lb.yaml:8: backendPools[1].discovery.type: 'dnss' (expected one of: "
+            + types()
+            + ";"
             + " a type other than static needs its module on the class path, such as lb-dns for"
             + " dns)",
         error(yaml("      type: dnss\n      name: web.test")));
@@ -134,7 +148,9 @@ class ConfigLoaderDiscoveryTest {
   @Test
   void parse_settingsWithoutType_orStaticWithSettings_refused() {
     assertEquals(
-        "lb.yaml:7: backendPools[1].discovery.type: missing (expected one of: [static, test];"
+        "lb.yaml:7: backendPools[1].discovery.type: missing (expected one of: "
+            + types()
+            + ";"
             + " settings such as 'name' belong to a source's type)",
         error(yaml("      name: web.test")));
     assertEquals(
