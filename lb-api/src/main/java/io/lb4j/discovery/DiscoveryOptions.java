@@ -3,10 +3,11 @@ package io.lb4j.discovery;
 /**
  * How a balancer applies a {@link MembershipSource}'s answers to a pool.
  *
- * <p>The guard: an answer that would remove more than {@code maxRemovedPercent} of the pool's
- * members at once, or empty the pool, is not applied unless allowed here; the last good members
- * stay and the source is reported as {@code REFUSED} with the reason (Envoy kept every host after a
- * bad NXDOMAIN, envoy#2691; this is the same protection, on purpose and said). Defaults: an empty
+ * <p>The guard: an answer that would empty the pool, or remove more than {@code maxRemovedPercent}
+ * of the members of the last good answer at once, is not applied unless allowed here (the first
+ * answer replaces the configuration's members, whatever their number); the last good members stay
+ * and the source is reported as {@code REFUSED} with the reason (Envoy kept every host after a bad
+ * NXDOMAIN, envoy#2691; this is the same protection, on purpose and said). Defaults: an empty
  * answer is refused, and any smaller removal is applied.
  *
  * <p>Instances are immutable and thread-safe.

@@ -11,9 +11,11 @@ import java.util.Objects;
  *
  * <p>{@link #id()} becomes the backend's id. Sources derive it identically in every process — from
  * the address and port ({@link #of(InetAddress, int)}: {@code 10.0.0.7:8080}, or {@code
- * ip6-2001-db8--7.8080} for IPv6, as a backend id holds no brackets), or from the source's own
- * stable name (an xDS endpoint's hostname, a Kubernetes pod's name) — so the selection tables of
- * every lb4j instance fed by the same source agree.
+ * ip6-2001-db8--7.8080} for IPv6, as a backend id holds no brackets), which lb4j's DNS, xDS and
+ * Kubernetes sources all use, or from a source's own name that every instance sees alike — so the
+ * selection tables of every lb4j instance fed by the same source agree.
+ *
+ * <p>The zone is the source's (an xDS locality, a Kubernetes zone); lb4j does not route by zone.
  *
  * <p>Instances are immutable and thread-safe.
  *

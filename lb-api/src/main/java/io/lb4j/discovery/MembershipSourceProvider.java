@@ -19,7 +19,10 @@ public interface MembershipSourceProvider {
   /**
    * Returns a source for pool {@code pool} from {@code settings}: the {@code discovery:} block
    * without {@code type}, values as YAML gives them (strings, numbers, booleans, lists, maps).
-   * Nothing is started.
+   * Nothing is started: a configuration check ({@code --check}, a reload that is refused) calls
+   * this only to validate the settings and then closes the source unstarted, so it must be cheap,
+   * have no side effects, and return a source whose {@code close()} works before {@code start}.
+   * Name a bad setting as {@code name: value (expected: ...)}.
    *
    * @throws IllegalArgumentException naming the setting, the value and what was expected, for an
    *     unknown, missing or malformed setting

@@ -210,7 +210,8 @@ final class Discoveries {
               "an empty answer would remove all "
                   + have.size()
                   + " members; empty answers are not applied (applyEmptyAnswer: false)";
-        } else if (removed * 100L > (long) options.maxRemovedPercent() * have.size()) {
+        } else if (lastGood != null // the first answer replaces the configuration's members
+            && removed * 100L > (long) options.maxRemovedPercent() * have.size()) {
           refusal =
               "the answer would remove "
                   + removed

@@ -212,7 +212,7 @@ final class RuleBuilder {
         exhausted(rule.name(), rotation.length + lastResort.length),
         registry.window,
         fingerprint(
-            rule.selection() + " " + rule.distributionMode() + " " + rule.backendPort(),
+            rule.selection() + " " + rule.distributionMode(), // targets carry the ports
             slots,
             weights));
   }
@@ -273,10 +273,7 @@ final class RuleBuilder {
         full(rule.name()),
         exhausted(rule.name(), b.adminState() == AdminState.ENABLED ? 1 : 0),
         registry.window,
-        fingerprint(
-            "NAT " + rule.backendPort(),
-            slots,
-            new int[] {b.adminState() == AdminState.ENABLED ? 1 : 0}));
+        fingerprint("NAT", slots, new int[] {b.adminState() == AdminState.ENABLED ? 1 : 0}));
   }
 
   private static Selection exhausted(String rule, int candidates) {

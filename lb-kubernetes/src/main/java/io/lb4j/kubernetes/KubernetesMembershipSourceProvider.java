@@ -60,7 +60,7 @@ public final class KubernetesMembershipSourceProvider implements MembershipSourc
     for (String key : settings.keySet()) {
       if (!KNOWN.contains(key)) {
         throw new IllegalArgumentException(
-            "'" + key + "': unknown setting (expected: one of " + KNOWN + ")");
+            key + ": unknown setting of type kubernetes (expected: one of " + KNOWN + ")");
       }
     }
     KubernetesMembershipSource.Builder b = KubernetesMembershipSource.builder();

@@ -119,6 +119,16 @@ class KubernetesMembershipSourceProviderTest {
   }
 
   @Test
+  void create_startsNothing_closeBeforeStartWorks() throws Exception {
+    MembershipSource s =
+        provider.create(
+            "web", settings("service", "web", "port", "http", "kubeconfig", kubeconfig("mock")));
+    s.close(); // a configuration check closes what it made, unstarted
+    s.close();
+    assertThrows(IllegalStateException.class, () -> s.start(new RecordingListener()));
+  }
+
+  @Test
   void serviceLoader_findsTypeKubernetes() {
     boolean found = false;
     for (MembershipSourceProvider p : ServiceLoader.load(MembershipSourceProvider.class)) {
@@ -197,8 +207,8 @@ class KubernetesMembershipSourceProviderTest {
             + " letter or digit)",
         "addressType | service=web,port=http,addressType=IPv5 | addressType: 'IPv5' (expected: IPv4"
             + " or IPv6)",
-        "unknown | service=web,port=http,servce=api | 'servce': unknown setting (expected: one of"
-            + " [addressType, context, kubeconfig, masterUrl, namespace, port, service])",
+        "unknown | service=web,port=http,servce=api | servce: unknown setting of type kubernetes"
+            + " (expected: one of [addressType, context, kubeconfig, masterUrl, namespace, port, service])",
         "masterUrl | service=web,port=http,masterUrl=ftp://x | masterUrl: 'ftp://x' (expected: the"
             + " API server's URL, https://host:port or http://host:port)",
         "kubeconfig | service=web,port=http,kubeconfig=/nonexistent/kubeconfig | kubeconfig:"

@@ -4,21 +4,25 @@ import io.lb4j.Backend;
 import io.lb4j.BackendHealth;
 import io.lb4j.BackendPool;
 import io.lb4j.Diagnosis;
+import io.lb4j.Durations;
 import io.lb4j.Finding;
 import io.lb4j.FlowExplanation;
 import io.lb4j.InboundNatRule;
 import io.lb4j.IpLiteral;
+import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.ProbeResult;
 import io.lb4j.Rule;
 import io.lb4j.Selection;
+import io.lb4j.discovery.DiscoveryStatus;
 import io.lb4j.netty.NettyL4Proxy;
 import io.lb4j.netty.RefusalReason;
 import io.lb4j.netty.Refusals;
 import io.lb4j.netty.RefusedClient;
 import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,7 +33,9 @@ import java.util.Map;
 /**
  * What the admin endpoint shows, built once from the proxy and the balancer and rendered three
  * ways: the HTML page ({@code GET /}), the text report ({@code GET /report}, printed by {@code
- * lb4j-proxy report}) and JSON ({@code GET /diagnose}, {@code GET /explain}).
+ * lb4j-proxy report}) and JSON ({@code GET /diagnose}, {@code GET /explain}, {@code GET
+ * /backends}): the pools' membership sources, the rules with their backends and selection
+ * fingerprints, the findings.
  */
 final class AdminPages {
   private AdminPages() {}
@@ -56,8 +62,28 @@ final class AdminPages {
     }
   }
 
+  /**
+   * A pool's membership source: what it asks ({@link DiscoveryStatus#source()}), its state, the
+   * pool's members now, when its last good answer came and its last problem.
+   */
+  record SourceView(DiscoveryStatus status, List<String> members, Duration ageOfLastGoodAnswer) {
+    /** Returns {@code 4s}, or {@code never} without a good answer. */
+    String age() {
+      return ageOfLastGoodAnswer == null
+          ? "never"
+          : Durations.format(Duration.ofSeconds(ageOfLastGoodAnswer.toSeconds()));
+    }
+
+    /** Returns {@code SERVFAIL from 127.0.0.53 (at 2026-...Z)}, or an empty string. */
+    String problem() {
+      return status.lastProblem() == null
+          ? ""
+          : status.lastProblem() + " (at " + status.lastProblemAt() + ")";
+    }
+  }
+
   /** Everything a page shows. */
-  record Model(Instant at, List<RuleView> rules, Diagnosis diagnosis) {}
+  record Model(Instant at, List<SourceView> sources, List<RuleView> rules, Diagnosis diagnosis) {}
 
   /** A backend a rule sends flows to, and the port it sends them to. */
   record Target(Backend backend, int port) {}
@@ -79,6 +105,34 @@ final class AdminPages {
     return out;
   }
 
+  /**
+   * Returns the membership source of each pool that has one, at {@code now}, with the pool's
+   * members in {@code config}.
+   */
+  static List<SourceView> sources(LoadBalancer lb, LoadBalancerConfig config, Instant now) {
+    List<SourceView> out = new ArrayList<>();
+    for (DiscoveryStatus s : lb.discoveries()) {
+      BackendPool pool = config.pool(s.pool());
+      List<String> members = new ArrayList<>();
+      if (pool != null) {
+        for (Backend b : pool.backends()) {
+          members.add(b.id());
+        }
+      }
+      out.add(new SourceView(s, members, s.ageOfLastGoodAnswer(now)));
+    }
+    return out;
+  }
+
+  /** Returns rule {@code rule}'s selection fingerprint, or {@code -} when it has none now. */
+  static String fingerprint(LoadBalancer lb, String rule) {
+    try {
+      return lb.selectionFingerprint(rule);
+    } catch (IllegalArgumentException gone) { // removed by a reload meanwhile
+      return "-";
+    }
+  }
+
   static Model model(NettyL4Proxy proxy, Diagnosis diagnosis) {
     LoadBalancerConfig config = proxy.loadBalancer().config();
     Map<String, InetSocketAddress> listening = proxy.listeners();
@@ -92,11 +146,12 @@ final class AdminPages {
           r instanceof LoadBalancingRule lb
               ? String.format(
                   Locale.ROOT,
-                  "pool %s port %d, %s, %s",
+                  "pool %s port %d, %s, %s, selection fingerprint %s",
                   lb.backendPool(),
                   lb.backendPort(),
                   lb.selection().algorithm(),
-                  lb.distributionMode())
+                  lb.distributionMode(),
+                  fingerprint(proxy.loadBalancer(), r.name()))
               : String.format(
                   Locale.ROOT,
                   "%s port %d (inbound NAT)",
@@ -109,7 +164,8 @@ final class AdminPages {
               rows,
               refused(proxy.refusals(r.name()))));
     }
-    return new Model(diagnosis.at(), rules, diagnosis);
+    return new Model(
+        diagnosis.at(), sources(proxy.loadBalancer(), config, diagnosis.at()), rules, diagnosis);
   }
 
   /**
@@ -163,12 +219,49 @@ final class AdminPages {
   static String text(String endpoint, Model m) {
     StringBuilder sb = new StringBuilder();
     sb.append("lb4j report for ").append(endpoint).append(" at ").append(m.at()).append("\n");
+    if (!m.sources().isEmpty()) {
+      sb.append("\nmembership sources:\n");
+      for (SourceView v : m.sources()) {
+        DiscoveryStatus s = v.status();
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "  pool %s: %s: %s, %d members, last good answer %s%n",
+                s.pool(),
+                s.source(),
+                s.state(),
+                v.members().size(),
+                v.ageOfLastGoodAnswer() == null ? "never" : v.age() + " ago"));
+        sb.append("    members: ")
+            .append(v.members().isEmpty() ? "none" : String.join(", ", v.members()))
+            .append('\n');
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "    answers: %d applied, %d unchanged, %d refused; %d failures%n",
+                s.answersApplied(),
+                s.answersUnchanged(),
+                s.answersRefused(),
+                s.failures()));
+        if (!v.problem().isEmpty()) {
+          sb.append("    last problem: ").append(v.problem()).append('\n');
+        }
+      }
+    }
     for (RuleView r : m.rules()) {
       sb.append("\nrule ").append(r.name()).append(": ").append(r.summary()).append('\n');
+      // as wide as the longest id and target: a discovered member's id is its address and port
+      int idWidth = 12;
+      int targetWidth = 22;
+      for (Row row : r.rows()) {
+        idWidth = Math.max(idWidth, row.id().length());
+        targetWidth = Math.max(targetWidth, row.target().length());
+      }
+      String columns = "  %-" + idWidth + "s %-" + targetWidth + "s";
       sb.append(
           String.format(
               Locale.ROOT,
-              "  %-12s %-22s %6s %-9s %-9s %-8s %6s  %s%n",
+              columns + " %6s %-9s %-9s %-8s %6s  %s%n",
               "backend",
               "target",
               "weight",
@@ -184,7 +277,7 @@ final class AdminPages {
         sb.append(
             String.format(
                 Locale.ROOT,
-                "  %-12s %-22s %6d %-9s %-9s %-8s %6d  %s%s %5.1f%%%n",
+                columns + " %6d %-9s %-9s %-8s %6d  %s%s %5.1f%%%n",
                 row.id(),
                 row.target(),
                 row.weight(),
@@ -229,6 +322,7 @@ final class AdminPages {
         .CRITICAL{border-left:6px solid #c0392b}.WARNING{border-left:6px solid #e67e22}
         .INFO{border-left:6px solid #7f8c8d}.finding{padding:4px 10px;margin:8px 0}
         .HEALTHY{color:#1e8449}.UNHEALTHY{color:#c0392b}.UNKNOWN{color:#7f8c8d}
+        .OK{color:#1e8449}.FAILING{color:#c0392b}.REFUSED{color:#e67e22}.WAITING{color:#7f8c8d}
         </style></head><body>
         """);
     sb.append("<h1>lb4j</h1><p id=\"at\">State at ").append(esc(m.at().toString()));
@@ -265,6 +359,46 @@ final class AdminPages {
       sb.append("</ul><p class=\"fix\">Fix: ").append(esc(f.fix())).append("</p></div>\n");
     }
     sb.append("</div>\n");
+    if (!m.sources().isEmpty()) {
+      sb.append("<h2>Membership sources</h2>\n<table class=\"sources\"><tr><th>pool</th>")
+          .append("<th>source</th><th>state</th><th>members</th><th>last good answer</th>")
+          .append("<th>answers</th><th>last problem</th></tr>\n");
+      for (SourceView v : m.sources()) {
+        DiscoveryStatus s = v.status();
+        sb.append("<tr class=\"source\" data-pool=\"")
+            .append(esc(s.pool()))
+            .append("\" data-state=\"")
+            .append(s.state())
+            .append("\"><td>")
+            .append(esc(s.pool()))
+            .append("</td><td>")
+            .append(esc(s.source()))
+            .append("</td><td class=\"state ")
+            .append(s.state())
+            .append("\">")
+            .append(s.state())
+            .append("</td><td class=\"members\" data-count=\"")
+            .append(v.members().size())
+            .append("\">")
+            .append(v.members().size())
+            .append(v.members().isEmpty() ? "" : ": " + esc(String.join(", ", v.members())))
+            .append("</td><td>")
+            .append(v.ageOfLastGoodAnswer() == null ? "never" : esc(v.age()) + " ago")
+            .append("</td><td>")
+            .append(
+                String.format(
+                    Locale.ROOT,
+                    "%d applied, %d unchanged, %d refused, %d failures",
+                    s.answersApplied(),
+                    s.answersUnchanged(),
+                    s.answersRefused(),
+                    s.failures()))
+            .append("</td><td class=\"problem\">")
+            .append(esc(v.problem()))
+            .append("</td></tr>\n");
+      }
+      sb.append("</table>\n");
+    }
     for (RuleView r : m.rules()) {
       int total = r.totalFlows();
       sb.append("<h2 class=\"rule\" id=\"rule-")
@@ -386,6 +520,29 @@ final class AdminPages {
     out.put("findings", findings);
     out.put("text", d.toString());
     return out;
+  }
+
+  /** A pool's membership source, for {@code GET /backends}. */
+  static Map<String, Object> json(SourceView v) {
+    DiscoveryStatus s = v.status();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("pool", s.pool());
+    m.put("source", s.source());
+    m.put("state", s.state());
+    m.put("members", v.members());
+    m.put("lastGoodAnswer", s.lastGoodAnswer() == null ? null : s.lastGoodAnswer().toString());
+    m.put(
+        "lastGoodAnswerAgeSeconds",
+        v.ageOfLastGoodAnswer() == null ? null : v.ageOfLastGoodAnswer().toMillis() / 1000.0);
+    m.put("lastProblem", s.lastProblem());
+    m.put("lastProblemAt", s.lastProblemAt() == null ? null : s.lastProblemAt().toString());
+    Map<String, Long> answers = new LinkedHashMap<>();
+    answers.put("applied", s.answersApplied());
+    answers.put("unchanged", s.answersUnchanged());
+    answers.put("refused", s.answersRefused());
+    m.put("answers", answers);
+    m.put("failures", s.failures());
+    return m;
   }
 
   /** A rule's refusals: counts by reason (since start and since its options), recent clients. */

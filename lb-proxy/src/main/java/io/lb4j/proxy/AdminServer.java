@@ -84,8 +84,9 @@ import java.util.function.Supplier;
  *       NettyL4Proxy#explain} of that flow as JSON (a source the frontend refuses says so first);
  *   <li>{@code GET /metrics}: Prometheus text format (see {@link ProxyMetrics});
  *   <li>{@code GET /backends}: every rule's backends with health, overrides, the last probe results
- *       and counters;
- *   <li>{@code GET /rules}: the rules with their settings and counters;
+ *       and counters, and each pool's membership source ({@code discovery}) with its state,
+ *       members, the age of its last good answer and its last problem;
+ *   <li>{@code GET /rules}: the rules with their settings, selection fingerprint and counters;
  *   <li>{@code GET /health}: {@code {"status":"ok"}} while the proxy runs;
  *   <li>{@code POST /reload}: re-reads the configuration file; an invalid file changes nothing and
  *       the answer (400) says why.
@@ -668,6 +669,12 @@ final class AdminServer implements AutoCloseable {
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("rules", rules);
+    List<Object> sources = new ArrayList<>();
+    for (AdminPages.SourceView v :
+        AdminPages.sources(proxy.loadBalancer(), config, java.time.Instant.now())) {
+      sources.add(AdminPages.json(v));
+    }
+    out.put("discovery", sources);
     ProberStats stats = proxy.loadBalancer().proberStats();
     if (stats.targets() > 0) {
       Map<String, Object> prober = new LinkedHashMap<>();
@@ -727,6 +734,7 @@ final class AdminServer implements AutoCloseable {
       m.put("protocol", r.protocol());
       m.put("backendPool", r.backendPool());
       m.put("backendPort", r.backendPort());
+      m.put("selectionFingerprint", AdminPages.fingerprint(proxy.loadBalancer(), r.name()));
       if (r instanceof LoadBalancingRule lb) {
         m.put("probe", lb.probe());
         m.put("distributionMode", lb.distributionMode());

@@ -31,6 +31,9 @@ import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
 import io.lb4j.UnhealthyFlowPolicy;
 import io.lb4j.core.L4LoadBalancer;
+import io.lb4j.discovery.DiscoveryOptions;
+import io.lb4j.discovery.MembershipSource;
+import io.lb4j.discovery.MembershipSourceProvider;
 import io.lb4j.netty.Cidr;
 import io.lb4j.netty.FrontendOptions;
 import io.lb4j.netty.NettyL4Proxy;
@@ -56,17 +59,24 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads a standalone proxy's YAML file into a {@link ProxyConfig}. Every error names the file, the
- * path inside it, the bad value and what was expected, for example {@code lb.yaml:
- * loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])}; unknown keys
- * are errors too, so that a typo never passes silently. See {@code docs/configuration.md}.
+ * line and the path inside it, the bad value and what was expected, for example {@code lb.yaml:18:
+ * loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])} (the line of a
+ * missing key is that of the mapping that lacks it; see {@link YamlLines}); unknown keys are errors
+ * too, so that a typo never passes silently. A pool's {@code discovery:} block names a {@link
+ * MembershipSourceProvider} type found with {@link java.util.ServiceLoader}, whose settings the
+ * provider checks as the file is read. See {@code docs/configuration.md}.
  *
  * <p>Why one class of about 650 lines: it reads the file top-down in the file's own structure, and
  * every reader carries the path and line that its errors name; split by section, each part would
@@ -75,6 +85,8 @@ import java.util.Set;
  * <p>Thread-safe.
  */
 public final class ConfigLoader {
+  private static final Logger logger = LoggerFactory.getLogger(ConfigLoader.class);
+
   /**
    * The largest configuration read, 1 MiB, checked before a byte is parsed: a file with a thousand
    * backends is under 100 KiB, and SnakeYAML's scanner is superlinear in a scalar's length (a 10 MB
@@ -197,15 +209,13 @@ public final class ConfigLoader {
 
   /**
    * Refuses a key or value longer than {@link #MAX_VALUE_CHARS} (one that spans lines): {@code
-   * lb.yaml: probes[0].path: a value of 70000 characters (expected: at most 65536 characters)}.
+   * lb.yaml:12: probes[0].path: a value of 70000 characters (expected: at most 65536 characters)}.
    */
-  private static void requireShortValues(String name, String path, JsonNode node) {
+  private static void requireShortValues(String path, JsonNode node) {
     if (node.isTextual() && node.textValue().length() > MAX_VALUE_CHARS) {
-      throw new IllegalArgumentException(
-          name
-              + ": "
-              + path
-              + ": a value of "
+      throw new ConfigError(
+          path,
+          "a value of "
               + node.textValue().length()
               + " characters (expected: at most "
               + MAX_VALUE_CHARS
@@ -213,23 +223,21 @@ public final class ConfigLoader {
     }
     if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
-        requireShortValues(name, path + "[" + i + "]", node.get(i));
+        requireShortValues(path + "[" + i + "]", node.get(i));
       }
     } else if (node.isObject()) {
       for (Map.Entry<String, JsonNode> e : node.properties()) {
         String at = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
         if (e.getKey().length() > MAX_VALUE_CHARS) {
-          throw new IllegalArgumentException(
-              name
-                  + ": "
-                  + path
-                  + ": a key of "
+          throw new ConfigError(
+              path,
+              "a key of "
                   + e.getKey().length()
                   + " characters (expected: at most "
                   + MAX_VALUE_CHARS
                   + " characters)");
         }
-        requireShortValues(name, at, e.getValue());
+        requireShortValues(at, e.getValue());
       }
     }
   }
@@ -289,19 +297,40 @@ public final class ConfigLoader {
     } finally {
       closeQuietly(parser);
     }
-    if (root != null) {
-      requireShortValues(name, "", root);
-    }
     try {
+      if (root != null) {
+        requireShortValues("", root);
+      }
       if (root == null || !root.isObject()) {
         throw new ConfigError("", "(expected: a mapping with frontends, backendPools, rules...)");
       }
-      return read(new Node("", root));
+      return read(new Node("", root), SourceProviders.load());
     } catch (ConfigError e) {
-      throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(name + line(text, e.path) + ": " + e.getMessage(), e);
     } catch (IllegalArgumentException | IllegalStateException e) {
-      throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+      // the model's cross-reference checks name a path first: "loadBalancingRules[1].backendPool:"
+      String m = String.valueOf(e.getMessage());
+      int colon = m.indexOf(": ");
+      String path = colon > 0 ? m.substring(0, colon) : "";
+      throw new IllegalArgumentException(
+          name + (PATH.matcher(path).matches() ? line(text, path) : "") + ": " + m, e);
     }
+  }
+
+  /** A path in the file, or in a source's settings: {@code backendPools[0].backends[1].weight}. */
+  private static final Pattern PATH =
+      Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*(\\[[0-9]+]|\\.[A-Za-z_][A-Za-z0-9_-]*)*");
+
+  /**
+   * Returns {@code :14}, the line of {@code path} in {@code text} (or of its nearest ancestor
+   * there), or an empty string when there is none: the file's own structure such as the root.
+   */
+  private static String line(String text, String path) {
+    if (path.isEmpty()) {
+      return "";
+    }
+    int line = YamlLines.of(YAML, text).lineOf(path);
+    return line > 0 ? ":" + line : "";
   }
 
   /**
@@ -344,7 +373,7 @@ public final class ConfigLoader {
     }
   }
 
-  private static ProxyConfig read(Node root) {
+  private static ProxyConfig read(Node root, SourceProviders providers) {
     root.only(
         "frontends",
         "backendPools",
@@ -358,6 +387,7 @@ public final class ConfigLoader {
     Map<String, FrontendOptions> frontendOptions = new HashMap<>();
     Map<String, RuleOptions> ruleOptions = new HashMap<>();
     Set<String> poolNames = new HashSet<>();
+    Map<String, PoolDiscovery> discovery = new HashMap<>();
 
     for (Node f : root.list("frontends", true)) {
       f.only(
@@ -393,10 +423,16 @@ public final class ConfigLoader {
     }
 
     for (Node p : root.list("backendPools", true)) {
-      p.only("name", "backends");
+      p.only("name", "backends", "discovery");
       String pname = p.string("name", null);
       if (!poolNames.add(pname)) {
         throw new ConfigError(p.path + ".name", "'" + pname + "' (expected: unique among pools)");
+      }
+      if (p.has("discovery")) {
+        PoolDiscovery d = discovery(pname, p.child("discovery"), providers);
+        if (d != null) {
+          discovery.put(pname, d);
+        }
       }
       List<Backend> backends = new ArrayList<>();
       for (Node b : p.list("backends", false)) {
@@ -549,6 +585,17 @@ public final class ConfigLoader {
               "idleTimeout",
               "tcpReset"));
       String rname = r.string("name", null);
+      PoolDiscovery source = discovery.get(r.string("backendPool", null));
+      if (source != null) {
+        throw new ConfigError(
+            r.at("backendPool"),
+            "'"
+                + r.string("backendPool", null)
+                + "' takes its members from discovery type '"
+                + source.type()
+                + "' (expected: a pool whose members are its backends: an inbound NAT rule names"
+                + " one backend, and a source may remove any member)");
+      }
       lb.natRule(
           r.build(
               () -> {
@@ -605,7 +652,102 @@ public final class ConfigLoader {
     }
     NettyL4Proxy.check(config, frontendOptions, ruleOptions);
     return new ProxyConfig(
-        config, frontendOptions, ruleOptions, admin, drain, ioThreads, transport, seed);
+        config, frontendOptions, ruleOptions, admin, drain, ioThreads, transport, seed, discovery);
+  }
+
+  /** The keys of a {@code discovery:} block that lb4j reads itself; the rest are the source's. */
+  private static final List<String> DISCOVERY_KEYS =
+      List.of("type", "applyEmptyAnswer", "maxRemovedPercent");
+
+  /**
+   * Reads pool {@code pool}'s {@code discovery:} block: null for {@code static} (the file's
+   * backends), else the source's type, settings and guard. The settings are checked by the provider
+   * at once, by making a source and closing it unstarted, so that {@code --check} and a reload
+   * refuse them with their path and line as they refuse the rest of the file.
+   */
+  private static PoolDiscovery discovery(String pool, Node d, SourceProviders providers) {
+    if (!d.has("type")) {
+      if (d.json.size() > 0) {
+        throw new ConfigError(
+            d.at("type"),
+            "missing (expected one of: "
+                + providers.known()
+                + "; settings such as '"
+                + d.json.fieldNames().next()
+                + "' belong to a source's type)");
+      }
+      return null; // discovery: {} is static
+    }
+    String type = d.string("type", null);
+    if (type.equals(PoolDiscovery.STATIC)) {
+      d.only("type");
+      return null;
+    }
+    MembershipSourceProvider provider = providers.get(type);
+    if (provider == null) {
+      throw new ConfigError(
+          d.at("type"),
+          "'"
+              + type
+              + "' (expected one of: "
+              + providers.known()
+              + "; a type other than static needs its module on the class path, such as"
+              + " lb-dns for dns)");
+    }
+    DiscoveryOptions options =
+        d.build(
+            () ->
+                new DiscoveryOptions(
+                    d.bool("applyEmptyAnswer", DiscoveryOptions.DEFAULT.applyEmptyAnswer()),
+                    d.integer("maxRemovedPercent", DiscoveryOptions.DEFAULT.maxRemovedPercent())));
+    Map<String, Object> settings = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> e : d.json.properties()) {
+      if (!DISCOVERY_KEYS.contains(e.getKey())) {
+        settings.put(e.getKey(), YAML.convertValue(e.getValue(), Object.class));
+      }
+    }
+    PoolDiscovery out = new PoolDiscovery(type, settings, options);
+    MembershipSource source;
+    try {
+      source = provider.create(pool, out.settings());
+    } catch (RuntimeException | LinkageError e) {
+      throw sourceError(d, type, e);
+    }
+    if (source == null) {
+      throw new ConfigError(
+          d.path, "type '" + type + "': its provider made no source (expected: a source)");
+    }
+    try {
+      source.close();
+    } catch (RuntimeException e) { // a checked source that cannot close is the provider's bug
+      logger.warn(
+          "pool {}: a {} source made to check its settings did not close: {}", pool, type, e);
+    }
+    return out;
+  }
+
+  /**
+   * Returns a provider's refusal of its settings at the path it names: {@code name: missing
+   * (expected: ...)} becomes {@code backendPools[0].discovery.name: missing (expected: ...)}, as do
+   * {@code discovery.name: ...} and {@code 'name': ...}; a message that names no setting stays
+   * whole, at the block.
+   */
+  private static ConfigError sourceError(Node d, String type, Throwable e) {
+    String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    int colon = message.indexOf(": ");
+    if (e instanceof IllegalArgumentException && colon > 0) {
+      String field = message.substring(0, colon);
+      if (field.length() > 2 && field.startsWith("'") && field.endsWith("'")) {
+        field = field.substring(1, field.length() - 1);
+      }
+      if (field.startsWith("discovery.")) {
+        field = field.substring("discovery.".length());
+      }
+      if (PATH.matcher(field).matches() && !DISCOVERY_KEYS.contains(field)) {
+        return new ConfigError(d.at(field), message.substring(colon + 2));
+      }
+    }
+    return new ConfigError(d.path, "type '" + type + "': " + message);
   }
 
   /** Reads {@code admin.token}, {@code admin.allowedHosts} and {@code admin.idleTimeout}. */
@@ -674,12 +816,15 @@ public final class ConfigLoader {
                 r.integer("sourcePortWarnPercent", d.sourcePortWarnPercent())));
   }
 
-  /** An error at a path, before the file name is put in front. */
+  /** An error at a path, before the file name and the path's line are put in front. */
   private static final class ConfigError extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    final String path;
+
     ConfigError(String path, String message) {
       super(path.isEmpty() ? message : path + ": " + message);
+      this.path = path;
     }
   }
 
@@ -698,7 +843,7 @@ public final class ConfigLoader {
       this.json = json;
     }
 
-    private String at(String field) {
+    String at(String field) {
       return path.isEmpty() ? field : path + "." + field;
     }
 

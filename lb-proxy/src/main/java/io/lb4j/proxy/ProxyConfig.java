@@ -22,6 +22,8 @@ import java.util.Objects;
  * @param ioThreads event loops
  * @param transport I/O transport
  * @param seed the flow-hash seed
+ * @param discovery per pool with a membership source other than {@code static}: its {@code
+ *     discovery:} block; pools absent here take their members from the file's {@code backends}
  */
 public record ProxyConfig(
     LoadBalancerConfig loadBalancer,
@@ -31,7 +33,8 @@ public record ProxyConfig(
     Duration shutdownDrain,
     int ioThreads,
     Transport transport,
-    long seed) {
+    long seed,
+    Map<String, PoolDiscovery> discovery) {
 
   /** Copies the maps. */
   public ProxyConfig {
@@ -40,5 +43,6 @@ public record ProxyConfig(
     ruleOptions = Map.copyOf(ruleOptions);
     Objects.requireNonNull(shutdownDrain, "shutdownDrain");
     Objects.requireNonNull(transport, "transport");
+    discovery = Map.copyOf(discovery);
   }
 }

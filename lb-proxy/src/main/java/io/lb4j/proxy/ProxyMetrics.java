@@ -4,6 +4,7 @@ import io.lb4j.BackendHealth;
 import io.lb4j.HealthState;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.Rule;
+import io.lb4j.discovery.DiscoveryStatus;
 import io.lb4j.netty.NettyL4Proxy;
 import io.lb4j.netty.RefusalReason;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -17,10 +18,13 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.ToDoubleFunction;
@@ -39,8 +43,13 @@ import java.util.function.ToLongFunction;
  * {@code lb4j_backend_in_rotation} (1 or 0), {@code lb4j_flows_active}; per rule {@code
  * lb4j_refusals_total}, {@code
  * lb4j_frontend_refusals_total{reason="deny_list"|"not_in_allow_list"|"connection_limit"|...}} and
- * {@code lb4j_hairpin_connections_total}; {@code lb4j_flow_table_flows}; and Micrometer's JVM, CPU
- * and uptime meters.
+ * {@code lb4j_hairpin_connections_total}, and {@code
+ * lb4j_rule_selection_fingerprint{rule,fingerprint}} (1, the fingerprint as a label); per pool with
+ * a membership source {@code lb4j_discovery_state{pool,source,state}} (1 for the current state),
+ * {@code lb4j_discovery_members}, {@code lb4j_discovery_last_good_answer_age_seconds}, {@code
+ * lb4j_discovery_answers_total{result="applied"|"unchanged"|"refused"}} and {@code
+ * lb4j_discovery_failures_total}; {@code lb4j_flow_table_flows}; and Micrometer's JVM, CPU and
+ * uptime meters.
  *
  * <p>Thread-safe.
  */
@@ -49,6 +58,12 @@ final class ProxyMetrics {
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, List<Meter>> bySeries = new HashMap<>();
+
+  private static final String ANSWERS =
+      "Answers of the pool's source: applied, unchanged (equal to the pool), refused by the guard";
+
+  /** The sources' statuses as the current scrape reads them, by pool; one read per scrape. */
+  private volatile Map<String, DiscoveryStatus> sources = Map.of();
 
   ProxyMetrics(NettyL4Proxy proxy) {
     this.proxy = proxy;
@@ -72,10 +87,17 @@ final class ProxyMetrics {
     Set<String> wanted = new HashSet<>();
     for (Rule r : config.rules()) {
       ruleMeters(r.name(), wanted);
+      fingerprintMeter(r.name(), wanted);
       for (AdminPages.Target t : AdminPages.targets(config, r)) {
         backendMeters(r.name(), t.backend().id(), wanted);
       }
     }
+    Map<String, DiscoveryStatus> now = new HashMap<>();
+    for (DiscoveryStatus s : proxy.loadBalancer().discoveries()) {
+      now.put(s.pool(), s);
+      sourceMeters(s.pool(), s.source(), wanted);
+    }
+    sources = now;
     for (String gone : new ArrayList<>(bySeries.keySet())) {
       if (!wanted.contains(gone)) {
         for (Meter m : bySeries.remove(gone)) {
@@ -114,6 +136,109 @@ final class ProxyMetrics {
               p -> p.refusals(rule).total().getOrDefault(reason, 0L)));
     }
     bySeries.put(key, meters);
+  }
+
+  /**
+   * {@code lb4j_rule_selection_fingerprint{rule,fingerprint} 1}: an info-style series whose label
+   * carries the value (as {@code *_info} metrics carry versions), so that {@code count by (rule)
+   * (count by (rule, fingerprint) (lb4j_rule_selection_fingerprint))} is 1 when every instance
+   * agrees. A new fingerprint replaces the series of the old one at the next scrape.
+   */
+  private void fingerprintMeter(String rule, Set<String> wanted) {
+    String fingerprint = AdminPages.fingerprint(proxy.loadBalancer(), rule);
+    String key = "fingerprint\0" + rule + "\0" + fingerprint;
+    wanted.add(key);
+    if (bySeries.containsKey(key)) {
+      return;
+    }
+    bySeries.put(
+        key,
+        List.of(
+            gauge(
+                "lb4j.rule.selection.fingerprint",
+                "1, with the fingerprint of the rule's selection (algorithm, parameters, seed,"
+                    + " backends in rotation with weights and targets) as a label: equal on every"
+                    + " instance that picks the same backend for every flow",
+                Tags.of("rule", rule, "fingerprint", fingerprint),
+                p -> 1)));
+  }
+
+  /**
+   * A pool's membership source: {@code lb4j_discovery_state{pool,source,state}} (1 for the state it
+   * is in, 0 for the others), {@code lb4j_discovery_members}, {@code
+   * lb4j_discovery_last_good_answer_age_seconds}, {@code
+   * lb4j_discovery_answers_total{result="applied"|"unchanged"|"refused"}} and {@code
+   * lb4j_discovery_failures_total}.
+   */
+  private void sourceMeters(String pool, String source, Set<String> wanted) {
+    String key = "source\0" + pool + "\0" + source;
+    wanted.add(key);
+    if (bySeries.containsKey(key)) {
+      return;
+    }
+    Tags tags = Tags.of("pool", pool);
+    List<Meter> meters = new ArrayList<>();
+    for (DiscoveryStatus.State state : DiscoveryStatus.State.values()) {
+      meters.add(
+          gauge(
+              "lb4j.discovery.state",
+              "1 for the state the pool's membership source is in, 0 for the others",
+              tags.and("source", source, "state", state.name().toLowerCase(Locale.ROOT)),
+              p -> status(pool, s -> s.state() == state ? 1 : 0)));
+    }
+    meters.add(
+        gauge(
+            "lb4j.discovery.members",
+            "Members the pool has from its source now",
+            tags,
+            p -> status(pool, DiscoveryStatus::members)));
+    meters.add(
+        Gauge.builder(
+                "lb4j.discovery.last.good.answer.age",
+                proxy,
+                p ->
+                    status(
+                        pool,
+                        s ->
+                            s.lastGoodAnswer() == null
+                                ? Double.NaN
+                                : Duration.between(s.lastGoodAnswer(), Instant.now()).toMillis()
+                                    / 1000.0))
+            .description("Seconds since the source's last good answer; NaN before the first")
+            .baseUnit("seconds")
+            .tags(tags)
+            .register(registry));
+    meters.add(
+        FunctionCounter.builder(
+                "lb4j.discovery.answers", proxy, p -> status(pool, s -> s.answersApplied()))
+            .description(ANSWERS)
+            .tags(tags.and("result", "applied"))
+            .register(registry));
+    meters.add(
+        FunctionCounter.builder(
+                "lb4j.discovery.answers", proxy, p -> status(pool, s -> s.answersUnchanged()))
+            .description(ANSWERS)
+            .tags(tags.and("result", "unchanged"))
+            .register(registry));
+    meters.add(
+        FunctionCounter.builder(
+                "lb4j.discovery.answers", proxy, p -> status(pool, s -> s.answersRefused()))
+            .description(ANSWERS)
+            .tags(tags.and("result", "refused"))
+            .register(registry));
+    meters.add(
+        counter(
+            "lb4j.discovery.failures",
+            "Failures the pool's source reported",
+            tags,
+            p -> (long) status(pool, s -> s.failures())));
+    bySeries.put(key, meters);
+  }
+
+  /** Returns {@code value} of pool {@code pool}'s source status in this scrape, or NaN. */
+  private double status(String pool, ToDoubleFunction<DiscoveryStatus> value) {
+    DiscoveryStatus s = sources.get(pool);
+    return s == null ? Double.NaN : value.applyAsDouble(s);
   }
 
   private void backendMeters(String rule, String backend, Set<String> wanted) {

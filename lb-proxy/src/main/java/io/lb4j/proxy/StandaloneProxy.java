@@ -15,8 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The standalone proxy: a balancer, a {@link NettyL4Proxy} and the admin endpoint, run from a YAML
- * file and reloaded from it.
+ * The standalone proxy: a balancer, a {@link NettyL4Proxy}, the membership sources of its pools
+ * ({@code discovery:}, see {@link PoolSources}) and the admin endpoint, run from a YAML file and
+ * reloaded from it.
  *
  * <pre>{@code
  * try (StandaloneProxy p = StandaloneProxy.start(Path.of("lb.yaml"))) {
@@ -33,6 +34,7 @@ public final class StandaloneProxy implements AutoCloseable {
   private final L4LoadBalancer lb;
   private final NettyL4Proxy proxy;
   private final AdminServer admin;
+  private final PoolSources sources;
   private final Object lock = new Object();
   private ProxyConfig config;
 
@@ -42,18 +44,35 @@ public final class StandaloneProxy implements AutoCloseable {
     requireListenable(config.loadBalancer(), Set.of());
 
     this.lb = L4LoadBalancer.builder().config(config.loadBalancer()).seed(config.seed()).build();
-    NettyL4Proxy.Builder b =
-        NettyL4Proxy.builder()
-            .loadBalancer(lb)
-            .ioThreads(config.ioThreads())
-            .transport(config.transport());
-    config.frontendOptions().forEach(b::frontendOptions);
-    config.ruleOptions().forEach(b::ruleOptions);
-    NettyL4Proxy p = b.build();
+    this.sources = new PoolSources(lb);
+    NettyL4Proxy p;
+    PoolSources.Plan plan;
     try {
+      NettyL4Proxy.Builder b =
+          NettyL4Proxy.builder()
+              .loadBalancer(lb)
+              .ioThreads(config.ioThreads())
+              .transport(config.transport());
+      config.frontendOptions().forEach(b::frontendOptions);
+      config.ruleOptions().forEach(b::ruleOptions);
+      p = b.build();
+    } catch (RuntimeException | LinkageError e) {
+      lb.close();
+      throw e;
+    }
+    try {
+      plan = sources.prepare(config.discovery()); // a provider's refusal: nothing started
+    } catch (RuntimeException | LinkageError e) {
+      p.close();
+      lb.close();
+      throw e;
+    }
+    try {
+      sources.commit(plan, () -> {}); // before the listeners: the first answers may come first
       p.start();
       this.admin = config.admin() == null ? null : new AdminServer(p, this::reload, config.admin());
     } catch (Exception e) { // Netty rethrows a failed bind's IOException unchecked
+      sources.close();
       p.close();
       lb.close();
       throw cannotListen(e);
@@ -77,9 +96,11 @@ public final class StandaloneProxy implements AutoCloseable {
 
   /**
    * Re-reads the file and applies it without dropping established connections; returns null on
-   * success, or why nothing changed. Never throws: every failure (an invalid file, a port in use,
-   * anything else) leaves the running configuration in force and is returned, and logged in one
-   * line.
+   * success, or why nothing changed. A pool whose {@code discovery:} block is unchanged keeps its
+   * running source and the members it gave; a changed block replaces the source, a removed one
+   * closes it (see {@link PoolSources}). Never throws: every failure (an invalid file, a port in
+   * use, anything else) leaves the running configuration in force and is returned, and logged in
+   * one line.
    */
   public String reload() {
     synchronized (lock) {
@@ -88,11 +109,20 @@ public final class StandaloneProxy implements AutoCloseable {
         next = ConfigLoader.load(file);
         Set<InetSocketAddress> ours = new HashSet<>(proxy.listeners().values());
         requireListenable(next.loadBalancer(), ours);
+        PoolSources.Plan plan = sources.prepare(next.discovery());
+        boolean reloaded = false;
         try {
           proxy.reload(next.loadBalancer(), next.frontendOptions(), next.ruleOptions());
+          reloaded = true;
         } catch (Exception e) { // Netty rethrows a failed bind's IOException unchecked
           throw cannotListen(e);
+        } finally {
+          if (!reloaded) {
+            sources.abandon(plan);
+          }
         }
+        LoadBalancerConfig applied = next.loadBalancer();
+        sources.commit(plan, () -> lb.reconfigure(applied));
       } catch (Exception | LinkageError | StackOverflowError e) {
         // anything a reload throws, checked (rethrown undeclared) or not, is an answer: the old
         // configuration stays in force and the caller learns why
@@ -202,6 +232,7 @@ public final class StandaloneProxy implements AutoCloseable {
     if (admin != null) {
       admin.close();
     }
+    sources.close(); // no membership changes while established connections finish
     int forced = proxy.shutdown(config().shutdownDrain());
     lb.close();
     return forced;
@@ -213,6 +244,7 @@ public final class StandaloneProxy implements AutoCloseable {
     if (admin != null) {
       admin.close();
     }
+    sources.close();
     proxy.close();
     lb.close();
   }

@@ -289,7 +289,7 @@ class AdminEndpointTest {
   }
 
   /** Returns the Chromium on PATH, or null. */
-  private static Path chromium() {
+  static Path chromium() {
     for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
       for (String name : List.of("chromium", "chromium-browser", "google-chrome")) {
         Path p = Path.of(dir, name);
@@ -326,10 +326,11 @@ class AdminEndpointTest {
     assertThrows(TestAbortedException.class, () -> requireBrowser(null, null));
   }
 
-  @Test
-  void page_inHeadlessChromium_showsBackendsSharesProbesAndFindings(@TempDir Path tmp)
-      throws Exception {
-    Path browser = requireBrowser(chromium(), System.getenv("CI"));
+  /**
+   * Loads {@code url} in headless {@code browser} with a fresh profile under {@code tmp}, lets its
+   * scripts run, and returns the DOM as Chromium leaves it; fails after 45 s.
+   */
+  static String dumpDom(Path browser, Path tmp, String url) throws Exception {
     Path profile = tmp.resolve("profile"); // fresh: no state from an earlier run
     Path dump = tmp.resolve("dom.html");
     Process p =
@@ -346,7 +347,7 @@ class AdminEndpointTest {
                 "--user-data-dir=" + profile,
                 "--virtual-time-budget=3000",
                 "--dump-dom",
-                "http://" + endpoint() + "/")
+                url)
             .redirectOutput(dump.toFile())
             .redirectError(tmp.resolve("stderr.txt").toFile())
             .start();
@@ -354,7 +355,14 @@ class AdminEndpointTest {
       p.toHandle().destroyForcibly();
       fail("chromium did not finish within 45 s: " + Files.readString(tmp.resolve("stderr.txt")));
     }
-    String dom = Files.readString(dump, UTF_8);
+    return Files.readString(dump, UTF_8);
+  }
+
+  @Test
+  void page_inHeadlessChromium_showsBackendsSharesProbesAndFindings(@TempDir Path tmp)
+      throws Exception {
+    Path browser = requireBrowser(chromium(), System.getenv("CI"));
+    String dom = dumpDom(browser, tmp, "http://" + endpoint() + "/");
     assertTrue(dom.contains("<h1>lb4j</h1>"), "no page in the DOM: " + dom);
     // the script ran: the title counts the findings and the bars have their widths
     Matcher title = Pattern.compile("<title>lb4j: (\\d+) findings</title>").matcher(dom);

@@ -44,16 +44,16 @@ class ConfigLoaderAddressTest {
   @ValueSource(strings = {"zz:zz", "localhost", "lb4j-should-not-resolve", "127.1", "::1%lo"})
   void parse_addressNotALiteral_refusedWithPathValueAndExpectation(String name) {
     assertEquals(
-        "lb.yaml: frontends[0].address: '" + name + "'" + EXPECTED,
+        "lb.yaml:3: frontends[0].address: '" + name + "'" + EXPECTED,
         error(config("'" + name + "'", "127.0.0.2", "")));
     assertEquals(
-        "lb.yaml: backendPools[0].backends[0].address: '" + name + "'" + EXPECTED,
+        "lb.yaml:9: backendPools[0].backends[0].address: '" + name + "'" + EXPECTED,
         error(config("127.0.0.1", name, "")));
     assertEquals(
-        "lb.yaml: admin.address: '" + name + "'" + EXPECTED,
+        "lb.yaml:12: admin.address: '" + name + "'" + EXPECTED,
         error(config("127.0.0.1", "127.0.0.2", "") + "admin: { address: '" + name + "' }\n"));
     assertEquals(
-        "lb.yaml: frontends[0].allow[0]: cidr: '"
+        "lb.yaml:5: frontends[0].allow[0]: cidr: '"
             + name
             + "/8' (expected: an address with an optional /prefix, such as 127.0.0.0/8)",
         error(config("127.0.0.1", "127.0.0.2", "    allow: ['" + name + "/8']")));
@@ -86,10 +86,10 @@ class ConfigLoaderAddressTest {
             .get("web")
             .proxyProtocolTimeout());
     assertEquals(
-        "lb.yaml: frontends[0].proxyProtocolTimeout: 0ms (expected: 1ms-1h)",
+        "lb.yaml:5: frontends[0].proxyProtocolTimeout: 0ms (expected: 1ms-1h)",
         error(config("127.0.0.1", "127.0.0.2", "    proxyProtocolTimeout: 0s")));
     assertEquals(
-        "lb.yaml: frontends[0].proxyProtocolTimeout: 7200000ms (expected: 1ms-1h)",
+        "lb.yaml:5: frontends[0].proxyProtocolTimeout: 7200000ms (expected: 1ms-1h)",
         error(config("127.0.0.1", "127.0.0.2", "    proxyProtocolTimeout: 2h")));
   }
 }

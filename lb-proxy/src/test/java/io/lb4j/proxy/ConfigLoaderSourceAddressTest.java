@@ -76,7 +76,7 @@ class ConfigLoaderSourceAddressTest {
   @ValueSource(strings = {"localhost", "zz:zz", "127.0.0.011", "127.0.0.11:40000"})
   void parse_sourceAddressNotALiteral_refusedWithPathValueAndExpectation(String text) {
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].sourceAddresses[1]: '"
+        "lb.yaml:8: loadBalancingRules[0].sourceAddresses[1]: '"
             + text
             + "' (expected: an IP literal, optionally with a port range: 127.0.0.11,"
             + " 127.0.0.11:40000-40099, [2001:db8::11]:40000-40099)",
@@ -86,18 +86,18 @@ class ConfigLoaderSourceAddressTest {
   @Test
   void parse_badRangeDuplicateOrPercent_refusedWithPath() {
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].sourceAddresses[0]: '127.0.0.11:50000-40000' (expected: a"
+        "lb.yaml:8: loadBalancingRules[0].sourceAddresses[0]: '127.0.0.11:50000-40000' (expected: a"
             + " port range LOW-HIGH with 1 <= LOW <= HIGH <= 65535)",
         error(config(", sourceAddresses: ['127.0.0.11:50000-40000']")));
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].sourceAddresses: [127.0.0.11, 127.0.0.11:40000-40001]"
+        "lb.yaml:8: loadBalancingRules[0].sourceAddresses: [127.0.0.11, 127.0.0.11:40000-40001]"
             + " (expected: each address once; 127.0.0.11 is listed twice)",
         error(config(", sourceAddresses: [127.0.0.11, '127.0.0.11:40000-40001']")));
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].sourcePortWarnPercent: 101 (expected: 1-100)",
+        "lb.yaml:8: loadBalancingRules[0].sourcePortWarnPercent: 101 (expected: 1-100)",
         error(config(", sourcePortWarnPercent: 101")));
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].sourceAddresses: '127.0.0.11' (expected: a list)",
+        "lb.yaml:8: loadBalancingRules[0].sourceAddresses: '127.0.0.11' (expected: a list)",
         error(config(", sourceAddresses: 127.0.0.11")));
   }
 }

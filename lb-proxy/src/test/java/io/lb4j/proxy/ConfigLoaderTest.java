@@ -75,7 +75,7 @@ class ConfigLoaderTest {
   @Test
   void parse_unknownReference_listsWhatIsKnown() {
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].backendPool: 'web' is not defined (known pools:"
+        "lb.yaml:18: loadBalancingRules[0].backendPool: 'web' is not defined (known pools:"
             + " [api, db])",
         error(VALID.replace("backendPool: api", "backendPool: web")));
   }
@@ -83,19 +83,19 @@ class ConfigLoaderTest {
   @Test
   void parse_badValues_namePathValueAndExpectation() {
     assertEquals(
-        "lb.yaml: backendPools[1].backends[0].weight: 70000 (expected: 0-65535)",
+        "lb.yaml:11: backendPools[1].backends[0].weight: 70000 (expected: 0-65535)",
         error(VALID.replace("weight: 3", "weight: 70000")));
     assertEquals(
         "lb.yaml: loadBalancingRules[0].idleTimeout: '90 seconds' (expected: a duration"
             + " such as 250ms, 5s, 4m, 1h, 1d or PT5S)",
         error(VALID.replace("idleTimeout: 90s", "idleTimeout: 90 seconds")));
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].algorithm: 'fastest' (expected one of: [MAGLEV,"
+        "lb.yaml:22: loadBalancingRules[0].algorithm: 'fastest' (expected one of: [MAGLEV,"
             + " RING_HASH, RENDEZVOUS, JUMP, ROUND_ROBIN, WEIGHTED_ROUND_ROBIN, LEAST_CONNECTIONS,"
             + " WEIGHTED_LEAST_CONNECTIONS, POWER_OF_TWO_CHOICES])",
         error(VALID.replace("algorithm: ring_hash", "algorithm: fastest")));
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].frontnd: unknown key (expected one of: [name,"
+        "lb.yaml:16: loadBalancingRules[0].frontnd: unknown key (expected one of: [name,"
             + " frontend, protocol, frontendPort, backendPool, backendPort, probe, distributionMode,"
             + " algorithm, maglevTableSize, ringPointsPerWeight, boundedLoadFactor, idleTimeout,"
             + " tcpReset, floatingIp, unhealthyFlowPolicy, drainTimeout, noHealthyBackendPolicy,"
@@ -103,18 +103,18 @@ class ConfigLoaderTest {
             + " maxConnectAttempts, sourceAddresses, sourcePortWarnPercent])",
         error(VALID.replace("    frontend: web\n", "    frontnd: web\n")));
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].frontendPort: missing (expected: a whole" + " number)",
+        "lb.yaml:15: loadBalancingRules[0].frontendPort: missing (expected: a whole" + " number)",
         error(VALID.replace("    frontendPort: 8080\n", "")));
     assertEquals(
-        "lb.yaml: frontends[0].allow[0]: cidr: '127.0.0/8' (expected: an address with"
+        "lb.yaml:4: frontends[0].allow[0]: cidr: '127.0.0/8' (expected: an address with"
             + " an optional /prefix, such as 127.0.0.0/8)",
         error(VALID.replace("[127.0.0.0/8]", "[127.0.0/8]")));
     assertEquals(
-        "lb.yaml: frontends[0].address: 'localhost' (expected: an IPv4 or IPv6 address"
+        "lb.yaml:3: frontends[0].address: 'localhost' (expected: an IPv4 or IPv6 address"
             + " literal, such as 192.0.2.1 or 2001:db8::1; names are never resolved)",
         error(VALID.replace("address: 127.0.0.1", "address: localhost")));
     assertEquals(
-        "lb.yaml: backendPools[1].name: 'api' (expected: unique among pools)",
+        "lb.yaml:9: backendPools[1].name: 'api' (expected: unique among pools)",
         error(VALID.replace("name: db\n", "name: api\n")));
   }
 
@@ -231,7 +231,7 @@ class ConfigLoaderTest {
             "  - { name: tcp, interval: 2s, timeout: 500ms }\n",
             "  - name: tcp\n    path: |\n" + ("      " + "p".repeat(99) + "\n").repeat(700));
     assertEquals(
-        "lb.yaml: probes[0].path: a value of 70000 characters (expected: at most 65536"
+        "lb.yaml:14: probes[0].path: a value of 70000 characters (expected: at most 65536"
             + " characters)",
         fastError(yaml));
   }
@@ -278,18 +278,18 @@ class ConfigLoaderTest {
         AdminOptions.DEFAULT_IDLE_TIMEOUT,
         ConfigLoader.parse("lb.yaml", VALID).admin().idleTimeout());
     assertEquals(
-        "lb.yaml: admin.token: 6 characters (expected: at least 16 characters, no spaces around,"
+        "lb.yaml:27: admin.token: 6 characters (expected: at least 16 characters, no spaces around,"
             + " such as the output of openssl rand -hex 16)",
         error(VALID.replace("admin: { port: 0 }", "admin: { port: 0, token: secret }")));
     assertEquals(
-        "lb.yaml: admin.allowedHosts: 'lb.example.com:9901' (expected: a host name or address"
+        "lb.yaml:27: admin.allowedHosts: 'lb.example.com:9901' (expected: a host name or address"
             + " without port, such as lb.example.com)",
         error(
             VALID.replace(
                 "admin: { port: 0 }",
                 "admin: { port: 0, allowedHosts: ['lb.example.com:9901'] }")));
     assertEquals(
-        "lb.yaml: admin.idleTimeout: PT0S (expected: a positive duration such as 60s)",
+        "lb.yaml:27: admin.idleTimeout: PT0S (expected: a positive duration such as 60s)",
         error(VALID.replace("admin: { port: 0 }", "admin: { port: 0, idleTimeout: 0s }")));
   }
 }

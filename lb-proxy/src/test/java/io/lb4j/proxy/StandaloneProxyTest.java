@@ -175,7 +175,7 @@ class StandaloneProxyTest {
         out.toString());
     assertEquals(ProxyMain.CONFIG_ERROR, ProxyCli.run(out, err, "--check", bad.toString()));
     assertTrue(
-        err.toString().startsWith("bad.yaml: loadBalancingRules[0].frontendPrt: unknown" + " key"),
+        err.toString().startsWith("bad.yaml:8: loadBalancingRules[0].frontendPrt: unknown key"),
         err.toString());
     assertEquals(ProxyMain.CONFIG_ERROR, ProxyCli.run(out, err, "--config", bad.toString()));
     assertEquals(ProxyMain.CONFIG_ERROR, ProxyCli.run(out, err));
