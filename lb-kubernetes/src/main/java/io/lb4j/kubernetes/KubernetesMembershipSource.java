@@ -113,6 +113,7 @@ public final class KubernetesMembershipSource implements MembershipSource {
   private volatile boolean closed;
   private volatile Listener listener;
   private volatile ScheduledThreadPoolExecutor executor;
+  private volatile Thread thread; // the executor's one thread
   private volatile String lastError;
   private volatile KubernetesClient ownedClient; // made on this source's thread
   private volatile SliceWatch watch; // made on this source's thread
@@ -187,8 +188,9 @@ public final class KubernetesMembershipSource implements MembershipSource {
         new ScheduledThreadPoolExecutor(
             1,
             r -> {
-              Thread t = new Thread(r, threadName());
+              Thread t = new Thread(r, "lb4j-kubernetes-" + namespace + "/" + service);
               t.setDaemon(true);
+              thread = t;
               return t;
             });
     e.setRemoveOnCancelPolicy(true);
@@ -196,10 +198,6 @@ public final class KubernetesMembershipSource implements MembershipSource {
     executor = e;
     e.execute(guarded(this::startWatch));
     e.scheduleWithFixedDelay(guarded(this::check), checkNanos, checkNanos, TimeUnit.NANOSECONDS);
-  }
-
-  private String threadName() {
-    return "lb4j-kubernetes-" + namespace + "/" + service;
   }
 
   /**
@@ -217,7 +215,7 @@ public final class KubernetesMembershipSource implements MembershipSource {
     ScheduledThreadPoolExecutor e = executor;
     if (e != null) {
       e.shutdownNow();
-      if (!Thread.currentThread().getName().equals(threadName())) {
+      if (Thread.currentThread() != thread) { // from a listener: this thread ends after it
         try {
           e.awaitTermination(5, TimeUnit.SECONDS); // a client or watch being made, at most
         } catch (InterruptedException ex) {
