@@ -275,7 +275,7 @@ public final class KubernetesMembershipSource implements MembershipSource {
       w.close();
       return;
     }
-    w.start(
+    SliceWatch.Events events =
         new SliceWatch.Events() {
           @Override
           public void changed() {
@@ -288,7 +288,15 @@ public final class KubernetesMembershipSource implements MembershipSource {
             lastError = what;
             submit(() -> fail("list or watch failed at " + w.server() + ": " + what));
           }
-        });
+        };
+    try {
+      w.start(events);
+    } catch (RuntimeException e) { // tried again, with a new watch, at the next check
+      watch = null;
+      w.close();
+      lastError = describe(e);
+      fail("cannot start watching: " + lastError);
+    }
   }
 
   /** Checks that the watch is connected; reports a lost watch, and answers again on recovery. */
@@ -305,6 +313,7 @@ public final class KubernetesMembershipSource implements MembershipSource {
       notWatchingSince = -1;
       if (failing) {
         failing = false;
+        lastError = null;
         logger.info("{}: watching again", description);
         answer();
       }

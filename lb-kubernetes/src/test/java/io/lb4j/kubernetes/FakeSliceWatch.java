@@ -10,10 +10,17 @@ final class FakeSliceWatch implements SliceWatch {
   volatile boolean watching;
   volatile boolean closed;
   volatile Events events;
+  volatile int startsToRefuse; // start() throws this many times
+  volatile int starts;
   final List<EndpointSlice> slices = new CopyOnWriteArrayList<>();
 
   @Override
   public void start(Events events) {
+    starts++;
+    if (startsToRefuse > 0) {
+      startsToRefuse--;
+      throw new IllegalStateException("refused by the test");
+    }
     this.events = events;
   }
 

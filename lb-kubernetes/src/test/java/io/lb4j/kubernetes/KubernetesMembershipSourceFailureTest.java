@@ -146,6 +146,37 @@ class KubernetesMembershipSourceFailureTest {
   }
 
   @Test
+  void watchThatCannotStart_reported_thenStartedAgainAtTheNextCheck() throws Exception {
+    FakeSliceWatch refusing = new FakeSliceWatch();
+    refusing.startsToRefuse = 1;
+    RecordingListener l = new RecordingListener();
+    KubernetesMembershipSource s =
+        KubernetesMembershipSource.builder()
+            .config(Config.empty())
+            .namespace("shop")
+            .service("web")
+            .port(8080)
+            .connectionCheckInterval(Duration.ofDays(1))
+            .build(x -> refusing, nanos::get);
+    try {
+      s.start(l);
+      RecordingListener.Said failure = l.next();
+      assertEquals(
+          "cannot start watching: IllegalStateException: refused by the test", failure.failure());
+      CompletableFuture<Void> checked = new CompletableFuture<>();
+      s.submit(s::check);
+      s.submit(() -> checked.complete(null));
+      checked.get(10, TimeUnit.SECONDS);
+      assertEquals(2, refusing.starts);
+      refusing.listed(slice("web-a", "web", webPorts(), ready("10.0.0.1")));
+      assertEquals(
+          List.of("10.0.0.1:8080"), l.awaitIds("10.0.0.1:8080").stream().map(Member::id).toList());
+    } finally {
+      s.close();
+    }
+  }
+
+  @Test
   void close_noAnswerAfter() throws Exception {
     watch.listed(slice("web-a", "web", webPorts(), ready("10.0.0.1")));
     assertNotNull(nextSaid().members());
