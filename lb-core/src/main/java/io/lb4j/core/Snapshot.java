@@ -26,8 +26,17 @@ final class Snapshot {
     return out;
   }
 
-  /** Returns the rule named {@code name}, or null. */
+  /**
+   * Returns the rule named {@code name}, or null. A caller passing the same {@code String} the rule
+   * was configured with, or a constant equal to it, is answered by a reference comparison over the
+   * few rules; others by the map.
+   */
   RuleState rule(String name) {
+    for (RuleState r : rules) {
+      if (r.name == name) { // identity first: the common case of a constant, no hashing
+        return r;
+      }
+    }
     return byName.get(name);
   }
 
