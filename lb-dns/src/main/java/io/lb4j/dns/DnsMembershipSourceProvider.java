@@ -3,9 +3,9 @@ package io.lb4j.dns;
 import io.lb4j.Durations;
 import io.lb4j.discovery.MembershipSource;
 import io.lb4j.discovery.MembershipSourceProvider;
+import io.lb4j.discovery.SourceSettings;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -72,19 +72,10 @@ public final class DnsMembershipSourceProvider implements MembershipSourceProvid
   public MembershipSource create(String pool, Map<String, Object> settings) {
     Objects.requireNonNull(pool, "pool");
     Objects.requireNonNull(settings, "settings");
-    for (String key : settings.keySet()) {
-      if (!SETTINGS.contains(key)) {
-        String near = nearest(key);
-        throw new IllegalArgumentException(
-            PREFIX
-                + key
-                + ": "
-                + quote(settings.get(key))
-                + " (expected: one of "
-                + SETTINGS
-                + (near == null ? "" : "; did you mean " + near + "?")
-                + ")");
-      }
+    try {
+      SourceSettings.checkKnown(settings, SETTINGS);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(PREFIX + e.getMessage(), e);
     }
     Object name = settings.get("name");
     if (!(name instanceof String text)) {
@@ -179,43 +170,6 @@ public final class DnsMembershipSourceProvider implements MembershipSourceProvid
   }
 
   private static String quote(Object value) {
-    return value instanceof String ? "'" + value + "'" : String.valueOf(value);
-  }
-
-  /** The known setting {@code key} most likely meant: same letters in another case, or 2 edits. */
-  static String nearest(String key) {
-    String best = null;
-    int bestDistance = 3;
-    for (String s : SETTINGS) {
-      int d =
-          s.equalsIgnoreCase(key)
-              ? 0
-              : distance(s.toLowerCase(Locale.ROOT), key.toLowerCase(Locale.ROOT));
-      if (d < bestDistance) {
-        best = s;
-        bestDistance = d;
-      }
-    }
-    return best;
-  }
-
-  /** Levenshtein distance. */
-  private static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
+    return SourceSettings.quote(value);
   }
 }

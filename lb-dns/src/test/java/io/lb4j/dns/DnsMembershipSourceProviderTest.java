@@ -157,8 +157,14 @@ class DnsMembershipSourceProviderTest {
         "discovery.type: 'SRV' (expected: one of [name, record, port, server, ttlFloor, ttlCap,"
             + " timeout, retryBase, retryMax])",
         error("name", "web.test", "type", "SRV"));
-    assertEquals("server", DnsMembershipSourceProvider.nearest("Server"));
-    assertEquals("record", DnsMembershipSourceProvider.nearest("records"));
-    assertEquals(null, DnsMembershipSourceProvider.nearest("zone"));
+    assertEquals(
+        "server",
+        io.lb4j.discovery.SourceSettings.nearest("Server", DnsMembershipSourceProvider.SETTINGS));
+    assertEquals(
+        "record",
+        io.lb4j.discovery.SourceSettings.nearest("records", DnsMembershipSourceProvider.SETTINGS));
+    assertEquals(
+        null,
+        io.lb4j.discovery.SourceSettings.nearest("zone", DnsMembershipSourceProvider.SETTINGS));
   }
 }

@@ -3,6 +3,7 @@ package io.lb4j.kubernetes;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.lb4j.discovery.MembershipSourceProvider;
+import io.lb4j.discovery.SourceSettings;
 import java.io.File;
 import java.net.URI;
 import java.util.List;
@@ -57,12 +58,7 @@ public final class KubernetesMembershipSourceProvider implements MembershipSourc
   public KubernetesMembershipSource create(String pool, Map<String, Object> settings) {
     Objects.requireNonNull(pool, "pool");
     Objects.requireNonNull(settings, "settings");
-    for (String key : settings.keySet()) {
-      if (!KNOWN.contains(key)) {
-        throw new IllegalArgumentException(
-            key + ": unknown setting of type kubernetes (expected: one of " + KNOWN + ")");
-      }
-    }
+    SourceSettings.checkKnown(settings, List.copyOf(KNOWN));
     KubernetesMembershipSource.Builder b = KubernetesMembershipSource.builder();
     b.service(required(settings, "service"));
     b.port(port(settings.get("port")));

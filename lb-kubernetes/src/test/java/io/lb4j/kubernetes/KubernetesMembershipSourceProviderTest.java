@@ -207,8 +207,8 @@ class KubernetesMembershipSourceProviderTest {
             + " letter or digit)",
         "addressType | service=web,port=http,addressType=IPv5 | addressType: 'IPv5' (expected: IPv4"
             + " or IPv6)",
-        "unknown | service=web,port=http,servce=api | servce: unknown setting of type kubernetes"
-            + " (expected: one of [addressType, context, kubeconfig, masterUrl, namespace, port, service])",
+        "unknown | service=web,port=http,servce=api | servce: 'api' (expected: one of [addressType,"
+            + " context, kubeconfig, masterUrl, namespace, port, service]; did you mean service?)",
         "masterUrl | service=web,port=http,masterUrl=ftp://x | masterUrl: 'ftp://x' (expected: the"
             + " API server's URL, https://host:port or http://host:port)",
         "kubeconfig | service=web,port=http,kubeconfig=/nonexistent/kubeconfig | kubeconfig:"

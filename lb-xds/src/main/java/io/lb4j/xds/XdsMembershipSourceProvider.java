@@ -3,6 +3,7 @@ package io.lb4j.xds;
 import io.lb4j.Durations;
 import io.lb4j.IpLiteral;
 import io.lb4j.discovery.MembershipSourceProvider;
+import io.lb4j.discovery.SourceSettings;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -55,12 +56,7 @@ public final class XdsMembershipSourceProvider implements MembershipSourceProvid
   public XdsMembershipSource create(String pool, Map<String, Object> settings) {
     Objects.requireNonNull(pool, "pool");
     Objects.requireNonNull(settings, "settings");
-    for (String key : settings.keySet()) {
-      if (!SETTINGS.contains(key)) {
-        throw new IllegalArgumentException(
-            key + ": unknown setting of type xds (expected: one of " + SETTINGS + ")");
-      }
-    }
+    SourceSettings.checkKnown(settings, SETTINGS);
     XdsMembershipSource.Builder b =
         XdsMembershipSource.builder(
             server(required(settings, "server")), text(settings, "cluster", true));

@@ -127,8 +127,8 @@ class XdsMembershipSourceProviderTest {
         "backoffMax: 30s (expected: at least backoffInitial, 1m)",
         error(settings("server", "127.0.0.1:18000", "cluster", "web", "backoffInitial", "1m")));
     assertEquals(
-        "clusterName: unknown setting of type xds (expected: one of [server, cluster, node,"
-            + " nodeCluster, mode, backoffInitial, backoffMax])",
+        "clusterName: 'web' (expected: one of [server, cluster, node, nodeCluster, mode,"
+            + " backoffInitial, backoffMax])",
         error(settings("server", "127.0.0.1:18000", "clusterName", "web")));
   }
 }
