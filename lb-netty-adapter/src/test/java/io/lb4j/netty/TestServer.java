@@ -36,6 +36,7 @@ public final class TestServer implements AutoCloseable {
   private final ServerSocket server;
   private final Mode mode;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final Thread acceptor;
   public final CountDownLatch release = new CountDownLatch(1);
 
   public TestServer(String id, String host, Mode mode) throws IOException {
@@ -52,9 +53,9 @@ public final class TestServer implements AutoCloseable {
     this.mode = mode;
     this.server = server;
     this.address = new InetSocketAddress(server.getInetAddress(), server.getLocalPort());
-    Thread t = new Thread(this::acceptLoop, "test-server-" + id);
-    t.setDaemon(true);
-    t.start();
+    acceptor = new Thread(this::acceptLoop, "test-server-" + id);
+    acceptor.setDaemon(true);
+    acceptor.start();
   }
 
   private void acceptLoop() {
@@ -122,9 +123,29 @@ public final class TestServer implements AutoCloseable {
     }
   }
 
-  /** Kills the server: stops listening and resets every connection. */
+  /**
+   * Kills the server: stops listening and resets every connection. On return a connect to its
+   * address is refused.
+   *
+   * <p>{@code ServerSocket.close()} alone does not promise that: while the accept thread is blocked
+   * in {@code accept(2)} that call holds the listening socket, which stays in LISTEN, and the
+   * kernel still completes handshakes, until the thread has woken from the close's signal and made
+   * the last close; under CPU load, milliseconds. A connect in that window succeeds and is then
+   * reset, or accepted and served: a proxy sees a backend accept a connection just after it was
+   * killed. So wait for the accept thread to end, then reset every connection, the ones it accepted
+   * in the window included.
+   */
   public void kill() throws IOException {
     server.close();
+    try {
+      acceptor.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("waiting for " + id + "'s listener to close");
+    }
+    if (acceptor.isAlive()) {
+      throw new IOException(id + ": the accept thread did not end within 10 s of the close");
+    }
     for (Socket s : sockets) {
       try {
         s.setSoLinger(true, 0);
