@@ -44,9 +44,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -59,9 +57,8 @@ class KubernetesMembershipSourceTest {
   private static final int FRONTEND = 0x7f000001; // 127.0.0.1
   private static final AtomicInteger NAMESPACES = new AtomicInteger();
 
-  private static MockApiServer api;
-  private static KubernetesClient admin; // writes slices, as the EndpointSlice controller would
-  private static final List<TcpRelay> RELAYS = new ArrayList<>(); // closed with the server
+  private MockApiServer api; // one per test: a mock whose event loop a test wedged stays with it
+  private KubernetesClient admin; // writes slices, as the EndpointSlice controller would
 
   private final List<AutoCloseable> closeAtEnd = new ArrayList<>();
   private final AtomicInteger rebuilds = new AtomicInteger();
@@ -70,33 +67,17 @@ class KubernetesMembershipSourceTest {
   private TcpRelay relay; // every watch of a test goes through it; see closeAll()
   private KubernetesMembershipSource attached;
 
-  @BeforeAll
-  static void startApiServer() {
+  @BeforeEach
+  void freshServerNamespaceAndRelay() throws Exception {
     api = new MockApiServer();
     admin = api.newClient();
-  }
-
-  @AfterAll
-  static void stopApiServer() {
-    RELAYS.forEach(TcpRelay::close);
-    if (admin != null) {
-      admin.close();
-    }
-    if (api != null) {
-      api.close();
-    }
-  }
-
-  @BeforeEach
-  void freshNamespaceAndRelay() throws Exception {
     namespace = "ns-" + NAMESPACES.incrementAndGet();
     relay = new TcpRelay(api.port());
-    RELAYS.add(relay);
   }
 
   /**
    * Cuts the relay before the sources close, so that the mock server never sees a watch end while
-   * it may be sending on it (see {@link TcpRelay}); the relays close after the last test.
+   * it may be sending on it (see {@link TcpRelay}); then the relay, the client and the server.
    */
   @AfterEach
   void closeAll() throws Exception {
@@ -104,6 +85,9 @@ class KubernetesMembershipSourceTest {
     for (int i = closeAtEnd.size() - 1; i >= 0; i--) {
       closeAtEnd.get(i).close();
     }
+    relay.close();
+    admin.close();
+    api.close();
   }
 
   // ---- fixtures ----
