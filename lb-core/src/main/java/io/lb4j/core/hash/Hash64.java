@@ -89,64 +89,87 @@ public final class Hash64 {
     long w1 = 0;
     long w2 = 0;
     int words = 0; // complete words of the stripe being filled, 0-3
-    long acc = 0; // the word being filled, little-endian
-    int accBytes = 0;
     long len = 0;
     boolean striped = false;
+    long carry = 0; // the bytes of an encoded char not yet in a word, little-endian
+    int carryBytes = 0;
+    long acc; // the word being filled, little-endian
+    int accBytes;
     int n = s.length();
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      int enc;
-      int k;
-      if (c < 0x80) {
-        enc = c;
-        k = 1;
-      } else if (c < 0x800) {
-        enc = (0xC0 | c >> 6) | (0x80 | c & 0x3F) << 8;
-        k = 2;
-      } else if (!Character.isSurrogate(c)) {
-        enc = (0xE0 | c >> 12) | (0x80 | (c >> 6) & 0x3F) << 8 | (0x80 | c & 0x3F) << 16;
-        k = 3;
-      } else if (Character.isHighSurrogate(c)
-          && i + 1 < n
-          && Character.isLowSurrogate(s.charAt(i + 1))) {
-        int cp = Character.toCodePoint(c, s.charAt(++i));
-        enc =
-            (0xF0 | cp >> 18)
-                | (0x80 | (cp >> 12) & 0x3F) << 8
-                | (0x80 | (cp >> 6) & 0x3F) << 16
-                | (0x80 | cp & 0x3F) << 24;
-        k = 4;
-      } else {
-        enc = '?';
-        k = 1;
-      }
-      for (int b = 0; b < k; b++, enc >>>= 8) {
-        acc |= (enc & 0xFFL) << (accBytes << 3);
-        if (++accBytes == 8) {
-          switch (words) {
-            case 0:
-              w0 = acc;
-              break;
-            case 1:
-              w1 = acc;
-              break;
-            case 2:
-              w2 = acc;
-              break;
-            default:
-              v1 = round(v1, w0);
-              v2 = round(v2, w1);
-              v3 = round(v3, w2);
-              v4 = round(v4, acc);
-              striped = true;
-          }
-          words = (words + 1) & 3;
-          acc = 0;
-          accBytes = 0;
-          len += 8;
+    int i = 0;
+    while (true) {
+      acc = 0;
+      accBytes = 0;
+      if (carryBytes == 0 && i + 8 <= n) { // eight ASCII chars are one word as they are
+        long w = 0;
+        int j = 0;
+        for (char c; j < 8 && (c = s.charAt(i + j)) < 0x80; j++) {
+          w |= (long) c << (j << 3);
+        }
+        if (j == 8) {
+          acc = w;
+          accBytes = 8;
+          i += 8;
         }
       }
+      while (accBytes < 8) {
+        if (carryBytes == 0) {
+          if (i >= n) {
+            break;
+          }
+          char c = s.charAt(i++);
+          if (c < 0x80) {
+            carry = c;
+            carryBytes = 1;
+          } else if (c < 0x800) {
+            carry = (0xC0 | c >> 6) | (0x80 | c & 0x3F) << 8;
+            carryBytes = 2;
+          } else if (!Character.isSurrogate(c)) {
+            carry = (0xE0 | c >> 12) | (0x80 | (c >> 6) & 0x3F) << 8 | (0x80 | c & 0x3F) << 16;
+            carryBytes = 3;
+          } else if (Character.isHighSurrogate(c)
+              && i < n
+              && Character.isLowSurrogate(s.charAt(i))) {
+            int cp = Character.toCodePoint(c, s.charAt(i++));
+            carry =
+                ((0xF0 | cp >> 18)
+                        | (0x80 | (cp >> 12) & 0x3F) << 8
+                        | (0x80 | (cp >> 6) & 0x3F) << 16
+                        | (0x80 | cp & 0x3F) << 24)
+                    & 0xFFFF_FFFFL;
+            carryBytes = 4;
+          } else {
+            carry = '?';
+            carryBytes = 1;
+          }
+        }
+        acc |= (carry & 0xFFL) << (accBytes << 3);
+        carry >>>= 8;
+        carryBytes--;
+        accBytes++;
+      }
+      if (accBytes < 8) {
+        break; // the input ended: acc holds the last accBytes bytes
+      }
+      switch (words) {
+        case 0:
+          w0 = acc;
+          break;
+        case 1:
+          w1 = acc;
+          break;
+        case 2:
+          w2 = acc;
+          break;
+        default:
+          v1 = round(v1, w0);
+          v2 = round(v2, w1);
+          v3 = round(v3, w2);
+          v4 = round(v4, acc);
+          striped = true;
+      }
+      words = (words + 1) & 3;
+      len += 8;
     }
     long h;
     if (striped) {
