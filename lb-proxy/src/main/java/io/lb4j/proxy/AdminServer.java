@@ -69,6 +69,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -87,7 +88,11 @@ import java.util.function.Supplier;
  *       and counters, and each pool's membership source ({@code discovery}) with its state,
  *       members, the age of its last good answer and its last problem;
  *   <li>{@code GET /rules}: the rules with their settings, selection fingerprint and counters;
- *   <li>{@code GET /health}: {@code {"status":"ok"}} while the proxy runs;
+ *   <li>{@code GET /health}: {@code {"status":"ok"}} while the proxy runs (liveness);
+ *   <li>{@code GET /ready}: readiness: 200 {@code ready} when every load-balancing rule has a
+ *       backend in rotation and the proxy is not draining; otherwise 503 naming each rule without
+ *       one ({@code rule app: 0 of 3 backends in rotation (web-0 UNHEALTHY, ...)}) or the drain.
+ *       Plain text, or JSON when the request's {@code Accept} names {@code application/json};
  *   <li>{@code POST /reload}: re-reads the configuration file; an invalid file changes nothing and
  *       the answer (400) says why.
  * </ul>
@@ -150,10 +155,11 @@ final class AdminServer implements AutoCloseable {
 
   static final String ROUTES =
       "GET /, GET /report, GET /diagnose, GET /explain?src=IP:PORT&dst=IP:PORT, GET /metrics,"
-          + " GET /backends, GET /rules, GET /health or POST /reload";
+          + " GET /backends, GET /rules, GET /health, GET /ready or POST /reload";
 
   private final NettyL4Proxy proxy;
   private final Supplier<String> reload;
+  private final BooleanSupplier draining;
   private final AdminOptions options;
   private final byte[] token;
   private final Channel channel;
@@ -178,8 +184,21 @@ final class AdminServer implements AutoCloseable {
    * @throws IllegalStateException if the endpoint cannot listen on {@code options.address()}
    */
   AdminServer(NettyL4Proxy proxy, Supplier<String> reload, AdminOptions options) {
+    this(proxy, reload, () -> false, options);
+  }
+
+  /**
+   * Serves the admin routes of {@code proxy} as {@code options} say; {@code reload} re-reads the
+   * configuration and returns null, or why nothing changed; {@code draining} says whether the proxy
+   * is draining at shutdown ({@code GET /ready} answers 503 meanwhile).
+   *
+   * @throws IllegalStateException if the endpoint cannot listen on {@code options.address()}
+   */
+  AdminServer(
+      NettyL4Proxy proxy, Supplier<String> reload, BooleanSupplier draining, AdminOptions options) {
     this.proxy = proxy;
     this.reload = reload;
+    this.draining = draining;
     this.options = options;
     this.token = options.token() == null ? null : options.token().getBytes(StandardCharsets.UTF_8);
     this.metrics = new ProxyMetrics(proxy);
@@ -267,7 +286,11 @@ final class AdminServer implements AutoCloseable {
 
   /** What a route needs of a request, taken before the request's buffers are released. */
   private record Request(
-      HttpMethod method, String path, Map<String, List<String>> query, String host) {}
+      HttpMethod method,
+      String path,
+      Map<String, List<String>> query,
+      String host,
+      boolean acceptsJson) {}
 
   private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private boolean inFlight;
@@ -281,7 +304,8 @@ final class AdminServer implements AutoCloseable {
               req.method(),
               uri.path(),
               uri.parameters(),
-              req.headers().get(HttpHeaderNames.HOST, io.lb4j.IpLiteral.format(address())));
+              req.headers().get(HttpHeaderNames.HOST, io.lb4j.IpLiteral.format(address())),
+              acceptsJson(req.headers().getAll(HttpHeaderNames.ACCEPT)));
       try {
         handlers.execute(() -> answer(ctx, request));
       } catch (RejectedExecutionException e) {
@@ -563,6 +587,8 @@ final class AdminServer implements AutoCloseable {
       return Response.json(HttpResponseStatus.OK, rules());
     } else if (get && path.equals("/health")) {
       return Response.json(HttpResponseStatus.OK, Map.of("status", "ok"));
+    } else if (get && path.equals("/ready")) {
+      return ready(req.acceptsJson());
     } else if (get && path.equals("/metrics")) {
       return Response.text("text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
     } else if (get && path.equals("/explain")) {
@@ -592,6 +618,94 @@ final class AdminServer implements AutoCloseable {
     return Response.json(
         HttpResponseStatus.NOT_FOUND,
         Map.of("error", req.method() + " " + path + " (expected: " + ROUTES + ")"));
+  }
+
+  /** Whether an {@code Accept} header names {@code application/json} (parameters ignored). */
+  static boolean acceptsJson(List<String> accept) {
+    for (String header : accept) {
+      for (String range : header.split(",")) {
+        String media = range.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+        if (media.equals("application/json")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Returns why the proxy is not ready for new flows, one line each: it is draining at shutdown, or
+   * a load-balancing rule has no backend in rotation ({@code rule app: 0 of 3 backends in rotation
+   * (web-0 UNHEALTHY, web-1 FORCE_DOWN, web-2 ejected)}); empty when it is ready. Inbound NAT rules
+   * are left out: each names one backend on purpose.
+   */
+  List<String> notReady() {
+    List<String> why = new ArrayList<>();
+    if (draining.getAsBoolean()) {
+      why.add("draining: shutting down, established connections finish");
+    }
+    LoadBalancerConfig config = proxy.loadBalancer().config();
+    for (Rule r : config.rules()) {
+      if (!(r instanceof LoadBalancingRule)) {
+        continue;
+      }
+      List<AdminPages.Target> targets = AdminPages.targets(config, r);
+      int inRotation = 0;
+      List<String> out = new ArrayList<>();
+      for (AdminPages.Target t : targets) {
+        BackendHealth h;
+        try {
+          h = proxy.loadBalancer().health(r.name(), t.backend().id());
+        } catch (IllegalArgumentException gone) { // removed by a reload meanwhile
+          continue;
+        }
+        if (h.inRotation()) {
+          inRotation++;
+        } else {
+          out.add(t.backend().id() + " " + outOfRotation(t.backend(), h));
+        }
+      }
+      if (inRotation == 0) {
+        why.add(
+            "rule "
+                + r.name()
+                + ": 0 of "
+                + targets.size()
+                + " backends in rotation"
+                + (targets.isEmpty() ? " (pool " + r.backendPool() + " is empty)" : "")
+                + (out.isEmpty() ? "" : " (" + String.join(", ", out) + ")"));
+      }
+    }
+    return why;
+  }
+
+  /** Returns, in a word or two, why backend {@code b} takes no new flows. */
+  private static String outOfRotation(Backend b, BackendHealth h) {
+    if (b.adminState() != io.lb4j.AdminState.ENABLED) {
+      return "admin " + b.adminState();
+    }
+    if (h.override() == io.lb4j.HealthOverride.FORCE_DOWN) {
+      return "FORCE_DOWN";
+    }
+    if (h.isEjected()) {
+      return "ejected";
+    }
+    return h.state().toString();
+  }
+
+  private Response ready(boolean json) {
+    List<String> why = notReady();
+    HttpResponseStatus status =
+        why.isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE;
+    if (json) {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("ready", why.isEmpty());
+      body.put("draining", draining.getAsBoolean());
+      body.put("reasons", why);
+      return Response.json(status, body);
+    }
+    String text = why.isEmpty() ? "ready\n" : String.join("\n", why) + "\n";
+    return new Response(status, "text/plain; charset=utf-8", text.getBytes(StandardCharsets.UTF_8));
   }
 
   /** Reads the flow of {@code /explain} from its query parameters. */

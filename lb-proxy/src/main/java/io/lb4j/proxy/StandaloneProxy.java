@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,7 @@ public final class StandaloneProxy implements AutoCloseable {
   private final AdminServer admin;
   private final PoolSources sources;
   private final Object lock = new Object();
+  private final AtomicBoolean draining = new AtomicBoolean();
   private ProxyConfig config;
 
   private StandaloneProxy(Path file, ProxyConfig config) {
@@ -70,7 +72,10 @@ public final class StandaloneProxy implements AutoCloseable {
     try {
       sources.commit(plan, () -> {}); // before the listeners: the first answers may come first
       p.start();
-      this.admin = config.admin() == null ? null : new AdminServer(p, this::reload, config.admin());
+      this.admin =
+          config.admin() == null
+              ? null
+              : new AdminServer(p, this::reload, draining::get, config.admin());
     } catch (Exception e) { // Netty rethrows a failed bind's IOException unchecked
       sources.close();
       p.close();
@@ -104,6 +109,11 @@ public final class StandaloneProxy implements AutoCloseable {
    */
   public String reload() {
     synchronized (lock) {
+      if (draining.get()) { // a reload would bind listeners again while connections drain
+        String why = "shutting down: the proxy is draining, reload refused";
+        logger.warn(why);
+        return why;
+      }
       ProxyConfig next;
       try {
         next = ConfigLoader.load(file);
@@ -216,24 +226,36 @@ public final class StandaloneProxy implements AutoCloseable {
     }
   }
 
-  /** Stops accepting new connections and admin requests; established connections go on. */
+  /**
+   * Starts draining: {@code GET /ready} answers 503 from now on, reloads are refused, and the
+   * listeners stop accepting new connections; established connections go on. The admin endpoint
+   * keeps answering until {@link #shutdown} has drained, so that a readiness probe sees the 503.
+   */
   public void stopAccepting() {
-    if (admin != null) {
-      admin.close();
+    draining.set(true); // before the listeners close: readiness says so first
+    synchronized (lock) { // a reload under way finishes first, then finds the flag
+      proxy.stopAccepting();
     }
-    proxy.stopAccepting();
+  }
+
+  /** Whether the proxy is draining at shutdown ({@link #stopAccepting} or {@link #shutdown}). */
+  public boolean draining() {
+    return draining.get();
   }
 
   /**
    * Stops accepting, lets established connections finish up to the configured drain timeout, then
-   * closes everything; returns the number of connections closed by force.
+   * closes everything; returns the number of connections closed by force. While it drains, {@code
+   * GET /ready} answers 503 and the rest of the admin endpoint answers as before; the endpoint
+   * closes once the drain is over.
    */
   public int shutdown() {
+    stopAccepting();
+    sources.close(); // no membership changes while established connections finish
+    int forced = proxy.shutdown(config().shutdownDrain());
     if (admin != null) {
       admin.close();
     }
-    sources.close(); // no membership changes while established connections finish
-    int forced = proxy.shutdown(config().shutdownDrain());
     lb.close();
     return forced;
   }
@@ -241,6 +263,7 @@ public final class StandaloneProxy implements AutoCloseable {
   /** Closes at once. */
   @Override
   public void close() {
+    draining.set(true);
     if (admin != null) {
       admin.close();
     }
