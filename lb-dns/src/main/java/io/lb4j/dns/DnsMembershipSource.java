@@ -28,7 +28,7 @@ import org.xbill.DNS.TextParseException;
  * <pre>{@code
  * MembershipSource web = DnsMembershipSource.builder("_http._tcp.web.example")
  *     .record(DnsRecordType.SRV)
- *     .server("10.0.0.2:53")
+ *     .server("192.0.2.53:53")
  *     .build();
  * balancer.attach("web", web, DiscoveryOptions.DEFAULT);
  * }</pre>
@@ -253,7 +253,7 @@ public final class DnsMembershipSource implements MembershipSource {
 
     /** What {@link #server(String)} accepts, for error messages. */
     static final String SERVER_EXPECTED =
-        " (expected: an IP address with an optional port, such as 10.0.0.2, 127.0.0.53:5353 or"
+        " (expected: an IP address with an optional port, such as 192.0.2.53, 127.0.0.53:5353 or"
             + " [::1]:5353; names are not resolved)";
 
     /** The default bound on each query. */
@@ -303,7 +303,7 @@ public final class DnsMembershipSource implements MembershipSource {
     }
 
     /**
-     * Sets the resolver to ask from text: an IP literal with an optional port, {@code 10.0.0.2}
+     * Sets the resolver to ask from text: an IP literal with an optional port, {@code 192.0.2.53}
      * (port 53), {@code 127.0.0.53:5353}, {@code ::1}, {@code [::1]:5353}. Names are refused, never
      * resolved.
      *

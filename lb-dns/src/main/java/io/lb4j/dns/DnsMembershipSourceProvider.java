@@ -20,7 +20,7 @@ import java.util.Objects;
  *       type: dns
  *       name: _http._tcp.web.example   # required
  *       record: SRV                    # A (default), AAAA, A_AAAA or SRV
- *       server: 10.0.0.2:53            # default: the first nameserver of /etc/resolv.conf
+ *       server: 192.0.2.53:53            # default: the first nameserver of /etc/resolv.conf
  *       ttlFloor: 1s                   # shortest time between two resolutions
  *       ttlCap: 5m                     # longest time an answer is used
  *       timeout: 2s                    # per query
@@ -29,10 +29,10 @@ import java.util.Objects;
  * }</pre>
  *
  * <p>{@code port} (1-65535) is required with {@code A}, {@code AAAA} and {@code A_AAAA} and refused
- * with {@code SRV}. {@code server} is an IP literal with an optional port ({@code 10.0.0.2}, {@code
- * 10.0.0.2:5353}, {@code [::1]:5353}; 53 without one). An unknown, missing or malformed setting is
- * an {@link IllegalArgumentException} such as {@code discovery.ttlFlor: '1s' (expected: one of
- * [name, record, ...]; did you mean ttlFloor?)}.
+ * with {@code SRV}. {@code server} is an IP literal with an optional port ({@code 192.0.2.53},
+ * {@code 192.0.2.53:5353}, {@code [::1]:5353}; 53 without one). An unknown, missing or malformed
+ * setting is an {@link IllegalArgumentException} such as {@code discovery.ttlFlor: '1s' (expected:
+ * one of [name, record, ...]; did you mean ttlFloor?)}.
  *
  * <p>Thread-safe: stateless.
  */

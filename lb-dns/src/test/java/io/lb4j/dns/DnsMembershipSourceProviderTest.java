@@ -60,8 +60,9 @@ class DnsMembershipSourceProviderTest {
   @Test
   void create_aWithPortAsNumberOrText() {
     try (MembershipSource source =
-        provider.create("web", settings("name", "web.test", "port", 8080, "server", "10.0.0.2"))) {
-      assertEquals("dns A web.test port 8080 via 10.0.0.2:53", source.describe());
+        provider.create(
+            "web", settings("name", "web.test", "port", 8080, "server", "127.10.0.2"))) {
+      assertEquals("dns A web.test port 8080 via 127.10.0.2:53", source.describe());
     }
     try (MembershipSource source =
         provider.create(
@@ -74,7 +75,7 @@ class DnsMembershipSourceProviderTest {
 
   @Test
   void server_forms() {
-    assertEquals("10.0.0.2:53", via("10.0.0.2"));
+    assertEquals("127.10.0.2:53", via("127.10.0.2"));
     assertEquals("127.0.0.53:5353", via("127.0.0.53:5353"));
     assertEquals("[::1]:53", via("::1"));
     assertEquals("[::1]:53", via("[::1]"));
@@ -94,10 +95,10 @@ class DnsMembershipSourceProviderTest {
         error("port", 80));
     assertEquals(
         "discovery.port: missing (expected: the members' port, 1-65535, with record A)",
-        error("name", "web.test", "server", "10.0.0.2"));
+        error("name", "web.test", "server", "127.10.0.2"));
     assertEquals(
         "discovery.port: 80 (expected: none with record SRV: its records give the ports)",
-        error("name", "_x._tcp.web.test", "record", "SRV", "port", 80, "server", "10.0.0.2"));
+        error("name", "_x._tcp.web.test", "record", "SRV", "port", 80, "server", "127.10.0.2"));
     assertEquals(
         "discovery.record: 'MX' (expected: one of A, AAAA, A_AAAA, SRV)",
         error("name", "web.test", "record", "MX"));
@@ -109,22 +110,22 @@ class DnsMembershipSourceProviderTest {
         error("name", "web.test", "port", "http"));
     assertEquals(
         "discovery.server: 'dns.example:53' (expected: an IP address with an optional port, such"
-            + " as 10.0.0.2, 127.0.0.53:5353 or [::1]:5353; names are not resolved)",
+            + " as 192.0.2.53, 127.0.0.53:5353 or [::1]:5353; names are not resolved)",
         error("name", "web.test", "port", 80, "server", "dns.example:53"));
     assertEquals(
-        "discovery.server: '10.0.0.2:0' (expected: an IP address with an optional port, such as"
-            + " 10.0.0.2, 127.0.0.53:5353 or [::1]:5353; names are not resolved)",
-        error("name", "web.test", "port", 80, "server", "10.0.0.2:0"));
+        "discovery.server: '127.10.0.2:0' (expected: an IP address with an optional port, such as"
+            + " 192.0.2.53, 127.0.0.53:5353 or [::1]:5353; names are not resolved)",
+        error("name", "web.test", "port", 80, "server", "127.10.0.2:0"));
     assertEquals(
-        "discovery.server: 53 (expected: an IP address with an optional port, such as 10.0.0.2,"
+        "discovery.server: 53 (expected: an IP address with an optional port, such as 192.0.2.53,"
             + " 127.0.0.53:5353 or [::1]:5353; names are not resolved)",
         error("name", "web.test", "port", 80, "server", 53));
     assertEquals(
         "discovery.ttlFloor: 5 (expected: a duration with its unit, such as 500ms, 5s or 5m)",
-        error("name", "web.test", "port", 80, "server", "10.0.0.2", "ttlFloor", 5));
+        error("name", "web.test", "port", 80, "server", "127.10.0.2", "ttlFloor", 5));
     assertEquals(
         "discovery.ttlCap: 'soon' (expected: a duration such as 250ms, 5s, 4m, 1h, 1d or PT5S)",
-        error("name", "web.test", "port", 80, "server", "10.0.0.2", "ttlCap", "soon"));
+        error("name", "web.test", "port", 80, "server", "127.10.0.2", "ttlCap", "soon"));
     assertEquals(
         "discovery.ttlCap: 1s (expected: >= ttlFloor, 10s)",
         error(
@@ -133,14 +134,14 @@ class DnsMembershipSourceProviderTest {
             "port",
             80,
             "server",
-            "10.0.0.2",
+            "127.10.0.2",
             "ttlFloor",
             "10s",
             "ttlCap",
             "1s"));
     assertEquals(
         "discovery.timeout: 0s (expected: > 0)",
-        error("name", "web.test", "port", 80, "server", "10.0.0.2", "timeout", "0s"));
+        error("name", "web.test", "port", 80, "server", "127.10.0.2", "timeout", "0s"));
     assertEquals(
         "discovery.name: '192.0.2.1' is an IP address (expected: a DNS name such as web.example or"
             + " _http._tcp.web.example; a fixed address belongs in the pool's backends)",

@@ -35,7 +35,7 @@ class DnsMembershipSourceTest {
   }
 
   private void ttl(long seconds) {
-    dns.answer("web.test", Type.A, List.of(a("web.test", seconds, "10.0.0.1")));
+    dns.answer("web.test", Type.A, List.of(a("web.test", seconds, "127.10.0.1")));
   }
 
   @Test
@@ -46,7 +46,7 @@ class DnsMembershipSourceTest {
       assertEquals(List.of(), dns.takeQueries(), "start() asked on the caller's thread");
       clock.runDueTasks();
       assertEquals(List.of("web.test. A"), dns.takeQueries());
-      assertEquals(List.of("members [10.0.0.1:8080 w1]"), listener.take());
+      assertEquals(List.of("members [127.10.0.1:8080 w1]"), listener.take());
     }
   }
 
@@ -138,7 +138,7 @@ class DnsMembershipSourceTest {
       assertEquals("failure web.test A via 127.0.0.53:5353: SERVFAIL", events.get(0));
       ttl(60);
       clock.forwardTime(clock.pendingDelays().get(0));
-      assertEquals(List.of("members [10.0.0.1:8080 w1]"), listener.take());
+      assertEquals(List.of("members [127.10.0.1:8080 w1]"), listener.take());
       assertEquals(List.of(Duration.ofSeconds(60)), clock.pendingDelays());
       dns.rcode("web.test", Type.A, Rcode.NXDOMAIN);
       clock.forwardTime(Duration.ofSeconds(60));
@@ -177,13 +177,15 @@ class DnsMembershipSourceTest {
       clock.runDueTasks();
       clock.forwardTime(Duration.ofSeconds(1));
       dns.answer(
-          "web.test", Type.A, List.of(a("web.test", 1, "10.0.0.1"), a("web.test", 1, "10.0.0.2")));
+          "web.test",
+          Type.A,
+          List.of(a("web.test", 1, "127.10.0.1"), a("web.test", 1, "127.10.0.2")));
       clock.forwardTime(Duration.ofSeconds(1));
       assertEquals(
           List.of(
-              "members [10.0.0.1:8080 w1]",
-              "members [10.0.0.1:8080 w1]",
-              "members [10.0.0.1:8080 w1, 10.0.0.2:8080 w1]"),
+              "members [127.10.0.1:8080 w1]",
+              "members [127.10.0.1:8080 w1]",
+              "members [127.10.0.1:8080 w1, 127.10.0.2:8080 w1]"),
           listener.take());
     }
   }
@@ -264,7 +266,7 @@ class DnsMembershipSourceTest {
       clock.runDueTasks();
       assertEquals(1, clock.pendingTasks());
       clock.forwardTime(clock.pendingDelays().get(0));
-      assertEquals(List.of("members [10.0.0.1:8080 w1]"), listener.take());
+      assertEquals(List.of("members [127.10.0.1:8080 w1]"), listener.take());
     }
   }
 
@@ -284,7 +286,7 @@ class DnsMembershipSourceTest {
   void srv_throughTheSource() {
     String svc = "_http._tcp.web.test";
     dns.answer(
-        svc, Type.SRV, List.of(srv(svc, 5, 0, 3, 9000, "a.test")), a("a.test", 5, "10.0.0.9"));
+        svc, Type.SRV, List.of(srv(svc, 5, 0, 3, 9000, "a.test")), a("a.test", 5, "127.10.0.9"));
     try (DnsMembershipSource source =
         DnsMembershipSource.builder(svc)
             .record(DnsRecordType.SRV)
@@ -294,7 +296,7 @@ class DnsMembershipSourceTest {
             .build()) {
       source.start(listener);
       clock.runDueTasks();
-      assertEquals(List.of("members [10.0.0.9:9000 w3]"), listener.take());
+      assertEquals(List.of("members [127.10.0.9:9000 w3]"), listener.take());
       assertEquals(List.of(Duration.ofSeconds(5)), clock.pendingDelays());
     }
   }
@@ -337,9 +339,10 @@ class DnsMembershipSourceTest {
         "port: 0 (expected: 1-65535)",
         assertThrows(IllegalArgumentException.class, () -> web().port(0)).getMessage());
     assertEquals(
-        "name: '10.0.0.1' is an IP address (expected: a DNS name such as web.example or"
+        "name: '127.10.0.1' is an IP address (expected: a DNS name such as web.example or"
             + " _http._tcp.web.example; a fixed address belongs in the pool's backends)",
-        assertThrows(IllegalArgumentException.class, () -> DnsMembershipSource.builder("10.0.0.1"))
+        assertThrows(
+                IllegalArgumentException.class, () -> DnsMembershipSource.builder("127.10.0.1"))
             .getMessage());
     assertTrue(
         assertThrows(IllegalArgumentException.class, () -> DnsMembershipSource.builder("a..b"))

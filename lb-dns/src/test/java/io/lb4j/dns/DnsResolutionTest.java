@@ -40,9 +40,11 @@ class DnsResolutionTest {
   @Test
   void resolve_aRecords_everyAddressAMemberAtThePort_ttlTheSmallest() {
     dns.answer(
-        "web.test", Type.A, List.of(a("web.test", 30, "10.0.0.2"), a("web.test", 20, "10.0.0.1")));
+        "web.test",
+        Type.A,
+        List.of(a("web.test", 30, "127.10.0.2"), a("web.test", 20, "127.10.0.1")));
     DnsResolution.Answer answer = answer(resolution("web.test", DnsRecordType.A, 8080).resolve());
-    assertEquals(List.of("10.0.0.1:8080 w1", "10.0.0.2:8080 w1"), members(answer));
+    assertEquals(List.of("127.10.0.1:8080 w1", "127.10.0.2:8080 w1"), members(answer));
     assertEquals(20, answer.ttlSeconds());
     assertEquals(List.of("web.test. A"), dns.takeQueries());
   }
@@ -55,10 +57,10 @@ class DnsResolutionTest {
         List.of(
             cname("web.test", 5, "lb.test"),
             cname("lb.test", 60, "pool.test"),
-            a("pool.test", 60, "10.0.0.1"),
-            a("elsewhere.test", 1, "10.9.9.9")));
+            a("pool.test", 60, "127.10.0.1"),
+            a("elsewhere.test", 1, "127.10.9.9")));
     DnsResolution.Answer answer = answer(resolution("web.test", DnsRecordType.A, 80).resolve());
-    assertEquals(List.of("10.0.0.1:80 w1"), members(answer));
+    assertEquals(List.of("127.10.0.1:80 w1"), members(answer));
     assertEquals(5, answer.ttlSeconds());
   }
 
@@ -112,27 +114,27 @@ class DnsResolutionTest {
 
   @Test
   void resolve_aAndAaaaOneFamilyEmpty_answersTheOther_ttlBoundedByTheNegativeTtl() {
-    dns.answer("web.test", Type.A, List.of(a("web.test", 300, "10.0.0.1")));
+    dns.answer("web.test", Type.A, List.of(a("web.test", 300, "127.10.0.1")));
     dns.nodata("web.test", Type.AAAA, 45);
     DnsResolution.Answer answer =
         answer(resolution("web.test", DnsRecordType.A_AAAA, 80).resolve());
-    assertEquals(List.of("10.0.0.1:80 w1"), members(answer));
+    assertEquals(List.of("127.10.0.1:80 w1"), members(answer));
     assertEquals(45, answer.ttlSeconds());
     assertEquals(List.of("web.test. A", "web.test. AAAA"), dns.takeQueries());
   }
 
   @Test
   void resolve_aAndAaaaBoth_everyAddress() {
-    dns.answer("web.test", Type.A, List.of(a("web.test", 30, "10.0.0.1")));
+    dns.answer("web.test", Type.A, List.of(a("web.test", 30, "127.10.0.1")));
     dns.answer("web.test", Type.AAAA, List.of(aaaa("web.test", 30, "::1")));
     assertEquals(
-        List.of("10.0.0.1:80 w1", "ip6---1.80 w1"),
+        List.of("127.10.0.1:80 w1", "ip6---1.80 w1"),
         members(answer(resolution("web.test", DnsRecordType.A_AAAA, 80).resolve())));
   }
 
   @Test
   void resolve_aAndAaaaOneFamilyFails_theWholeResolutionFails() {
-    dns.answer("web.test", Type.A, List.of(a("web.test", 30, "10.0.0.1")));
+    dns.answer("web.test", Type.A, List.of(a("web.test", 30, "127.10.0.1")));
     dns.rcode("web.test", Type.AAAA, Rcode.SERVFAIL);
     assertEquals(
         "web.test AAAA via 127.0.0.53:5353: SERVFAIL",
@@ -159,11 +161,11 @@ class DnsResolutionTest {
             srv(svc, 60, 10, 5, 8080, "a.test"),
             srv(svc, 60, 10, 20, 8081, "b.test"),
             srv(svc, 60, 20, 1, 8082, "c.test")),
-        a("a.test", 30, "10.0.0.1"),
-        a("b.test", 40, "10.0.0.2"),
-        a("c.test", 1, "10.0.0.3"));
+        a("a.test", 30, "127.10.0.1"),
+        a("b.test", 40, "127.10.0.2"),
+        a("c.test", 1, "127.10.0.3"));
     DnsResolution.Answer answer = answer(resolution(svc, DnsRecordType.SRV, 0).resolve());
-    assertEquals(List.of("10.0.0.1:8080 w5", "10.0.0.2:8081 w20"), members(answer));
+    assertEquals(List.of("127.10.0.1:8080 w5", "127.10.0.2:8081 w20"), members(answer));
     assertEquals(30, answer.ttlSeconds());
     assertEquals(List.of(svc + ". SRV"), dns.takeQueries(), "the additional section was used");
   }
@@ -175,10 +177,10 @@ class DnsResolutionTest {
         svc,
         Type.SRV,
         List.of(srv(svc, 60, 0, 0, 80, "a.test"), srv(svc, 60, 0, 100, 80, "b.test")),
-        a("a.test", 60, "10.0.0.1"),
-        a("b.test", 60, "10.0.0.2"));
+        a("a.test", 60, "127.10.0.1"),
+        a("b.test", 60, "127.10.0.2"));
     assertEquals(
-        List.of("10.0.0.1:80 w1", "10.0.0.2:80 w100"),
+        List.of("127.10.0.1:80 w1", "127.10.0.2:80 w100"),
         members(answer(resolution(svc, DnsRecordType.SRV, 0).resolve())));
   }
 
@@ -187,12 +189,15 @@ class DnsResolutionTest {
     String svc = "_http._tcp.web.test";
     dns.answer(
         svc, Type.SRV, List.of(srv(svc, 60, 0, 1, 80, "a.test"), srv(svc, 60, 0, 1, 81, "a.test")));
-    dns.answer("a.test", Type.A, List.of(a("a.test", 15, "10.0.0.1")));
+    dns.answer("a.test", Type.A, List.of(a("a.test", 15, "127.10.0.1")));
     dns.answer("a.test", Type.AAAA, List.of(aaaa("a.test", 25, "2001:db8::1")));
     DnsResolution.Answer answer = answer(resolution(svc, DnsRecordType.SRV, 0).resolve());
     assertEquals(
         List.of(
-            "10.0.0.1:80 w1", "10.0.0.1:81 w1", "ip6-2001-db8--1.80 w1", "ip6-2001-db8--1.81 w1"),
+            "127.10.0.1:80 w1",
+            "127.10.0.1:81 w1",
+            "ip6-2001-db8--1.80 w1",
+            "ip6-2001-db8--1.81 w1"),
         members(answer));
     assertEquals(15, answer.ttlSeconds());
     assertEquals(
@@ -209,20 +214,20 @@ class DnsResolutionTest {
             srv(svc, 60, 0, 3, 80, "v4.test"),
             srv(svc, 60, 0, 3, 80, "dual.test"),
             srv(svc, 60, 0, 3, 80, "three.test")),
-        a("v4.test", 60, "10.0.0.1"),
-        a("dual.test", 60, "10.0.0.2"),
+        a("v4.test", 60, "127.10.0.1"),
+        a("dual.test", 60, "127.10.0.2"),
         aaaa("dual.test", 60, "2001:db8::2"),
-        a("three.test", 60, "10.0.0.3"),
-        a("three.test", 60, "10.0.0.4"),
-        a("three.test", 60, "10.0.0.5"));
+        a("three.test", 60, "127.10.0.3"),
+        a("three.test", 60, "127.10.0.4"),
+        a("three.test", 60, "127.10.0.5"));
     // lcm(1, 2, 3) = 6: v4 3*6/1 = 18; dual 3*6/2 = 9 twice; three 3*6/3 = 6 three times
     assertEquals(
         List.of(
-            "10.0.0.1:80 w18",
-            "10.0.0.2:80 w9",
-            "10.0.0.3:80 w6",
-            "10.0.0.4:80 w6",
-            "10.0.0.5:80 w6",
+            "127.10.0.1:80 w18",
+            "127.10.0.2:80 w9",
+            "127.10.0.3:80 w6",
+            "127.10.0.4:80 w6",
+            "127.10.0.5:80 w6",
             "ip6-2001-db8--2.80 w9"),
         members(answer(resolution(svc, DnsRecordType.SRV, 0).resolve())));
   }
@@ -234,11 +239,11 @@ class DnsResolutionTest {
         svc,
         Type.SRV,
         List.of(srv(svc, 60, 0, 60000, 80, "big.test"), srv(svc, 60, 0, 0, 80, "dual.test")),
-        a("big.test", 60, "10.0.0.1"),
-        a("dual.test", 60, "10.0.0.2"),
+        a("big.test", 60, "127.10.0.1"),
+        a("dual.test", 60, "127.10.0.2"),
         aaaa("dual.test", 60, "2001:db8::2"));
     assertEquals(
-        List.of("10.0.0.1:80 w65535", "10.0.0.2:80 w1", "ip6-2001-db8--2.80 w1"),
+        List.of("127.10.0.1:80 w65535", "127.10.0.2:80 w1", "ip6-2001-db8--2.80 w1"),
         members(answer(resolution(svc, DnsRecordType.SRV, 0).resolve())));
   }
 
@@ -249,10 +254,10 @@ class DnsResolutionTest {
         svc,
         Type.SRV,
         List.of(srv(svc, 60, 1, 1, 80, "gone.test"), srv(svc, 60, 2, 1, 80, "b.test")),
-        a("b.test", 60, "10.0.0.2"));
+        a("b.test", 60, "127.10.0.2"));
     // gone.test: NXDOMAIN for A and AAAA (the script's default)
     assertEquals(
-        List.of("10.0.0.2:80 w1"),
+        List.of("127.10.0.2:80 w1"),
         members(answer(resolution(svc, DnsRecordType.SRV, 0).resolve())));
   }
 
@@ -263,7 +268,7 @@ class DnsResolutionTest {
         svc,
         Type.SRV,
         List.of(srv(svc, 60, 0, 1, 80, "a.test"), srv(svc, 60, 0, 1, 80, "b.test")),
-        a("b.test", 60, "10.0.0.2"));
+        a("b.test", 60, "127.10.0.2"));
     dns.rcode("a.test", Type.A, Rcode.SERVFAIL);
     assertEquals(
         "a.test A via 127.0.0.53:5353: SERVFAIL (a target of _http._tcp.web.test SRV via"
@@ -282,12 +287,12 @@ class DnsResolutionTest {
             srv(svc, 60, 0, 40000, 80, "alias.test"),
             srv(svc, 60, 0, 3, 80, "b.test"),
             srv(svc, 60, 0, 4, 80, "b2.test")),
-        a("a.test", 60, "10.0.0.1"),
-        a("alias.test", 60, "10.0.0.1"),
-        a("b.test", 60, "10.0.0.2"),
-        a("b2.test", 60, "10.0.0.2"));
+        a("a.test", 60, "127.10.0.1"),
+        a("alias.test", 60, "127.10.0.1"),
+        a("b.test", 60, "127.10.0.2"),
+        a("b2.test", 60, "127.10.0.2"));
     assertEquals(
-        List.of("10.0.0.1:80 w65535", "10.0.0.2:80 w7"),
+        List.of("127.10.0.1:80 w65535", "127.10.0.2:80 w7"),
         members(answer(resolution(svc, DnsRecordType.SRV, 0).resolve())));
   }
 
@@ -322,7 +327,7 @@ class DnsResolutionTest {
 
   @Test
   void members_areReadyWithNoZone() {
-    dns.answer("web.test", Type.A, List.of(a("web.test", 30, "10.0.0.1")));
+    dns.answer("web.test", Type.A, List.of(a("web.test", 30, "127.10.0.1")));
     Member m = answer(resolution("web.test", DnsRecordType.A, 80).resolve()).members().get(0);
     assertEquals(Member.State.READY, m.state());
     assertEquals("", m.zone());

@@ -257,6 +257,9 @@ class DnsmasqTest {
 
   @Test
   void aaaa_servedOverIpv6Loopback() throws Exception {
+    if (System.getenv("CI") != null) {
+      assertTrue(hasIpv6Loopback(), "no ::1 on this machine; CI is set, so the test fails");
+    }
     Assumptions.assumeTrue(
         hasIpv6Loopback(), "no ::1 on this machine: the IPv6 case cannot run here");
     Dnsmasq dns =

@@ -58,7 +58,8 @@ class EndpointSliceMapperTest {
                         "web-a",
                         "web",
                         webPorts(),
-                        endpoint("10.0.0.1", "z", bool(ready), bool(serving), bool(terminating)))))
+                        endpoint(
+                            "127.10.0.1", "z", bool(ready), bool(serving), bool(terminating)))))
             .members();
     assertEquals(want, m.get(0).state());
   }
@@ -66,7 +67,8 @@ class EndpointSliceMapperTest {
   @Test
   void noConditionsAtAll_isReady() {
     EndpointSlice s =
-        slice("web-a", "web", webPorts(), new EndpointBuilder().withAddresses("10.0.0.1").build());
+        slice(
+            "web-a", "web", webPorts(), new EndpointBuilder().withAddresses("127.10.0.1").build());
     Member m = http.map(List.of(s)).members().get(0);
     assertEquals(Member.State.READY, m.state());
     assertEquals("", m.zone());
@@ -80,7 +82,7 @@ class EndpointSliceMapperTest {
             "web",
             webPorts(),
             new EndpointBuilder()
-                .withAddresses("10.0.0.1", "10.0.0.2")
+                .withAddresses("127.10.0.1", "127.10.0.2")
                 .withZone("eu-1a")
                 .withNewTargetRef()
                 .withKind("Pod")
@@ -89,7 +91,7 @@ class EndpointSliceMapperTest {
                 .build());
     List<Member> m = http.map(List.of(s)).members();
     assertEquals(2, m.size());
-    assertEquals("10.0.0.1:8080", m.get(0).id(), "the pod's name is not the id");
+    assertEquals("127.10.0.1:8080", m.get(0).id(), "the pod's name is not the id");
     assertEquals(8080, m.get(0).port());
     assertEquals(1, m.get(0).weight());
     assertEquals("eu-1a", m.get(1).zone());
@@ -98,13 +100,13 @@ class EndpointSliceMapperTest {
   @Test
   void port_perSlice_byNameOrNumber_aSliceWithoutItContributesNothing() {
     // during a change of the Service's target port, slices with the old and the new port coexist
-    EndpointSlice old = slice("web-a", "web", List.of(port("http", 8080)), ready("10.0.0.1"));
-    EndpointSlice now = slice("web-b", "web", List.of(port("http", 8443)), ready("10.0.0.2"));
+    EndpointSlice old = slice("web-a", "web", List.of(port("http", 8080)), ready("127.10.0.1"));
+    EndpointSlice now = slice("web-b", "web", List.of(port("http", 8443)), ready("127.10.0.2"));
     EndpointSlice metrics =
-        slice("web-c", "web", List.of(port("metrics", 9090)), ready("10.0.0.3"));
+        slice("web-c", "web", List.of(port("metrics", 9090)), ready("127.10.0.3"));
     EndpointSliceMapper.Answer byName = http.map(List.of(old, now, metrics));
     assertEquals(
-        List.of("10.0.0.1:8080", "10.0.0.2:8443"),
+        List.of("127.10.0.1:8080", "127.10.0.2:8443"),
         byName.members().stream().map(Member::id).toList());
     assertEquals(
         List.of(
@@ -114,7 +116,7 @@ class EndpointSliceMapperTest {
 
     EndpointSliceMapper n8443 = new EndpointSliceMapper("web", PortRef.numbered(8443), true, true);
     assertEquals(
-        List.of("10.0.0.2:8443"),
+        List.of("127.10.0.2:8443"),
         n8443.map(List.of(old, now, metrics)).members().stream().map(Member::id).toList());
   }
 
@@ -125,7 +127,7 @@ class EndpointSliceMapperTest {
             "web-a",
             "web",
             List.of(new EndpointPort(null, "http", null, "TCP")),
-            ready("10.0.0.1"));
+            ready("127.10.0.1"));
     EndpointSliceMapper.Answer a = http.map(List.of(s));
     assertTrue(a.members().isEmpty());
     assertTrue(
@@ -156,20 +158,20 @@ class EndpointSliceMapperTest {
             "web-a",
             "web",
             webPorts(),
-            ready("10.0.0.1"),
+            ready("127.10.0.1"),
             ready("web-0.example.test"),
             ready("2001:db8::1"));
     EndpointSliceMapper.Answer a = http.map(List.of(s));
-    assertEquals(List.of("10.0.0.1:8080"), a.members().stream().map(Member::id).toList());
+    assertEquals(List.of("127.10.0.1:8080"), a.members().stream().map(Member::id).toList());
     assertEquals(2, a.skipped().size(), a.skipped().toString());
   }
 
   @Test
   void ipv6_idsAndFamilies() {
-    EndpointSlice v4 = slice("web-4", "web", webPorts(), ready("10.0.0.1"));
+    EndpointSlice v4 = slice("web-4", "web", webPorts(), ready("127.10.0.1"));
     EndpointSlice v6 = slice("web-6", "web", "IPv6", webPorts(), ready("2001:db8::7"));
     assertEquals(
-        List.of("10.0.0.1:8080", "ip6-2001-db8--7.8080"),
+        List.of("127.10.0.1:8080", "ip6-2001-db8--7.8080"),
         http.map(List.of(v4, v6)).members().stream().map(Member::id).toList());
     EndpointSliceMapper v6only = new EndpointSliceMapper("web", PortRef.named("http"), false, true);
     EndpointSliceMapper.Answer a = v6only.map(List.of(v4, v6));
@@ -182,16 +184,16 @@ class EndpointSliceMapperTest {
 
   @Test
   void anotherServicesSlice_ignored() {
-    EndpointSlice api = slice("api-a", "api", webPorts(), ready("10.0.0.9"));
+    EndpointSlice api = slice("api-a", "api", webPorts(), ready("127.10.0.9"));
     assertTrue(http.map(List.of(api)).members().isEmpty());
     assertTrue(http.map(List.of(api)).skipped().isEmpty());
   }
 
   @Test
   void duplicateAddress_oneMember_bestStateThenFirstSliceByName() {
-    EndpointSlice a = slice("web-a", "web", webPorts(), terminating("10.0.0.1", true));
-    EndpointSlice b = slice("web-b", "web", webPorts(), ready("10.0.0.1", "zone-b"));
-    EndpointSlice c = slice("web-c", "web", webPorts(), ready("10.0.0.1", "zone-c"));
+    EndpointSlice a = slice("web-a", "web", webPorts(), terminating("127.10.0.1", true));
+    EndpointSlice b = slice("web-b", "web", webPorts(), ready("127.10.0.1", "zone-b"));
+    EndpointSlice c = slice("web-c", "web", webPorts(), ready("127.10.0.1", "zone-c"));
     for (List<EndpointSlice> order :
         List.of(List.of(a, b, c), List.of(c, b, a), List.of(b, c, a))) {
       List<Member> m = http.map(order).members();

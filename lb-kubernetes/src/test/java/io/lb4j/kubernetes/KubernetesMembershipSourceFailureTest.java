@@ -78,13 +78,13 @@ class KubernetesMembershipSourceFailureTest {
 
   @Test
   void noAnswerBeforeTheFirstCompleteList() throws Exception {
-    watch.slices.add(slice("web-a", "web", webPorts(), ready("10.0.0.1")));
+    watch.slices.add(slice("web-a", "web", webPorts(), ready("127.10.0.1")));
     watch.events.changed(); // an add seen during the first list
     assertNull(nextSaid(), "a partial answer");
 
     watch.listed(
-        slice("web-a", "web", webPorts(), ready("10.0.0.1")),
-        slice("web-b", "web", webPorts(), ready("10.0.0.2")));
+        slice("web-a", "web", webPorts(), ready("127.10.0.1")),
+        slice("web-b", "web", webPorts(), ready("127.10.0.2")));
     RecordingListener.Said first = nextSaid();
     assertEquals(2, first.members().size());
     assertTrue(first.thread().startsWith("lb4j-kubernetes-shop/web"), first.thread());
@@ -92,7 +92,7 @@ class KubernetesMembershipSourceFailureTest {
 
   @Test
   void watchDown_reportedOnceAfterTheGracePeriod_thenTheAnswerAgain() throws Exception {
-    watch.listed(slice("web-a", "web", webPorts(), ready("10.0.0.1")));
+    watch.listed(slice("web-a", "web", webPorts(), ready("127.10.0.1")));
     assertNotNull(nextSaid().members());
 
     watch.watching = false; // the connection is gone; the informer reconnects by itself
@@ -114,7 +114,7 @@ class KubernetesMembershipSourceFailureTest {
     watch.events.changed();
     assertNull(nextSaid());
 
-    watch.slices.add(slice("web-b", "web", webPorts(), ready("10.0.0.2")));
+    watch.slices.add(slice("web-b", "web", webPorts(), ready("127.10.0.2")));
     watch.watching = true;
     check();
     List<Member> again = nextSaid().members();
@@ -133,7 +133,7 @@ class KubernetesMembershipSourceFailureTest {
         failure.failure().contains("get, list and watch on endpointslices"), failure.failure());
 
     // the informer retries; its first list then succeeds
-    watch.listed(slice("web-a", "web", webPorts(), ready("10.0.0.1")));
+    watch.listed(slice("web-a", "web", webPorts(), ready("127.10.0.1")));
     assertEquals(1, nextSaid().members().size());
   }
 
@@ -168,9 +168,10 @@ class KubernetesMembershipSourceFailureTest {
       s.submit(() -> checked.complete(null));
       checked.get(10, TimeUnit.SECONDS);
       assertEquals(2, refusing.starts);
-      refusing.listed(slice("web-a", "web", webPorts(), ready("10.0.0.1")));
+      refusing.listed(slice("web-a", "web", webPorts(), ready("127.10.0.1")));
       assertEquals(
-          List.of("10.0.0.1:8080"), l.awaitIds("10.0.0.1:8080").stream().map(Member::id).toList());
+          List.of("127.10.0.1:8080"),
+          l.awaitIds("127.10.0.1:8080").stream().map(Member::id).toList());
     } finally {
       s.close();
     }
@@ -178,7 +179,7 @@ class KubernetesMembershipSourceFailureTest {
 
   @Test
   void close_noAnswerAfter() throws Exception {
-    watch.listed(slice("web-a", "web", webPorts(), ready("10.0.0.1")));
+    watch.listed(slice("web-a", "web", webPorts(), ready("127.10.0.1")));
     assertNotNull(nextSaid().members());
     source.close();
     assertTrue(watch.closed);

@@ -1,5 +1,6 @@
 package io.lb4j.netty;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.net.ConnectException;
@@ -16,7 +17,12 @@ class TestServerTest {
     // "closed before the greeting"
     for (int i = 0; i < 100; i++) {
       TestServer s = new TestServer("web-" + i, "127.0.0.2", TestServer.Mode.GREET_THEN_ECHO);
-      Thread.sleep(2); // the accept thread blocks in accept
+      // one greeted connection first: the accept thread has served it and gone back to accept()
+      try (Socket first = new Socket()) {
+        first.setSoTimeout(5000);
+        first.connect(s.address, 1000);
+        assertEquals("web-" + i, TestServer.readLine(first.getInputStream()));
+      }
       s.kill();
       assertThrows(
           ConnectException.class,

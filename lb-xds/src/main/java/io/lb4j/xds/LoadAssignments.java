@@ -40,7 +40,7 @@ import java.util.TreeMap;
  */
 final class LoadAssignments {
   static final String IP_EXPECTED =
-      "an IP literal such as 10.0.0.7 or 2001:db8::7; lb4j never" + " resolves names";
+      "an IP literal such as 192.0.2.7 or 2001:db8::7; lb4j never" + " resolves names";
 
   private LoadAssignments() {}
 

@@ -53,21 +53,21 @@ class LoadAssignmentsTest {
         LoadAssignments.members(
             cla(
                 group(
-                    endpoint("10.0.0.7", 8080),
-                    endpoint("10.0.0.8", 9090, 3, HealthStatus.HEALTHY),
+                    endpoint("127.10.0.7", 8080),
+                    endpoint("127.10.0.8", 9090, 3, HealthStatus.HEALTHY),
                     endpoint("2001:db8::7", 8080))));
     assertEquals(
         List.of(
             new Member(
-                "10.0.0.7:8080",
-                InetAddress.getByName("10.0.0.7"),
+                "127.10.0.7:8080",
+                InetAddress.getByName("127.10.0.7"),
                 8080,
                 1,
                 Member.State.READY,
                 ""),
             new Member(
-                "10.0.0.8:9090",
-                InetAddress.getByName("10.0.0.8"),
+                "127.10.0.8:9090",
+                InetAddress.getByName("127.10.0.8"),
                 9090,
                 3,
                 Member.State.READY,
@@ -84,12 +84,12 @@ class LoadAssignmentsTest {
 
   @Test
   void members_hostnameOfTheEndpoint_idStaysIpPort() throws Exception {
-    LbEndpoint e = endpoint("10.0.0.7", 8080);
+    LbEndpoint e = endpoint("127.10.0.7", 8080);
     e =
         e.toBuilder()
             .setEndpoint(e.getEndpoint().toBuilder().setHostname("web-7.default.svc"))
             .build();
-    assertEquals("10.0.0.7:8080", LoadAssignments.members(cla(group(e))).get(0).id());
+    assertEquals("127.10.0.7:8080", LoadAssignments.members(cla(group(e))).get(0).id());
   }
 
   @ParameterizedTest
@@ -104,12 +104,12 @@ class LoadAssignmentsTest {
   void members_healthStatus_mapsToState(HealthStatus status, Member.State state) throws Exception {
     assertEquals(
         state,
-        LoadAssignments.members(cla(group(endpoint("10.0.0.7", 80, 0, status)))).get(0).state());
+        LoadAssignments.members(cla(group(endpoint("127.10.0.7", 80, 0, status)))).get(0).state());
   }
 
   @Test
   void members_unknownHealthStatusNumber_refused() {
-    LbEndpoint e = endpoint("10.0.0.7", 80).toBuilder().setHealthStatusValue(42).build();
+    LbEndpoint e = endpoint("127.10.0.7", 80).toBuilder().setHealthStatusValue(42).build();
     assertEquals(
         "endpoints[0].lb_endpoints[0].health_status: 42 (expected: UNKNOWN, HEALTHY, UNHEALTHY,"
             + " DRAINING, TIMEOUT or DEGRADED)",
@@ -126,14 +126,14 @@ class LoadAssignmentsTest {
                     .setZone("eu-west1-b")
                     .setSubZone("rack7")
                     .build(),
-                endpoint("10.0.0.7", 80, 2, HealthStatus.HEALTHY))
+                endpoint("127.10.0.7", 80, 2, HealthStatus.HEALTHY))
             .toBuilder()
             .setLoadBalancingWeight(UInt32Value.of(50))
             .build();
     LocalityLbEndpoints regionOnly =
-        group(0, Locality.newBuilder().setRegion("eu-west1").build(), endpoint("10.0.0.8", 80));
+        group(0, Locality.newBuilder().setRegion("eu-west1").build(), endpoint("127.10.0.8", 80));
     LocalityLbEndpoints zoneOnly =
-        group(0, Locality.newBuilder().setZone("b").build(), endpoint("10.0.0.9", 80));
+        group(0, Locality.newBuilder().setZone("b").build(), endpoint("127.10.0.9", 80));
     List<Member> m = LoadAssignments.members(cla(g, regionOnly, zoneOnly));
     assertEquals("eu-west1/eu-west1-b/rack7", m.get(0).zone());
     assertEquals(2, m.get(0).weight());
@@ -147,22 +147,23 @@ class LoadAssignmentsTest {
         group(
             0,
             Locality.getDefaultInstance(),
-            endpoint("10.0.0.1", 80, 0, HealthStatus.UNHEALTHY),
-            endpoint("10.0.0.2", 80, 0, HealthStatus.DRAINING));
-    LocalityLbEndpoints p1 = group(1, Locality.getDefaultInstance(), endpoint("10.0.0.3", 80));
-    LocalityLbEndpoints p2 = group(2, Locality.getDefaultInstance(), endpoint("10.0.0.4", 80));
+            endpoint("127.10.0.1", 80, 0, HealthStatus.UNHEALTHY),
+            endpoint("127.10.0.2", 80, 0, HealthStatus.DRAINING));
+    LocalityLbEndpoints p1 = group(1, Locality.getDefaultInstance(), endpoint("127.10.0.3", 80));
+    LocalityLbEndpoints p2 = group(2, Locality.getDefaultInstance(), endpoint("127.10.0.4", 80));
     assertEquals(
-        List.of("10.0.0.3:80"),
+        List.of("127.10.0.3:80"),
         LoadAssignments.members(cla(p2, p0, p1)).stream().map(Member::id).toList());
-    LocalityLbEndpoints p0ok = group(0, Locality.getDefaultInstance(), endpoint("10.0.0.5", 80));
+    LocalityLbEndpoints p0ok = group(0, Locality.getDefaultInstance(), endpoint("127.10.0.5", 80));
     assertEquals(
-        List.of("10.0.0.1:80", "10.0.0.2:80", "10.0.0.5:80"),
+        List.of("127.10.0.1:80", "127.10.0.2:80", "127.10.0.5:80"),
         LoadAssignments.members(cla(p1, p0, p0ok)).stream().map(Member::id).toList());
     // none ready anywhere: the lowest priority, as it is
     LocalityLbEndpoints p1down =
-        group(1, Locality.getDefaultInstance(), endpoint("10.0.0.3", 80, 0, HealthStatus.TIMEOUT));
+        group(
+            1, Locality.getDefaultInstance(), endpoint("127.10.0.3", 80, 0, HealthStatus.TIMEOUT));
     assertEquals(
-        List.of("10.0.0.1:80", "10.0.0.2:80"),
+        List.of("127.10.0.1:80", "127.10.0.2:80"),
         LoadAssignments.members(cla(p1down, p0)).stream().map(Member::id).toList());
   }
 
@@ -176,27 +177,27 @@ class LoadAssignmentsTest {
   void refusals_nameTheField() {
     assertEquals(
         "endpoints[1].lb_endpoints[0].endpoint.address.socket_address.address: 'web.internal'"
-            + " (expected: an IP literal such as 10.0.0.7 or 2001:db8::7; lb4j never resolves"
+            + " (expected: an IP literal such as 192.0.2.7 or 2001:db8::7; lb4j never resolves"
             + " names)",
-        refusal(cla(group(endpoint("10.0.0.7", 80)), group(endpoint("web.internal", 80)))));
+        refusal(cla(group(endpoint("127.10.0.7", 80)), group(endpoint("web.internal", 80)))));
     assertEquals(
         "endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: 0 (expected:"
             + " 1-65535)",
-        refusal(cla(group(endpoint("10.0.0.7", 0)))));
+        refusal(cla(group(endpoint("127.10.0.7", 0)))));
     assertEquals(
         "endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: 70000"
             + " (expected: 1-65535)",
-        refusal(cla(group(endpoint("10.0.0.7", 70000)))));
+        refusal(cla(group(endpoint("127.10.0.7", 70000)))));
     assertEquals(
         "endpoints[0].lb_endpoints[0].load_balancing_weight: 70000 (expected: 1-65535)",
-        refusal(cla(group(endpoint("10.0.0.7", 80, 70000, HealthStatus.HEALTHY)))));
+        refusal(cla(group(endpoint("127.10.0.7", 80, 70000, HealthStatus.HEALTHY)))));
     LbEndpoint zero =
-        endpoint("10.0.0.7", 80).toBuilder().setLoadBalancingWeight(UInt32Value.of(0)).build();
+        endpoint("127.10.0.7", 80).toBuilder().setLoadBalancingWeight(UInt32Value.of(0)).build();
     assertEquals(
         "endpoints[0].lb_endpoints[0].load_balancing_weight: 0 (expected: 1-65535)",
         refusal(cla(group(zero))));
     LbEndpoint huge =
-        endpoint("10.0.0.7", 80).toBuilder().setLoadBalancingWeight(UInt32Value.of(-1)).build();
+        endpoint("127.10.0.7", 80).toBuilder().setLoadBalancingWeight(UInt32Value.of(-1)).build();
     assertEquals(
         "endpoints[0].lb_endpoints[0].load_balancing_weight: 4294967295 (expected: 1-65535)",
         refusal(cla(group(huge))));
@@ -212,7 +213,7 @@ class LoadAssignmentsTest {
                         Address.newBuilder()
                             .setSocketAddress(
                                 SocketAddress.newBuilder()
-                                    .setAddress("10.0.0.7")
+                                    .setAddress("127.10.0.7")
                                     .setNamedPort("http"))))
             .build();
     assertEquals(
@@ -245,8 +246,8 @@ class LoadAssignmentsTest {
   @Test
   void refusals_sameAddressTwice() {
     assertEquals(
-        "endpoints[1].lb_endpoints[0].endpoint.address: 10.0.0.7:80 is also at"
+        "endpoints[1].lb_endpoints[0].endpoint.address: 127.10.0.7:80 is also at"
             + " endpoints[0].lb_endpoints[0] (expected: one endpoint per address and port)",
-        refusal(cla(group(endpoint("10.0.0.7", 80)), group(endpoint("10.0.0.7", 80)))));
+        refusal(cla(group(endpoint("127.10.0.7", 80)), group(endpoint("127.10.0.7", 80)))));
   }
 }
