@@ -224,7 +224,7 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run benchmarks/e2e.sh, which installs it")
     print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores,"
-          f" rounds {ROUNDS}, {SECS} s per test")
+          f" rounds {ROUNDS}, {SECS} s per test, lb4j transport {LB4J_TRANSPORT}")
     backends()
     starters = {"lb4j": lambda: start_lb4j("lb4j", LB4J_TRANSPORT),
                 "haproxy": start_haproxy, "nginx": start_nginx,

@@ -5,6 +5,8 @@
 # Installs what it needs from Debian's packages when missing. Traffic goes to 127.0.0.0/8 only;
 # every run is bounded in time. ROUNDS (3), SECONDS_PER_TEST (10), PROXIES (lb4j,haproxy,nginx)
 # TESTS (bulk,close,ka) and LB4J_TRANSPORT (IO_URING; EPOLL is the proxy's default) tune it.
+# Its output, saved with tee to docs/charts/e2e.txt, renders as docs/charts/e2e.svg with
+# io.lb4j.benchmarks.chart.E2eChart (see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
