@@ -76,8 +76,10 @@ import java.util.function.Supplier;
  * The standalone proxy's admin endpoint over HTTP/1.1, on 127.0.0.1:9901 by default.
  *
  * <ul>
- *   <li>{@code GET /}: the HTML page: findings, each rule's backends with health and a bar of their
- *       share of flows, recent probe results;
+ *   <li>{@code GET /[?refresh=SECONDS]}: the HTML page ({@link AdminPages#html}): a summary line
+ *       per rule, each rule's counters and backends (state, health, share of connections,
+ *       sparklines from the {@link PageSampler}), the findings, recent probe results; {@code
+ *       refresh} makes it reload itself;
  *   <li>{@code GET /report}: the same as plain text (what {@code lb4j-proxy report} prints);
  *   <li>{@code GET /diagnose}: {@link NettyL4Proxy#diagnose()} (the balancer's findings and the
  *       proxy's, such as refused clients) as JSON;
@@ -164,6 +166,7 @@ final class AdminServer implements AutoCloseable {
   private final byte[] token;
   private final Channel channel;
   private final ProxyMetrics metrics;
+  private final PageSampler sampler;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final EventLoopGroup group =
       new MultiThreadIoEventLoopGroup(
@@ -196,7 +199,21 @@ final class AdminServer implements AutoCloseable {
    */
   AdminServer(
       NettyL4Proxy proxy, Supplier<String> reload, BooleanSupplier draining, AdminOptions options) {
+    this(proxy, reload, draining, options, PageSampler.start(proxy));
+  }
+
+  /**
+   * As {@link #AdminServer(NettyL4Proxy, Supplier, BooleanSupplier, AdminOptions)}, with the page's
+   * {@code sampler} (tests: one on a fake scheduler), which the endpoint closes when it closes.
+   */
+  AdminServer(
+      NettyL4Proxy proxy,
+      Supplier<String> reload,
+      BooleanSupplier draining,
+      AdminOptions options,
+      PageSampler sampler) {
     this.proxy = proxy;
+    this.sampler = sampler;
     this.reload = reload;
     this.draining = draining;
     this.options = options;
@@ -253,6 +270,7 @@ final class AdminServer implements AutoCloseable {
   }
 
   private void shutdownThreads() {
+    sampler.close();
     handlers.shutdownNow();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }
@@ -570,16 +588,29 @@ final class AdminServer implements AutoCloseable {
     boolean get = req.method() == HttpMethod.GET;
     String path = req.path();
     if (get && (path.equals("/") || path.equals("/report") || path.equals("/diagnose"))) {
+      int refresh = 0;
+      if (path.equals("/")) {
+        try {
+          refresh = AdminPages.refreshSeconds(req.query());
+        } catch (IllegalArgumentException e) {
+          return new Response(
+              HttpResponseStatus.BAD_REQUEST,
+              "text/plain; charset=utf-8",
+              (e.getMessage() + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+      }
       Diagnosis d = proxy.diagnose(); // the balancer's findings and the proxy's (refusals)
       switch (path) {
         case "/diagnose":
           return Response.json(HttpResponseStatus.OK, AdminPages.json(d));
         case "/report":
           return Response.text(
-              "text/plain; charset=utf-8", AdminPages.text(req.host(), AdminPages.model(proxy, d)));
+              "text/plain; charset=utf-8",
+              AdminPages.text(req.host(), AdminPages.model(proxy, d, sampler, 0)));
         default:
           return Response.text(
-              "text/html; charset=utf-8", AdminPages.html(AdminPages.model(proxy, d)));
+              "text/html; charset=utf-8",
+              AdminPages.html(AdminPages.model(proxy, d, sampler, refresh)));
       }
     } else if (get && path.equals("/backends")) {
       return Response.json(HttpResponseStatus.OK, backends());
@@ -662,7 +693,7 @@ final class AdminServer implements AutoCloseable {
         if (h.inRotation()) {
           inRotation++;
         } else {
-          out.add(t.backend().id() + " " + outOfRotation(t.backend(), h));
+          out.add(t.backend().id() + " " + AdminPages.outOfRotation(t.backend(), h));
         }
       }
       if (inRotation == 0) {
@@ -677,20 +708,6 @@ final class AdminServer implements AutoCloseable {
       }
     }
     return why;
-  }
-
-  /** Returns, in a word or two, why backend {@code b} takes no new flows. */
-  private static String outOfRotation(Backend b, BackendHealth h) {
-    if (b.adminState() != io.lb4j.AdminState.ENABLED) {
-      return "admin " + b.adminState();
-    }
-    if (h.override() == io.lb4j.HealthOverride.FORCE_DOWN) {
-      return "FORCE_DOWN";
-    }
-    if (h.isEjected()) {
-      return "ejected";
-    }
-    return h.state().toString();
   }
 
   private Response ready(boolean json) {

@@ -483,6 +483,6 @@ class DiscoveryProxyTest {
         dom);
     assertTrue(dom.contains("timeout &lt;after 5s&gt; &amp; more (at "), "escaped: " + dom);
     assertTrue(dom.contains("data-check=\"DISCOVERY_FAILING\""), dom);
-    assertTrue(dom.contains("<title>lb4j: 1 findings</title>"), "the script ran: " + dom);
+    assertTrue(dom.contains("<title>lb4j: 1 findings</title>"), "the title counts: " + dom);
   }
 }
