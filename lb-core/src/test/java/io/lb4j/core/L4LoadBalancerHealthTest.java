@@ -660,4 +660,77 @@ class L4LoadBalancerHealthTest {
     clock.runDueTasks();
     assertEquals(List.of("http/web-0 PT30S", "http/web-0 PT1M"), ejections, "twice as long");
   }
+
+  @Test
+  void builderListener_registeredBeforeTheFirstProbe_hearsItsResultAndEvent() {
+    List<String> heard = new ArrayList<>();
+    // a scheduler that runs the first probe as soon as it is scheduled, inside build()
+    L4LoadBalancer lb =
+        L4LoadBalancer.builder()
+            .config(
+                LoadBalancerConfig.builder()
+                    .frontend(Frontend.of("fe", "127.0.0.1"))
+                    .pool(new BackendPool("web", TestBackends.loopback("web", 1)))
+                    .probe(probe().healthyThreshold(1).build())
+                    .rule(rule().build())
+                    .build())
+            .ticker(clock)
+            .clock(clock)
+            .maintenanceScheduler(clock)
+            .probeScheduler(new RunAtOnce(clock))
+            .healthChecker(checker)
+            .probeSeed(1)
+            .listener(
+                new LoadBalancerListener() {
+                  @Override
+                  public void onHealthChange(HealthEvent event) {
+                    heard.add(event.toString().substring(0, event.toString().indexOf(" (")));
+                  }
+
+                  @Override
+                  public void onProbeResult(String rule, String backendId, ProbeResult result) {
+                    heard.add(rule + "/" + backendId + " " + result.outcome());
+                  }
+                })
+            .build();
+    assertEquals(
+        List.of("http/web-0 SUCCESS", "http/web-0: UNKNOWN -> HEALTHY"),
+        heard,
+        "probed during build(): only a listener given to the builder hears it");
+    lb.close();
+  }
+
+  /**
+   * A scheduler that runs a task due within the first interval (the first probe) and every
+   * immediate task at once on the calling thread; later ones go to the fake clock.
+   */
+  private static final class RunAtOnce extends java.util.concurrent.ScheduledThreadPoolExecutor {
+    private final FakeClock clock;
+
+    RunAtOnce(FakeClock clock) {
+      super(0);
+      this.clock = clock;
+    }
+
+    @Override
+    public java.util.concurrent.ScheduledFuture<?> schedule(
+        Runnable task, long delay, java.util.concurrent.TimeUnit unit) {
+      if (delay > 0 && unit.toNanos(delay) < INTERVAL.toNanos()) {
+        task.run(); // the first probe, at a random point of the first interval: now
+        return clock.schedule(() -> {}, 0, unit);
+      }
+      return clock.schedule(task, delay, unit);
+    }
+
+    @Override
+    public java.util.concurrent.ScheduledFuture<?> scheduleAtFixedRate(
+        Runnable task, long delay, long period, java.util.concurrent.TimeUnit unit) {
+      return clock.scheduleAtFixedRate(task, delay, period, unit);
+    }
+
+    @Override
+    public void execute(Runnable task) {
+      task.run();
+    }
+  }
 }
