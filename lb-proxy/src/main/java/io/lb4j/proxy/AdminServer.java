@@ -196,12 +196,35 @@ final class AdminServer implements AutoCloseable {
    */
   AdminServer(
       NettyL4Proxy proxy, Supplier<String> reload, BooleanSupplier draining, AdminOptions options) {
+    this(
+        proxy,
+        reload,
+        draining,
+        options,
+        ProxyMetrics.of(proxy, new Reloads(java.time.InstantSource.system())));
+  }
+
+  /**
+   * Serves the admin routes of {@code proxy} as {@code options} say; {@code reload} re-reads the
+   * configuration and returns null, or why nothing changed; {@code draining} says whether the proxy
+   * is draining at shutdown; {@code metrics} serves {@code /metrics}: this attaches {@code proxy}
+   * to it, and closes it with the endpoint.
+   *
+   * @throws IllegalStateException if the endpoint cannot listen on {@code options.address()}
+   */
+  AdminServer(
+      NettyL4Proxy proxy,
+      Supplier<String> reload,
+      BooleanSupplier draining,
+      AdminOptions options,
+      ProxyMetrics metrics) {
     this.proxy = proxy;
     this.reload = reload;
     this.draining = draining;
     this.options = options;
     this.token = options.token() == null ? null : options.token().getBytes(StandardCharsets.UTF_8);
-    this.metrics = new ProxyMetrics(proxy);
+    this.metrics = metrics;
+    metrics.attach(proxy);
     InetSocketAddress address = options.address();
     handlers.allowCoreThreadTimeOut(true);
     ServerBootstrap b =
@@ -229,6 +252,7 @@ final class AdminServer implements AutoCloseable {
     try {
       this.channel = b.bind(address).syncUninterruptibly().channel();
     } catch (Exception e) { // Netty rethrows the socket's IOException unchecked
+      metrics.close();
       shutdownThreads();
       throw new IllegalStateException(
           "admin cannot listen on "
@@ -247,6 +271,7 @@ final class AdminServer implements AutoCloseable {
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
+      metrics.close();
       channel.close().syncUninterruptibly();
       shutdownThreads();
     }
