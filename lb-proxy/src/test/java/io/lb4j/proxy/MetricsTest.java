@@ -259,13 +259,12 @@ class MetricsTest {
       }
       assertTrue(s.value("lb4j_probe_attempts_total", "rule", "behind", "backend", "web-1") >= 2);
       double count = s.value("lb4j_probe_duration_seconds_count", app("web-1"));
+      // probes go on while the scrape reads: one may land between two reads, no more
       assertTrue(count >= refusedProbes + 1 && count <= attempts + 1, count + " of " + attempts);
-      assertEquals(
-          count, s.value("lb4j_probe_duration_seconds_bucket", app("web-1", "le", "+Inf")));
-      assertEquals(
-          count,
-          s.value("lb4j_probe_duration_seconds_bucket", app("web-1", "le", "10.0")),
-          "loopback probes take less than 10 s");
+      double all = s.value("lb4j_probe_duration_seconds_bucket", app("web-1", "le", "+Inf"));
+      double under10s = s.value("lb4j_probe_duration_seconds_bucket", app("web-1", "le", "10.0"));
+      assertTrue(Math.abs(count - all) <= 1, count + " vs +Inf " + all);
+      assertTrue(all - under10s <= 1, "loopback probes take less than 10 s: " + under10s);
       assertTrue(
           s.value("lb4j_probe_duration_seconds_bucket", app("web-1", "le", "0.001")) <= count);
       assertTrue(s.value("lb4j_probe_duration_seconds_sum", app("web-1")) > 0);
