@@ -623,6 +623,9 @@ public final class L4LoadBalancer implements LoadBalancer {
      * Adds a listener that hears every event from the start — the first build's and the first
      * probes' included, which a listener added with {@link L4LoadBalancer#addListener} after {@link
      * #build()} may miss (probing begins in {@code build()}). May be called more than once.
+     *
+     * @param listener the listener, told as {@link LoadBalancerListener} describes
+     * @return this builder
      */
     public Builder listener(LoadBalancerListener listener) {
       listeners.add(Objects.requireNonNull(listener, "listener"));
