@@ -10,10 +10,12 @@ import io.lb4j.InboundNatRule;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancerListener;
 import io.lb4j.LoadBalancingRule;
+import io.lb4j.ProbeResult;
 import io.lb4j.ProberStats;
 import io.lb4j.Rule;
 import io.lb4j.core.flow.FlowTable;
 import io.lb4j.spi.Ticker;
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -289,6 +291,31 @@ final class ControlPlane {
         l.onReconfigured(now);
       } catch (RuntimeException e) {
         logger.warn("listener failed on a reconfiguration", e);
+      }
+    }
+  }
+
+  /**
+   * Tells the listeners a probe result of a backend of a rule; on the thread that completed the
+   * probe, without the lock.
+   */
+  void probeResult(String rule, String backendId, ProbeResult result) {
+    for (LoadBalancerListener l : listeners) {
+      try {
+        l.onProbeResult(rule, backendId, result);
+      } catch (RuntimeException e) {
+        logger.warn("listener failed on a probe result of {}/{}", rule, backendId, e);
+      }
+    }
+  }
+
+  /** Tells the listeners that passive health ejected a backend of a rule; under the lock. */
+  void ejected(String rule, String backendId, Duration duration) {
+    for (LoadBalancerListener l : listeners) {
+      try {
+        l.onEjection(rule, backendId, duration);
+      } catch (RuntimeException e) {
+        logger.warn("listener failed on the ejection of {}/{}", rule, backendId, e);
       }
     }
   }

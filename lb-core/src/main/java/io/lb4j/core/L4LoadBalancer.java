@@ -28,6 +28,8 @@ import io.lb4j.spi.BackendSelector;
 import io.lb4j.spi.HealthChecker;
 import io.lb4j.spi.Ticker;
 import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
@@ -132,6 +134,9 @@ public final class L4LoadBalancer implements LoadBalancer {
             b.probeScheduler,
             new ProbeTargets.Settings(checker, b.checker == null, b.historySize, b.probeSeed),
             published -> snapshot = published);
+    for (LoadBalancerListener l : b.listeners) {
+      control.addListener(l); // before the first build and probe: they hear every event
+    }
     control.start();
   }
 
@@ -610,8 +615,22 @@ public final class L4LoadBalancer implements LoadBalancer {
     private int historySize = HealthProber.DEFAULT_HISTORY_SIZE;
     private long probeSeed = System.nanoTime();
     private LeakDetection leakDetection = LeakDetection.SIMPLE;
+    private final List<LoadBalancerListener> listeners = new ArrayList<>();
 
     private Builder() {}
+
+    /**
+     * Adds a listener that hears every event from the start — the first build's and the first
+     * probes' included, which a listener added with {@link L4LoadBalancer#addListener} after {@link
+     * #build()} may miss (probing begins in {@code build()}). May be called more than once.
+     *
+     * @param listener the listener, told as {@link LoadBalancerListener} describes
+     * @return this builder
+     */
+    public Builder listener(LoadBalancerListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
 
     /**
      * Sets how leases dropped without {@code close()} are found: {@link LeakDetection#SIMPLE} by

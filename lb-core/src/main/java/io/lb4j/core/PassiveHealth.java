@@ -183,6 +183,7 @@ final class PassiveHealth {
               .schedulerLocked()
               .schedule(() -> ejectionOver(slot), duration, TimeUnit.NANOSECONDS);
       control.rebuild(Set.of(slot.rule));
+      control.ejected(slot.rule, slot.backendId, Duration.ofNanos(duration));
     }
   }
 

@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The prober's targets and the slots that follow them. Rules that probe the same address with the
@@ -22,8 +23,13 @@ import java.util.Set;
  * <p>The prober (and its checker, unless one was given) is created with the first probe and closed
  * with the balancer.
  *
+ * <p>Every probe result, whether or not it changes anything, also goes to the listeners' {@code
+ * onProbeResult}, once per slot that follows the target, without the lock: {@link #observe} reads
+ * the followers the last attach or detach published.
+ *
  * <p>Not thread-safe: guarded by {@link ControlPlane#lock}; probe results arrive on the control
- * thread and take the lock.
+ * thread and take the lock. {@link #observe} alone runs without it, on the thread that completed
+ * the probe.
  */
 final class ProbeTargets {
   /** How the prober is made. */
@@ -32,6 +38,10 @@ final class ProbeTargets {
   private final ControlPlane control;
   private final Settings settings;
   private final Map<TargetKey, TargetRef> targets = new HashMap<>();
+
+  /** The same refs by prober target, for {@link #observe}, which runs without the lock. */
+  private final Map<HealthProber.Target, TargetRef> byTarget = new ConcurrentHashMap<>();
+
   private HealthProber prober;
   private boolean started;
 
@@ -43,8 +53,15 @@ final class ProbeTargets {
     final HealthProber.Target target;
     final Set<BackendSlot> slots = new HashSet<>();
 
+    /** {@link #slots} as of the last change, for {@link #observe}; written under the lock. */
+    volatile BackendSlot[] followers = new BackendSlot[0];
+
     TargetRef(HealthProber.Target target) {
       this.target = target;
+    }
+
+    void publish() {
+      followers = slots.toArray(new BackendSlot[0]);
     }
   }
 
@@ -103,8 +120,10 @@ final class ProbeTargets {
     if (ref == null) {
       ref = new TargetRef(prober().add(key.address(), probe));
       targets.put(key, ref);
+      byTarget.put(ref.target, ref);
     }
     ref.slots.add(slot);
+    ref.publish();
     slot.target = ref.target;
   }
 
@@ -117,8 +136,10 @@ final class ProbeTargets {
     TargetRef ref = targets.get(key);
     if (ref != null) {
       ref.slots.remove(slot);
+      ref.publish();
       if (ref.slots.isEmpty()) {
         targets.remove(key);
+        byTarget.remove(ref.target);
         prober.remove(ref.target);
       }
     }
@@ -136,12 +157,28 @@ final class ProbeTargets {
               .historySize(settings.historySize)
               .seed(settings.seed)
               .listener(this::onResult)
+              .observer(this::observe)
               .build();
       if (started) {
         prober.start(); // the first probe came with a later change of the configuration
       }
     }
     return prober;
+  }
+
+  /**
+   * Every probe result: tells the listeners once per slot that follows the target. Without the
+   * lock, on the thread that completed the probe; a slot that detached a moment ago may still hear
+   * it.
+   */
+  private void observe(HealthProber.Target target, ProbeResult result) {
+    TargetRef ref = byTarget.get(target);
+    if (ref == null) {
+      return;
+    }
+    for (BackendSlot slot : ref.followers) {
+      control.probeResult(slot.rule, slot.backendId, result);
+    }
   }
 
   /** A probe result: rebuilds the rules of the slots whose health it may change. */

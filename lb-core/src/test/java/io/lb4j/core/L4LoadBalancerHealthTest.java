@@ -21,6 +21,7 @@ import io.lb4j.LoadBalancingRule;
 import io.lb4j.NoHealthyBackendPolicy;
 import io.lb4j.OutlierDetection;
 import io.lb4j.ProbeOutcome;
+import io.lb4j.ProbeResult;
 import io.lb4j.Protocol;
 import io.lb4j.Selection;
 import io.lb4j.UnhealthyFlowPolicy;
@@ -44,6 +45,8 @@ class L4LoadBalancerHealthTest {
   private final FakeHealthChecker checker = new FakeHealthChecker(clock);
   private final List<HealthEvent> events = new ArrayList<>();
   private final List<String> ended = new ArrayList<>();
+  private final List<String> probeResults = new ArrayList<>();
+  private final List<String> ejections = new ArrayList<>();
 
   private static HealthProbe.Builder probe() {
     return HealthProbe.builder("tcp")
@@ -95,6 +98,18 @@ class L4LoadBalancerHealthTest {
           @Override
           public void onFlowsEnded(String rule, String backendId, List<FlowKey> flows, String why) {
             ended.add(rule + "/" + backendId + ": " + flows.size() + " flows, " + why);
+          }
+
+          @Override
+          public void onProbeResult(String rule, String backendId, ProbeResult result) {
+            synchronized (probeResults) {
+              probeResults.add(rule + "/" + backendId + " " + result.outcome());
+            }
+          }
+
+          @Override
+          public void onEjection(String rule, String backendId, Duration duration) {
+            ejections.add(rule + "/" + backendId + " " + duration);
           }
         });
     return lb;
@@ -556,5 +571,166 @@ class L4LoadBalancerHealthTest {
     int all = checker.calls().size();
     clock.forwardTime(INTERVAL.multipliedBy(3));
     assertEquals(all, checker.calls().size(), "close stops probing");
+  }
+
+  /** Counts the probe results told so far that equal {@code line}. */
+  private long told(String line) {
+    synchronized (probeResults) {
+      return probeResults.stream().filter(line::equals).count();
+    }
+  }
+
+  @Test
+  void onProbeResult_everyResult_toldPerRuleSharingTheProbe() {
+    LoadBalancerConfig config =
+        LoadBalancerConfig.builder()
+            .frontend(Frontend.of("fe", "127.0.0.1"))
+            .pool(new BackendPool("web", TestBackends.loopback("web", 2)))
+            .probe(probe().build())
+            .rule(rule().build())
+            .rule(
+                LoadBalancingRule.builder("http-alt")
+                    .frontend("fe")
+                    .frontendPort(81)
+                    .backendPool("web")
+                    .backendPort(8080)
+                    .probe("tcp")
+                    .build())
+            .build();
+    L4LoadBalancer lb = balancer(config);
+    checker.answer(target(1), ProbeOutcome.REFUSED);
+    clock.forwardTime(INTERVAL.multipliedBy(3));
+    // one probe per target and interval (the rules share it), told once per rule, failures too
+    assertEquals(3, checker.calls(target(0)).size());
+    assertEquals(3, checker.calls(target(1)).size());
+    assertEquals(3, told("http/web-0 SUCCESS"), probeResults.toString());
+    assertEquals(3, told("http-alt/web-0 SUCCESS"), probeResults.toString());
+    assertEquals(3, told("http/web-1 REFUSED"), probeResults.toString());
+    assertEquals(3, told("http-alt/web-1 REFUSED"), probeResults.toString());
+    assertEquals(12, probeResults.size(), "results that changed nothing are told as well");
+    // a removed backend is no longer told
+    lb.removeBackend("web", "web-1");
+    probeResults.clear();
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    assertEquals(0, told("http/web-1 REFUSED") + told("http-alt/web-1 REFUSED"));
+    assertEquals(2, told("http/web-0 SUCCESS"), probeResults.toString());
+  }
+
+  @Test
+  void onProbeResult_listenerThrows_probingGoesOn() {
+    L4LoadBalancer lb = balancer(rule(), probe());
+    lb.addListener(
+        new LoadBalancerListener() {
+          @Override
+          public void onProbeResult(String rule, String backendId, ProbeResult result) {
+            throw new IllegalStateException("listener bug");
+          }
+        });
+    clock.forwardTime(INTERVAL.multipliedBy(2));
+    assertEquals(2, told("http/web-0 SUCCESS"), "the other listener still hears every result");
+    assertEquals(HealthState.HEALTHY, lb.health("http", "web-0").state());
+  }
+
+  @Test
+  void onEjection_afterThreshold_toldOnceWithDuration_notWhenTheCapRefuses() {
+    L4LoadBalancer lb =
+        balancer(
+            rule()
+                .noProbe()
+                .outlierDetection(
+                    new OutlierDetection(3, Duration.ofSeconds(30), Duration.ofSeconds(300), 25)),
+            probe());
+    for (int i = 0; i < 3; i++) {
+      lb.reportConnectFailure("http", "web-0");
+    }
+    clock.runDueTasks();
+    assertEquals(List.of("http/web-0 PT30S"), ejections);
+    HealthEvent down = events.get(events.size() - 1);
+    assertEquals(HealthState.UNHEALTHY, down.to(), "the health change came with it");
+    for (int i = 0; i < 3; i++) {
+      lb.reportConnectFailure("http", "web-1"); // 1 of 4 ejected already: 25% refuses a second
+    }
+    clock.runDueTasks();
+    assertFalse(lb.health("http", "web-1").isEjected());
+    assertEquals(List.of("http/web-0 PT30S"), ejections, "a refused ejection is not told");
+    clock.forwardTime(Duration.ofSeconds(30)); // no probe: back when the back-off ends
+    for (int i = 0; i < 3; i++) {
+      lb.reportConnectFailure("http", "web-0");
+    }
+    clock.runDueTasks();
+    assertEquals(List.of("http/web-0 PT30S", "http/web-0 PT1M"), ejections, "twice as long");
+  }
+
+  @Test
+  void builderListener_registeredBeforeTheFirstProbe_hearsItsResultAndEvent() {
+    List<String> heard = new ArrayList<>();
+    // a scheduler that runs the first probe as soon as it is scheduled, inside build()
+    L4LoadBalancer lb =
+        L4LoadBalancer.builder()
+            .config(
+                LoadBalancerConfig.builder()
+                    .frontend(Frontend.of("fe", "127.0.0.1"))
+                    .pool(new BackendPool("web", TestBackends.loopback("web", 1)))
+                    .probe(probe().healthyThreshold(1).build())
+                    .rule(rule().build())
+                    .build())
+            .ticker(clock)
+            .clock(clock)
+            .maintenanceScheduler(clock)
+            .probeScheduler(new RunAtOnce(clock))
+            .healthChecker(checker)
+            .probeSeed(1)
+            .listener(
+                new LoadBalancerListener() {
+                  @Override
+                  public void onHealthChange(HealthEvent event) {
+                    heard.add(event.toString().substring(0, event.toString().indexOf(" (")));
+                  }
+
+                  @Override
+                  public void onProbeResult(String rule, String backendId, ProbeResult result) {
+                    heard.add(rule + "/" + backendId + " " + result.outcome());
+                  }
+                })
+            .build();
+    assertEquals(
+        List.of("http/web-0 SUCCESS", "http/web-0: UNKNOWN -> HEALTHY"),
+        heard,
+        "probed during build(): only a listener given to the builder hears it");
+    lb.close();
+  }
+
+  /**
+   * A scheduler that runs a task due within the first interval (the first probe) and every
+   * immediate task at once on the calling thread; later ones go to the fake clock.
+   */
+  private static final class RunAtOnce extends java.util.concurrent.ScheduledThreadPoolExecutor {
+    private final FakeClock clock;
+
+    RunAtOnce(FakeClock clock) {
+      super(0);
+      this.clock = clock;
+    }
+
+    @Override
+    public java.util.concurrent.ScheduledFuture<?> schedule(
+        Runnable task, long delay, java.util.concurrent.TimeUnit unit) {
+      if (delay > 0 && unit.toNanos(delay) < INTERVAL.toNanos()) {
+        task.run(); // the first probe, at a random point of the first interval: now
+        return clock.schedule(() -> {}, 0, unit);
+      }
+      return clock.schedule(task, delay, unit);
+    }
+
+    @Override
+    public java.util.concurrent.ScheduledFuture<?> scheduleAtFixedRate(
+        Runnable task, long delay, long period, java.util.concurrent.TimeUnit unit) {
+      return clock.scheduleAtFixedRate(task, delay, period, unit);
+    }
+
+    @Override
+    public void execute(Runnable task) {
+      task.run();
+    }
   }
 }

@@ -230,7 +230,7 @@ final class AdminPages {
   /**
    * What the page's header shows and how it draws.
    *
-   * @param version the proxy's version ({@link ProxyVersion})
+   * @param version the proxy's version ({@link BuildInfo})
    * @param started when the admin endpoint started (with the proxy), for the uptime
    * @param refreshSeconds the page reloads itself after this many seconds, or 0 for never
    * @param sampleInterval the time between two sparkline samples
@@ -342,7 +342,7 @@ final class AdminPages {
         rules,
         diagnosis,
         new PageInfo(
-            ProxyVersion.get(),
+            BuildInfo.CURRENT.version(),
             sampler.started(),
             refreshSeconds,
             sampler.interval(),

@@ -199,18 +199,42 @@ final class AdminServer implements AutoCloseable {
    */
   AdminServer(
       NettyL4Proxy proxy, Supplier<String> reload, BooleanSupplier draining, AdminOptions options) {
-    this(proxy, reload, draining, options, PageSampler.start(proxy));
+    this(
+        proxy,
+        reload,
+        draining,
+        options,
+        ProxyMetrics.of(proxy, new Reloads(java.time.InstantSource.system())));
   }
 
   /**
-   * As {@link #AdminServer(NettyL4Proxy, Supplier, BooleanSupplier, AdminOptions)}, with the page's
-   * {@code sampler} (tests: one on a fake scheduler), which the endpoint closes when it closes.
+   * Serves the admin routes of {@code proxy} as {@code options} say; {@code reload} re-reads the
+   * configuration and returns null, or why nothing changed; {@code draining} says whether the proxy
+   * is draining at shutdown; {@code metrics} serves {@code /metrics}: this attaches {@code proxy}
+   * to it, and closes it with the endpoint.
+   *
+   * @throws IllegalStateException if the endpoint cannot listen on {@code options.address()}
    */
   AdminServer(
       NettyL4Proxy proxy,
       Supplier<String> reload,
       BooleanSupplier draining,
       AdminOptions options,
+      ProxyMetrics metrics) {
+    this(proxy, reload, draining, options, metrics, PageSampler.start(proxy));
+  }
+
+  /**
+   * As {@link #AdminServer(NettyL4Proxy, Supplier, BooleanSupplier, AdminOptions, ProxyMetrics)},
+   * with the page's {@code sampler} (tests: one on a fake scheduler), which the endpoint closes
+   * when it closes.
+   */
+  AdminServer(
+      NettyL4Proxy proxy,
+      Supplier<String> reload,
+      BooleanSupplier draining,
+      AdminOptions options,
+      ProxyMetrics metrics,
       PageSampler sampler) {
     this.proxy = proxy;
     this.sampler = sampler;
@@ -218,7 +242,8 @@ final class AdminServer implements AutoCloseable {
     this.draining = draining;
     this.options = options;
     this.token = options.token() == null ? null : options.token().getBytes(StandardCharsets.UTF_8);
-    this.metrics = new ProxyMetrics(proxy);
+    this.metrics = metrics;
+    metrics.attach(proxy);
     InetSocketAddress address = options.address();
     handlers.allowCoreThreadTimeOut(true);
     ServerBootstrap b =
@@ -246,6 +271,7 @@ final class AdminServer implements AutoCloseable {
     try {
       this.channel = b.bind(address).syncUninterruptibly().channel();
     } catch (Exception e) { // Netty rethrows the socket's IOException unchecked
+      metrics.close();
       shutdownThreads();
       throw new IllegalStateException(
           "admin cannot listen on "
@@ -264,6 +290,7 @@ final class AdminServer implements AutoCloseable {
   @Override
   public void close() {
     if (closed.compareAndSet(false, true)) {
+      metrics.close();
       channel.close().syncUninterruptibly();
       shutdownThreads();
     }

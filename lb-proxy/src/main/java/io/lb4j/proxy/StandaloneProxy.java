@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.time.InstantSource;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
@@ -38,6 +39,8 @@ public final class StandaloneProxy implements AutoCloseable {
   private final PoolSources sources;
   private final Object lock = new Object();
   private final AtomicBoolean draining = new AtomicBoolean();
+  private final Reloads reloads = new Reloads(InstantSource.system());
+  private final ProxyMetrics metrics = new ProxyMetrics(reloads);
   private ProxyConfig config;
 
   private StandaloneProxy(Path file, ProxyConfig config) {
@@ -45,7 +48,12 @@ public final class StandaloneProxy implements AutoCloseable {
     this.config = config;
     requireListenable(config.loadBalancer(), Set.of());
 
-    this.lb = L4LoadBalancer.builder().config(config.loadBalancer()).seed(config.seed()).build();
+    this.lb =
+        L4LoadBalancer.builder()
+            .config(config.loadBalancer())
+            .seed(config.seed())
+            .listener(metrics.listener()) // before the first probe, so that it counts
+            .build();
     this.sources = new PoolSources(lb);
     NettyL4Proxy p;
     PoolSources.Plan plan;
@@ -75,7 +83,7 @@ public final class StandaloneProxy implements AutoCloseable {
       this.admin =
           config.admin() == null
               ? null
-              : new AdminServer(p, this::reload, draining::get, config.admin());
+              : new AdminServer(p, this::reload, draining::get, config.admin(), metrics);
     } catch (Exception e) { // Netty rethrows a failed bind's IOException unchecked
       sources.close();
       p.close();
@@ -112,15 +120,18 @@ public final class StandaloneProxy implements AutoCloseable {
       if (draining.get()) { // a reload would bind listeners again while connections drain
         String why = "shutting down: the proxy is draining, reload refused";
         logger.warn(why);
+        reloads.record(Reloads.Result.REFUSED);
         return why;
       }
       ProxyConfig next;
+      boolean applying = false; // past the checks: a failure now is FAILED, not REFUSED
       try {
         next = ConfigLoader.load(file);
         Set<InetSocketAddress> ours = new HashSet<>(proxy.listeners().values());
         requireListenable(next.loadBalancer(), ours);
         PoolSources.Plan plan = sources.prepare(next.discovery());
         boolean reloaded = false;
+        applying = true;
         try {
           proxy.reload(next.loadBalancer(), next.frontendOptions(), next.ruleOptions());
           reloaded = true;
@@ -138,6 +149,7 @@ public final class StandaloneProxy implements AutoCloseable {
         // configuration stays in force and the caller learns why
         String why = e.getMessage() == null ? e.toString() : e.getMessage();
         logger.warn("reload refused, the running configuration stays: {}", why);
+        reloads.record(applying ? Reloads.Result.FAILED : Reloads.Result.REFUSED);
         return why;
       }
       if (!Objects.equals(next.admin(), config.admin())
@@ -149,6 +161,7 @@ public final class StandaloneProxy implements AutoCloseable {
                 + " effect at the next start");
       }
       config = next;
+      reloads.record(Reloads.Result.OK);
       logger.info("reloaded {}", file);
       return null;
     }

@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * <p>Results feed a {@link HealthStateMachine} on the thread that completes the probe (the
  * checker's I/O thread), so a probe costs no hop between threads. The {@link Listener} runs on the
  * scheduler, for every result that changes the target's state and for the next result after {@link
- * Target#notifyNextResult()}.
+ * Target#notifyNextResult()}. The {@link Observer}, if one is set, sees every result, on the thread
+ * that completed the probe, after the result is recorded.
  *
  * <p>Thread-safe.
  */
@@ -69,6 +70,7 @@ public final class HealthProber implements AutoCloseable {
   private final Ticker ticker;
   private final InstantSource clock;
   private final Listener listener;
+  private final Observer observer;
   private final int historySize;
   private final long seed;
   private final Set<Target> targets = ConcurrentHashMap.newKeySet();
@@ -83,6 +85,7 @@ public final class HealthProber implements AutoCloseable {
     this.ticker = b.ticker;
     this.clock = b.clock;
     this.listener = b.listener;
+    this.observer = b.observer;
     this.historySize = b.historySize;
     this.seed = b.seed;
   }
@@ -254,6 +257,13 @@ public final class HealthProber implements AutoCloseable {
     if (!result.isSuccess()) {
       stats.failures.incrementAndGet();
     }
+    if (observer != null) {
+      try {
+        observer.onProbeResult(t, result);
+      } catch (RuntimeException e) {
+        logger.warn("probe result observer failed for {}", t, e);
+      }
+    }
     if (notify) {
       try {
         scheduler.execute(
@@ -285,6 +295,20 @@ public final class HealthProber implements AutoCloseable {
   public interface Listener {
     /** Called on the scheduler after a probe of {@code target}. */
     void onResult(Target target, ProbeResult result, HealthState before, HealthState after);
+  }
+
+  /**
+   * Sees every probe result, whether or not it changes the target's state: for counters and latency
+   * histograms. Called on the thread that completed the probe (the checker's I/O thread, or the
+   * scheduler for a timeout the prober recorded), once per result, results of one target in order;
+   * it must be quick and must not block.
+   *
+   * <p>Implementations must be thread-safe.
+   */
+  @FunctionalInterface
+  public interface Observer {
+    /** Called after {@code result} of {@code target} was recorded. */
+    void onProbeResult(Target target, ProbeResult result);
   }
 
   /**
@@ -437,6 +461,7 @@ public final class HealthProber implements AutoCloseable {
     private Ticker ticker = Ticker.system();
     private InstantSource clock = InstantSource.system();
     private Listener listener = (t, r, b, a) -> {};
+    private Observer observer;
     private int historySize = DEFAULT_HISTORY_SIZE;
     private long seed = System.nanoTime();
 
@@ -469,6 +494,12 @@ public final class HealthProber implements AutoCloseable {
     /** Sets the listener of results. */
     public Builder listener(Listener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /** Sets the observer of every result; none by default. */
+    public Builder observer(Observer observer) {
+      this.observer = Objects.requireNonNull(observer, "observer");
       return this;
     }
 

@@ -196,4 +196,31 @@ class HealthProberTest {
     clock.forwardTime(INTERVAL.multipliedBy(3));
     assertEquals(calls, checker.calls().size());
   }
+
+  @Test
+  void observer_everyResult_includingTimeoutsTheSweepRecorded() {
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    HealthProber prober =
+        HealthProber.builder()
+            .checker(checker)
+            .scheduler(clock)
+            .ticker(clock)
+            .clock(clock)
+            .seed(SEED)
+            .observer((t, r) -> seen.add(t.address().getPort() + ":" + r.outcome()))
+            .build();
+    InetSocketAddress ok = target(0);
+    InetSocketAddress hangs = target(1);
+    prober.add(ok, probe(0));
+    prober.add(hangs, probe(0));
+    checker.hang(hangs);
+    prober.start();
+    clock.forwardTime(INTERVAL.multipliedBy(4));
+    long passes = seen.stream().filter("8000:SUCCESS"::equals).count();
+    long timeouts = seen.stream().filter("8001:TIMEOUT"::equals).count();
+    assertEquals(checker.calls(ok).size(), passes, "every pass, not only state changes: " + seen);
+    assertTrue(passes >= 3, "passes: " + passes);
+    assertTrue(timeouts >= 3, "the sweep's timeouts are results too: " + seen);
+    assertEquals(passes + timeouts, seen.size(), seen.toString());
+  }
 }
