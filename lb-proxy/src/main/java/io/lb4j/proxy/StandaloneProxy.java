@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -137,7 +138,7 @@ public final class StandaloneProxy implements AutoCloseable {
         // anything a reload throws, checked (rethrown undeclared) or not, is an answer: the old
         // configuration stays in force and the caller learns why
         String why = e.getMessage() == null ? e.toString() : e.getMessage();
-        logger.warn("reload refused, the running configuration stays: {}", why);
+        logRefusal(e, why);
         return why;
       }
       if (!Objects.equals(next.admin(), config.admin())
@@ -151,6 +152,26 @@ public final class StandaloneProxy implements AutoCloseable {
       config = next;
       logger.info("reloaded {}", file);
       return null;
+    }
+  }
+
+  /**
+   * Logs a refused reload: one line with the reason, or, for a file with several errors, one line
+   * per error, each whole ({@code reload refused, the running configuration stays (error 2 of 3):
+   * lb.yaml:12: ...}), so that grep finds every error with the file and line it names.
+   */
+  private static void logRefusal(Throwable e, String why) {
+    List<String> errors = e instanceof ConfigException c ? c.errors() : List.of(why);
+    if (errors.size() == 1) {
+      logger.warn("reload refused, the running configuration stays: {}", errors.get(0));
+      return;
+    }
+    for (int i = 0; i < errors.size(); i++) {
+      logger.warn(
+          "reload refused, the running configuration stays (error {} of {}): {}",
+          i + 1,
+          errors.size(),
+          errors.get(i));
     }
   }
 
