@@ -71,12 +71,12 @@ import org.slf4j.LoggerFactory;
  * loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])} (the line of a
  * missing key is that of the mapping that lacks it; see {@link YamlLines}); unknown keys are errors
  * too, so that a typo never passes silently, with a "did you mean" when the key is one edit from a
- * known one ({@link Spelling}). A pool's {@code discovery:} block names a {@link
+ * known one ({@code Spelling}). A pool's {@code discovery:} block names a {@link
  * MembershipSourceProvider} type found with {@link java.util.ServiceLoader}, whose settings the
  * provider checks as the file is read. See {@code docs/configuration.md}.
  *
  * <p>A file is refused with every error in it ({@link ConfigException}), as {@code haproxy -c}
- * does: each reader records an error in a {@link ConfigErrors} and reads on, so one bad backend
+ * does: each reader records an error in a {@code ConfigErrors} and reads on, so one bad backend
  * does not hide a bad rule. A value that cannot be read makes its element (frontend, pool, backend,
  * probe, rule) invalid: the model's own checks of that element are then left out, since they would
  * only repeat the error, and a rule that names an invalid element has its references left unchecked
@@ -86,7 +86,7 @@ import org.slf4j.LoggerFactory;
  * <p>Why one class of about 1,000 lines: it reads the file top-down in the file's own structure,
  * and every reader carries the path and line that its errors name; split by section, each part
  * would need the same path bookkeeping and the cross-section checks would straddle them. The
- * readers of one node's values, which record their errors and read on, are {@link ConfigNode}.
+ * readers of one node's values, which record their errors and read on, are {@code ConfigNode}.
  *
  * <p>Thread-safe.
  */
@@ -378,7 +378,7 @@ public final class ConfigLoader {
   }
 
   /**
-   * Reads the file's sections, recording every error in {@code root}'s {@link ConfigErrors};
+   * Reads the file's sections, recording every error in {@code root}'s {@code ConfigErrors};
    * returns the configuration, or null when there was an error.
    */
   private static ProxyConfig read(ConfigNode root, SourceProviders providers) {

@@ -39,6 +39,11 @@ import picocli.CommandLine.Spec;
  * ({@code lb.yaml:12: backendPools[0].backends[1].port: 70000 (expected: 0-65535)}), then their
  * count ({@code 3 errors}), and exits 2; {@code --config} with an invalid file prints the same.
  *
+ * <p>Under systemd ({@code NOTIFY_SOCKET} set, a {@code Type=notify} unit) the proxy notifies
+ * {@code READY=1} once its listeners are bound and its signal handlers in place, {@code
+ * RELOADING=1}/{@code READY=1} around reloads, {@code STOPPING=1} at SIGTERM, its status, and
+ * {@code WATCHDOG=1} while its event loops answer ({@code SystemdNotifier}).
+ *
  * <p>Not thread-safe; one per process.
  */
 @Command(
@@ -108,7 +113,7 @@ public final class ProxyMain implements Callable<Integer> {
     }
     StandaloneProxy proxy;
     try {
-      proxy = StandaloneProxy.start(config);
+      proxy = StandaloneProxy.start(config, System::getenv); // NOTIFY_SOCKET under systemd
     } catch (IllegalArgumentException e) {
       printErrors(e);
       return CONFIG_ERROR;
@@ -151,6 +156,7 @@ public final class ProxyMain implements Callable<Integer> {
     if (!term) {
       Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "lb4j-shutdown"));
     }
+    proxy.notifyReady(); // systemd's READY=1: the handlers are in place, a reload finds them
     try {
       stop.await();
     } catch (InterruptedException e) {
