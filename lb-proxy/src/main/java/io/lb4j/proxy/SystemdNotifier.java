@@ -2,6 +2,7 @@ package io.lb4j.proxy;
 
 import io.lb4j.Backend;
 import io.lb4j.BackendPool;
+import io.lb4j.Durations;
 import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
@@ -70,6 +71,7 @@ final class SystemdNotifier implements AutoCloseable {
   private final List<ScheduledFuture<?>> timers = new ArrayList<>(); // guarded by lock
   private boolean started; // guarded by lock
   private CompletableFuture<Void> heartbeat; // guarded by lock
+  private long heartbeatAsked; // guarded by lock: System.nanoTime() when heartbeat was asked
   private boolean stuckLogged; // guarded by lock
   private String lastStatus; // guarded by lock
   private CompletableFuture<Void> stopping; // guarded by lock
@@ -128,7 +130,7 @@ final class SystemdNotifier implements AutoCloseable {
     } catch (NumberFormatException e) {
       micros = 0;
     }
-    if (micros < 2) {
+    if (micros <= 0) {
       logger.error(
           "WATCHDOG_USEC: '{}' (expected: a positive number of microseconds): no watchdog pings,"
               + " so systemd will restart the proxy after WatchdogSec",
@@ -225,15 +227,17 @@ final class SystemdNotifier implements AutoCloseable {
       if (heartbeat != null && !heartbeat.isDone()) {
         if (!stuckLogged) {
           stuckLogged = true;
+          long waited = monotonicNanos.getAsLong() - heartbeatAsked;
           logger.error(
-              "an event loop of the proxy has not run a task for over {}: no watchdog ping, so"
-                  + " systemd restarts the proxy when WatchdogSec ({}) passes without one",
-              watchdog == null ? "a tick" : watchdog.dividedBy(2),
-              watchdog);
+              "an event loop of the proxy has not run a task submitted {} ago: no watchdog ping,"
+                  + " so systemd restarts the proxy when WatchdogSec ({}) passes without one",
+              Durations.format(Duration.ofSeconds(TimeUnit.NANOSECONDS.toSeconds(waited))),
+              watchdog == null ? "not set" : Durations.format(watchdog));
         }
         return;
       }
       stuckLogged = false;
+      heartbeatAsked = monotonicNanos.getAsLong();
       heartbeat =
           proxy
               .eventLoopsAnswer()
