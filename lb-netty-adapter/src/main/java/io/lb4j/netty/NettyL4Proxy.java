@@ -22,6 +22,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.NetUtil;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -36,8 +37,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -317,6 +320,27 @@ public final class NettyL4Proxy implements AutoCloseable {
   /** Returns the event loops, for servers that share them (the admin endpoint). */
   EventLoopGroup eventLoops() {
     return group;
+  }
+
+  /**
+   * Returns a future that completes once every event loop of the proxy has run a task submitted
+   * now, and fails once the loops are shut down. A loop that is stuck — a handler that blocks or
+   * spins — leaves it pending until the loop runs again: a watchdog that pings only when it
+   * completes (the standalone proxy's systemd {@code WATCHDOG=1}) stops pinging while the proxy
+   * cannot serve. Not for the data path: it allocates a task per loop.
+   */
+  public CompletableFuture<Void> eventLoopsAnswer() {
+    List<CompletableFuture<?>> answers = new ArrayList<>();
+    for (EventExecutor loop : group) {
+      CompletableFuture<Void> answer = new CompletableFuture<>();
+      try {
+        loop.execute(() -> answer.complete(null));
+      } catch (RejectedExecutionException shutDown) {
+        answer.completeExceptionally(shutDown);
+      }
+      answers.add(answer);
+    }
+    return CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
   }
 
   /** Returns the transport in use: EPOLL, IO_URING or NIO. */

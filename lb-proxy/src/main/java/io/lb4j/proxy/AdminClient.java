@@ -172,7 +172,9 @@ final class AdminClient {
       } catch (IOException notJson) {
         error = r.body();
       }
-      err.println("lb4j-proxy reload: " + admin + " answered " + r.statusCode() + ": " + error);
+      // a file with several errors: one a line, as --check prints them
+      String sep = error.contains("\n") ? ":\n" : ": ";
+      err.println("lb4j-proxy reload: " + admin + " answered " + r.statusCode() + sep + error);
       return r.statusCode() == 400 ? ProxyMain.CONFIG_ERROR : ProxyMain.RUNTIME_ERROR;
     }
   }

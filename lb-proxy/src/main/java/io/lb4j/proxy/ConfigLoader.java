@@ -4,9 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
-import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -14,7 +12,6 @@ import io.lb4j.AdminState;
 import io.lb4j.Backend;
 import io.lb4j.BackendPool;
 import io.lb4j.DistributionMode;
-import io.lb4j.Durations;
 import io.lb4j.Frontend;
 import io.lb4j.HealthOverride;
 import io.lb4j.HealthProbe;
@@ -27,6 +24,7 @@ import io.lb4j.NoHealthyBackendPolicy;
 import io.lb4j.OutlierDetection;
 import io.lb4j.ProbeProtocol;
 import io.lb4j.Protocol;
+import io.lb4j.Rule;
 import io.lb4j.SelectionAlgorithm;
 import io.lb4j.SelectionPolicy;
 import io.lb4j.UnhealthyFlowPolicy;
@@ -58,11 +56,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -74,13 +70,23 @@ import org.slf4j.LoggerFactory;
  * line and the path inside it, the bad value and what was expected, for example {@code lb.yaml:18:
  * loadBalancingRules[1].backendPool: 'web' is not defined (known pools: [api, db])} (the line of a
  * missing key is that of the mapping that lacks it; see {@link YamlLines}); unknown keys are errors
- * too, so that a typo never passes silently. A pool's {@code discovery:} block names a {@link
+ * too, so that a typo never passes silently, with a "did you mean" when the key is one edit from a
+ * known one ({@code Spelling}). A pool's {@code discovery:} block names a {@link
  * MembershipSourceProvider} type found with {@link java.util.ServiceLoader}, whose settings the
  * provider checks as the file is read. See {@code docs/configuration.md}.
  *
- * <p>Why one class of about 650 lines: it reads the file top-down in the file's own structure, and
- * every reader carries the path and line that its errors name; split by section, each part would
- * need the same path bookkeeping and the cross-section checks would straddle them.
+ * <p>A file is refused with every error in it ({@link ConfigException}), as {@code haproxy -c}
+ * does: each reader records an error in a {@code ConfigErrors} and reads on, so one bad backend
+ * does not hide a bad rule. A value that cannot be read makes its element (frontend, pool, backend,
+ * probe, rule) invalid: the model's own checks of that element are then left out, since they would
+ * only repeat the error, and a rule that names an invalid element has its references left unchecked
+ * for the same reason. What stops the reading at once is reported alone: a file over the size
+ * limits, or one that is not YAML.
+ *
+ * <p>Why one class of about 1,000 lines: it reads the file top-down in the file's own structure,
+ * and every reader carries the path and line that its errors name; split by section, each part
+ * would need the same path bookkeeping and the cross-section checks would straddle them. The
+ * readers of one node's values, which record their errors and read on, are {@code ConfigNode}.
  *
  * <p>Thread-safe.
  */
@@ -111,14 +117,13 @@ public final class ConfigLoader {
   public static final int MAX_NESTING_DEPTH = 16;
 
   /**
-   * Refuses a key given twice in one mapping, which YAML parsers otherwise resolve silently, and
-   * reads within {@link #MAX_CONFIG_BYTES}, {@link #MAX_VALUE_CHARS} and {@link
-   * #MAX_NESTING_DEPTH}.
+   * Reads within {@link #MAX_CONFIG_BYTES}, {@link #MAX_VALUE_CHARS} and {@link
+   * #MAX_NESTING_DEPTH}. A key given twice in one mapping, which YAML parsers resolve silently (the
+   * last one wins), is refused by the loader with the others: {@link YamlLines} finds them.
    */
   private static final ObjectMapper YAML =
       new ObjectMapper(
           YAMLFactory.builder()
-              .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
               .streamReadConstraints(
                   StreamReadConstraints.builder()
                       .maxNestingDepth(MAX_NESTING_DEPTH)
@@ -136,7 +141,7 @@ public final class ConfigLoader {
   /**
    * Reads and checks {@code file}.
    *
-   * @throws IllegalArgumentException with the file, path, value and expectation of the first error
+   * @throws ConfigException with every error: file, line, path, value and expectation
    */
   public static ProxyConfig load(Path file) {
     String name = file.getFileName().toString();
@@ -161,14 +166,18 @@ public final class ConfigLoader {
               .decode(ByteBuffer.wrap(bytes))
               .toString();
     } catch (IOException e) {
-      throw new IllegalArgumentException("cannot read " + file + ": " + why(e), e);
+      throw fatal("cannot read " + file + ": " + why(e), e);
     }
     return parse(name, text);
   }
 
-  private static IllegalArgumentException tooLarge(String name, String size) {
-    return new IllegalArgumentException(
-        name + ": " + size + " (expected: at most " + MAX_CONFIG_BYTES + " bytes)");
+  private static ConfigException tooLarge(String name, String size) {
+    return fatal(name + ": " + size + " (expected: at most " + MAX_CONFIG_BYTES + " bytes)", null);
+  }
+
+  /** Returns an error that stops the reading at once, reported alone. */
+  private static ConfigException fatal(String line, Throwable cause) {
+    return new ConfigException(List.of(ConfigErrors.oneLine(line)), cause);
   }
 
   /**
@@ -178,20 +187,21 @@ public final class ConfigLoader {
    */
   private static void requireBounded(String name, String text) {
     if (text.length() > MAX_CONFIG_BYTES) {
-      throw new IllegalArgumentException(
+      throw fatal(
           name
               + ": "
               + text.length()
               + " characters (expected: at most "
               + MAX_CONFIG_BYTES
-              + " bytes)");
+              + " bytes)",
+          null);
     }
     int line = 1;
     int start = 0;
     for (int i = 0; i <= text.length(); i++) {
       if (i == text.length() || text.charAt(i) == '\n') {
         if (i - start > MAX_VALUE_CHARS) {
-          throw new IllegalArgumentException(
+          throw fatal(
               name
                   + ":"
                   + line
@@ -199,7 +209,8 @@ public final class ConfigLoader {
                   + (i - start)
                   + " characters (expected: at most "
                   + MAX_VALUE_CHARS
-                  + " characters on a line)");
+                  + " characters on a line)",
+              null);
         }
         line++;
         start = i + 1;
@@ -208,12 +219,15 @@ public final class ConfigLoader {
   }
 
   /**
-   * Refuses a key or value longer than {@link #MAX_VALUE_CHARS} (one that spans lines): {@code
-   * lb.yaml:12: probes[0].path: a value of 70000 characters (expected: at most 65536 characters)}.
+   * Records each key or value longer than {@link #MAX_VALUE_CHARS} (one that spans lines): {@code
+   * lb.yaml:12: probes[0].path: a value of 70000 characters (expected: at most 65536 characters)};
+   * returns whether there was none.
    */
-  private static void requireShortValues(String path, JsonNode node) {
+  private static boolean requireShortValues(String path, JsonNode node, ConfigErrors errors) {
+    boolean ok = true;
     if (node.isTextual() && node.textValue().length() > MAX_VALUE_CHARS) {
-      throw new ConfigError(
+      ok = false;
+      errors.add(
           path,
           "a value of "
               + node.textValue().length()
@@ -223,23 +237,26 @@ public final class ConfigLoader {
     }
     if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
-        requireShortValues(path + "[" + i + "]", node.get(i));
+        ok &= requireShortValues(path + "[" + i + "]", node.get(i), errors);
       }
     } else if (node.isObject()) {
       for (Map.Entry<String, JsonNode> e : node.properties()) {
-        String at = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
         if (e.getKey().length() > MAX_VALUE_CHARS) {
-          throw new ConfigError(
+          ok = false;
+          errors.add(
               path,
               "a key of "
                   + e.getKey().length()
                   + " characters (expected: at most "
                   + MAX_VALUE_CHARS
                   + " characters)");
+          continue; // its path would hold the whole key
         }
-        requireShortValues(at, e.getValue());
+        String at = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
+        ok &= requireShortValues(at, e.getValue(), errors);
       }
     }
+    return ok;
   }
 
   /** Returns why a file cannot be read: {@code no such file}, not the JDK's repeated path. */
@@ -260,7 +277,7 @@ public final class ConfigLoader {
   /**
    * Reads and checks YAML {@code text}, naming it {@code name} in errors.
    *
-   * @throws IllegalArgumentException with the name, path, value and expectation of the first error
+   * @throws ConfigException with every error: name, line, path, value and expectation
    */
   public static ProxyConfig parse(String name, String text) {
     requireBounded(name, text);
@@ -273,7 +290,7 @@ public final class ConfigLoader {
       // deeper than MAX_NESTING_DEPTH: the parser stands where it refused
       int line = parser.currentLocation().getLineNr();
       String path = path(parser.getParsingContext(), "");
-      throw new IllegalArgumentException(
+      throw fatal(
           name
               + (line > 0 ? ":" + line : "")
               + ": "
@@ -285,71 +302,58 @@ public final class ConfigLoader {
               + " levels of mappings and lists)",
           e);
     } catch (JsonProcessingException e) {
-      String duplicate = duplicate(name, e);
-      if (duplicate != null) {
-        throw new IllegalArgumentException(duplicate, e);
-      }
       String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-      throw new IllegalArgumentException(
-          name + ": not valid YAML" + where + ": " + e.getOriginalMessage(), e);
+      throw fatal(name + ": not valid YAML" + where + ": " + e.getOriginalMessage(), e);
     } catch (IOException e) { // a String has no I/O to fail
-      throw new IllegalArgumentException(name + ": cannot read: " + e, e);
+      throw fatal(name + ": cannot read: " + e, e);
     } finally {
       closeQuietly(parser);
     }
+    YamlLines lines = YamlLines.of(YAML, text);
+    ConfigErrors errors = new ConfigErrors();
+    for (String key : lines.duplicates()) {
+      errors.add(key, "duplicate key");
+    }
+    if (root != null && !requireShortValues("", root, errors)) {
+      throw errors.toException(name, lines, null); // read on, and a message would hold the value
+    }
+    if (root == null || !root.isObject()) {
+      errors.add("", "(expected: a mapping with frontends, backendPools, rules...)");
+      throw errors.toException(name, lines, null);
+    }
+    ProxyConfig config = null;
+    RuntimeException unexpected = null;
     try {
-      if (root != null) {
-        requireShortValues("", root);
-      }
-      if (root == null || !root.isObject()) {
-        throw new ConfigError("", "(expected: a mapping with frontends, backendPools, rules...)");
-      }
-      return read(new Node("", root), SourceProviders.load());
-    } catch (ConfigError e) {
-      throw new IllegalArgumentException(name + line(text, e.path) + ": " + e.getMessage(), e);
+      config = read(new ConfigNode("", root, null, errors), SourceProviders.load());
     } catch (IllegalArgumentException | IllegalStateException e) {
-      // the model's cross-reference checks name a path first: "loadBalancingRules[1].backendPool:"
-      String m = String.valueOf(e.getMessage());
-      int colon = m.indexOf(": ");
-      String path = colon > 0 ? m.substring(0, colon) : "";
-      throw new IllegalArgumentException(
-          name + (PATH.matcher(path).matches() ? line(text, path) : "") + ": " + m, e);
+      // a check this reader does not make itself; the model's name a path first
+      unexpected = e;
+      pathFirst(errors, e.getMessage());
+    }
+    if (!errors.isEmpty()) {
+      throw errors.toException(name, lines, unexpected);
+    }
+    return config;
+  }
+
+  /**
+   * Records {@code message}, such as the model's {@code loadBalancingRules[1].backendPool: 'web' is
+   * not defined (...)}, at the path it starts with (the whole file when it starts with none).
+   */
+  private static void pathFirst(ConfigErrors errors, String message) {
+    String m = String.valueOf(message);
+    int colon = m.indexOf(": ");
+    String path = colon > 0 ? m.substring(0, colon) : "";
+    if (PATH.matcher(path).matches()) {
+      errors.add(path, m.substring(colon + 2));
+    } else {
+      errors.add("", m);
     }
   }
 
   /** A path in the file, or in a source's settings: {@code backendPools[0].backends[1].weight}. */
   private static final Pattern PATH =
       Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*(\\[[0-9]+]|\\.[A-Za-z_][A-Za-z0-9_-]*)*");
-
-  /**
-   * Returns {@code :14}, the line of {@code path} in {@code text} (or of its nearest ancestor
-   * there), or an empty string when there is none: the file's own structure such as the root.
-   */
-  private static String line(String text, String path) {
-    if (path.isEmpty()) {
-      return "";
-    }
-    int line = YamlLines.of(YAML, text).lineOf(path);
-    return line > 0 ? ":" + line : "";
-  }
-
-  /**
-   * Returns {@code lb.yaml:20: loadBalancingRules[0].backendPort: duplicate key} when {@code e} is
-   * Jackson's duplicate-key refusal, else null.
-   */
-  private static String duplicate(String name, JsonProcessingException e) {
-    if (!(e instanceof StreamReadException r)
-        || r.getProcessor() == null
-        || e.getOriginalMessage() == null
-        || !e.getOriginalMessage().startsWith("Duplicate field '")) {
-      return null;
-    }
-    String message = e.getOriginalMessage();
-    String key = message.substring("Duplicate field '".length(), message.lastIndexOf('\''));
-    String path = path(r.getProcessor().getParsingContext().getParent(), key);
-    int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
-    return name + (line > 0 ? ":" + line : "") + ": " + path + ": duplicate key";
-  }
 
   /** Returns the path of {@code from} in the document, followed by {@code tail}. */
   private static String path(JsonStreamContext from, String tail) {
@@ -373,7 +377,11 @@ public final class ConfigLoader {
     }
   }
 
-  private static ProxyConfig read(Node root, SourceProviders providers) {
+  /**
+   * Reads the file's sections, recording every error in {@code root}'s {@code ConfigErrors};
+   * returns the configuration, or null when there was an error.
+   */
+  private static ProxyConfig read(ConfigNode root, SourceProviders providers) {
     root.only(
         "frontends",
         "backendPools",
@@ -383,13 +391,16 @@ public final class ConfigLoader {
         "admin",
         "shutdown",
         "proxy");
-    LoadBalancerConfig.Builder lb = LoadBalancerConfig.builder();
+    Defined<Frontend> frontends = new Defined<>("frontends");
+    Defined<BackendPool> pools = new Defined<>("pools");
+    Defined<HealthProbe> probes = new Defined<>("probes");
+    Defined<Rule> rules = new Defined<>("load-balancing and NAT rules");
     Map<String, FrontendOptions> frontendOptions = new HashMap<>();
     Map<String, RuleOptions> ruleOptions = new HashMap<>();
-    Set<String> poolNames = new HashSet<>();
     Map<String, PoolDiscovery> discovery = new HashMap<>();
+    Map<String, String> listeners = new HashMap<>();
 
-    for (Node f : root.list("frontends", true)) {
+    for (ConfigNode f : root.list("frontends", true)) {
       f.only(
           "name",
           "address",
@@ -399,62 +410,63 @@ public final class ConfigLoader {
           "allow",
           "deny");
       String fname = f.string("name", null);
-      lb.frontend(f.build(() -> Frontend.of(fname, f.string("address", null))));
-      List<Cidr> allow = new ArrayList<>();
-      for (Node c : f.list("allow", false)) {
-        allow.add(c.build(() -> Cidr.parse(c.scalar())));
-      }
-      List<Cidr> deny = new ArrayList<>();
-      for (Node c : f.list("deny", false)) {
-        deny.add(c.build(() -> Cidr.parse(c.scalar())));
-      }
-      frontendOptions.put(
-          fname,
+      boolean unique = frontends.declare(f, fname);
+      String address = f.string("address", null);
+      boolean acceptProxyProtocol = f.bool("acceptProxyProtocol", false);
+      int maxConnections = f.integer("maxConnections", 0);
+      List<Cidr> allow = cidrs(f, "allow");
+      List<Cidr> deny = cidrs(f, "deny");
+      Duration proxyProtocolTimeout =
+          f.duration("proxyProtocolTimeout", FrontendOptions.DEFAULT_PROXY_PROTOCOL_TIMEOUT);
+      Frontend frontend = f.build(() -> Frontend.of(fname, address));
+      FrontendOptions options =
           f.build(
               () ->
                   new FrontendOptions(
-                      f.bool("acceptProxyProtocol", false),
-                      f.integer("maxConnections", 0),
-                      allow,
-                      deny,
-                      f.duration(
-                          "proxyProtocolTimeout",
-                          FrontendOptions.DEFAULT_PROXY_PROTOCOL_TIMEOUT))));
+                      acceptProxyProtocol, maxConnections, allow, deny, proxyProtocolTimeout));
+      if (unique && frontend != null && options != null) {
+        frontends.accept(fname, frontend);
+        frontendOptions.put(fname, options);
+      }
     }
 
-    for (Node p : root.list("backendPools", true)) {
+    for (ConfigNode p : root.list("backendPools", true)) {
       p.only("name", "backends", "discovery");
       String pname = p.string("name", null);
-      if (!poolNames.add(pname)) {
-        throw new ConfigError(p.path + ".name", "'" + pname + "' (expected: unique among pools)");
-      }
+      boolean unique = pools.declare(p, pname);
       if (p.has("discovery")) {
         PoolDiscovery d = discovery(pname, p.child("discovery"), providers);
-        if (d != null) {
+        if (d != null && unique) {
           discovery.put(pname, d);
         }
       }
       List<Backend> backends = new ArrayList<>();
-      for (Node b : p.list("backends", false)) {
+      for (ConfigNode b : p.list("backends", false)) {
         b.only("id", "address", "port", "weight", "adminState", "healthOverride");
-        backends.add(
+        String id = b.string("id", null);
+        String address = b.string("address", null);
+        int port = b.integer("port", 0);
+        int weight = b.integer("weight", Backend.DEFAULT_WEIGHT);
+        AdminState adminState = b.enumeration("adminState", AdminState.class, AdminState.ENABLED);
+        HealthOverride override =
+            b.enumeration("healthOverride", HealthOverride.class, HealthOverride.FOLLOW_PROBE);
+        Backend backend =
             b.build(
                 () -> {
-                  Backend backend = Backend.of(b.string("id", null), b.string("address", null));
-                  return new Backend(
-                      backend.id(),
-                      backend.address(),
-                      b.integer("port", 0),
-                      b.integer("weight", Backend.DEFAULT_WEIGHT),
-                      b.enumeration("adminState", AdminState.class, AdminState.ENABLED),
-                      b.enumeration(
-                          "healthOverride", HealthOverride.class, HealthOverride.FOLLOW_PROBE));
-                }));
+                  Backend at = Backend.of(id, address);
+                  return new Backend(at.id(), at.address(), port, weight, adminState, override);
+                });
+        if (backend != null) {
+          backends.add(backend);
+        }
       }
-      lb.pool(p.build(() -> new BackendPool(pname, backends)));
+      BackendPool pool = p.build(() -> new BackendPool(pname, backends));
+      if (unique && pool != null) {
+        pools.accept(pname, pool);
+      }
     }
 
-    for (Node p : root.list("probes", false)) {
+    for (ConfigNode p : root.list("probes", false)) {
       p.only(
           "name",
           "protocol",
@@ -468,28 +480,42 @@ public final class ConfigLoader {
           "expectedStatuses",
           "jitterPercent",
           "initialState");
-      lb.probe(
+      String pname = p.string("name", null);
+      boolean unique = probes.declare(p, pname);
+      ProbeProtocol protocol = p.enumeration("protocol", ProbeProtocol.class, ProbeProtocol.TCP);
+      int port = p.integer("port", 0);
+      String path = p.string("path", "/");
+      String host = p.has("host") ? p.string("host", null) : null;
+      Duration interval = p.duration("interval", HealthProbe.DEFAULT_INTERVAL);
+      Duration timeout = p.duration("timeout", HealthProbe.DEFAULT_TIMEOUT);
+      int healthy = p.integer("healthyThreshold", HealthProbe.DEFAULT_HEALTHY_THRESHOLD);
+      int unhealthy = p.integer("unhealthyThreshold", HealthProbe.DEFAULT_UNHEALTHY_THRESHOLD);
+      String statuses = p.string("expectedStatuses", "200");
+      int jitter = p.integer("jitterPercent", HealthProbe.DEFAULT_JITTER_PERCENT);
+      HealthState initial = p.enumeration("initialState", HealthState.class, HealthState.UNKNOWN);
+      HealthProbe probe =
           p.build(
               () ->
-                  HealthProbe.builder(p.string("name", null))
-                      .protocol(p.enumeration("protocol", ProbeProtocol.class, ProbeProtocol.TCP))
-                      .port(p.integer("port", 0))
-                      .path(p.string("path", "/"))
-                      .host(p.has("host") ? p.string("host", null) : null)
-                      .interval(p.duration("interval", HealthProbe.DEFAULT_INTERVAL))
-                      .timeout(p.duration("timeout", HealthProbe.DEFAULT_TIMEOUT))
-                      .healthyThreshold(
-                          p.integer("healthyThreshold", HealthProbe.DEFAULT_HEALTHY_THRESHOLD))
-                      .unhealthyThreshold(
-                          p.integer("unhealthyThreshold", HealthProbe.DEFAULT_UNHEALTHY_THRESHOLD))
-                      .expectedStatuses(p.string("expectedStatuses", "200"))
-                      .jitterPercent(p.integer("jitterPercent", HealthProbe.DEFAULT_JITTER_PERCENT))
-                      .initialState(
-                          p.enumeration("initialState", HealthState.class, HealthState.UNKNOWN))
-                      .build()));
+                  HealthProbe.builder(pname)
+                      .protocol(protocol)
+                      .port(port)
+                      .path(path)
+                      .host(host)
+                      .interval(interval)
+                      .timeout(timeout)
+                      .healthyThreshold(healthy)
+                      .unhealthyThreshold(unhealthy)
+                      .expectedStatuses(statuses)
+                      .jitterPercent(jitter)
+                      .initialState(initial)
+                      .build());
+      if (unique && probe != null) {
+        probes.accept(pname, probe);
+      }
     }
 
-    for (Node r : root.list("loadBalancingRules", false)) {
+    List<LoadBalancingRule> lbRules = new ArrayList<>();
+    for (ConfigNode r : root.list("loadBalancingRules", false)) {
       r.only(
           withRuleOptions(
               "name",
@@ -513,66 +539,90 @@ public final class ConfigLoader {
               "panicThresholdPercent",
               "outlierDetection"));
       String rname = r.string("name", null);
+      boolean unique = rules.declare(r, rname);
+      String feName = r.string("frontend", null);
+      String poolName = r.string("backendPool", null);
+      String probeName = r.has("probe") ? r.string("probe", null) : null;
+      Protocol protocol = r.enumeration("protocol", Protocol.class, Protocol.TCP);
+      int frontendPort = r.integer("frontendPort", null);
+      Integer backendPort = r.has("backendPort") ? r.integer("backendPort", null) : null;
+      DistributionMode mode =
+          r.enumeration("distributionMode", DistributionMode.class, DistributionMode.FIVE_TUPLE);
+      SelectionAlgorithm algorithm =
+          r.enumeration("algorithm", SelectionAlgorithm.class, SelectionAlgorithm.MAGLEV);
+      int tableSize = r.integer("maglevTableSize", SelectionPolicy.DEFAULT_MAGLEV_TABLE_SIZE);
+      int ringPoints =
+          r.integer("ringPointsPerWeight", SelectionPolicy.DEFAULT_RING_POINTS_PER_WEIGHT);
+      double boundedLoad = r.decimal("boundedLoadFactor", 0);
+      Duration idleTimeout = r.duration("idleTimeout", LoadBalancingRule.DEFAULT_IDLE_TIMEOUT);
+      boolean tcpReset = r.bool("tcpReset", false);
+      boolean floatingIp = r.bool("floatingIp", false);
+      UnhealthyFlowPolicy unhealthyFlows =
+          r.enumeration("unhealthyFlowPolicy", UnhealthyFlowPolicy.class, UnhealthyFlowPolicy.KEEP);
+      Duration drainTimeout = r.duration("drainTimeout", LoadBalancingRule.DEFAULT_DRAIN_TIMEOUT);
+      NoHealthyBackendPolicy noHealthy =
+          r.enumeration(
+              "noHealthyBackendPolicy",
+              NoHealthyBackendPolicy.class,
+              NoHealthyBackendPolicy.FAIL_CLOSED);
+      int panic =
+          r.integer("panicThresholdPercent", LoadBalancingRule.DEFAULT_PANIC_THRESHOLD_PERCENT);
+      OutlierDetection outliers = outlier(r);
       LoadBalancingRule rule =
           r.build(
               () -> {
                 LoadBalancingRule.Builder b =
                     LoadBalancingRule.builder(rname)
-                        .frontend(r.string("frontend", null))
-                        .protocol(r.enumeration("protocol", Protocol.class, Protocol.TCP))
-                        .frontendPort(r.integer("frontendPort", null))
-                        .backendPool(r.string("backendPool", null))
-                        .distributionMode(
-                            r.enumeration(
-                                "distributionMode",
-                                DistributionMode.class,
-                                DistributionMode.FIVE_TUPLE))
+                        .frontend(feName)
+                        .protocol(protocol)
+                        .frontendPort(frontendPort)
+                        .backendPool(poolName)
+                        .distributionMode(mode)
                         .selection(
-                            new SelectionPolicy(
-                                r.enumeration(
-                                    "algorithm",
-                                    SelectionAlgorithm.class,
-                                    SelectionAlgorithm.MAGLEV),
-                                r.integer(
-                                    "maglevTableSize", SelectionPolicy.DEFAULT_MAGLEV_TABLE_SIZE),
-                                r.integer(
-                                    "ringPointsPerWeight",
-                                    SelectionPolicy.DEFAULT_RING_POINTS_PER_WEIGHT),
-                                r.decimal("boundedLoadFactor", 0)))
-                        .idleTimeout(
-                            r.duration("idleTimeout", LoadBalancingRule.DEFAULT_IDLE_TIMEOUT))
-                        .tcpReset(r.bool("tcpReset", false))
-                        .floatingIp(r.bool("floatingIp", false))
-                        .unhealthyFlowPolicy(
-                            r.enumeration(
-                                "unhealthyFlowPolicy",
-                                UnhealthyFlowPolicy.class,
-                                UnhealthyFlowPolicy.KEEP))
-                        .drainTimeout(
-                            r.duration("drainTimeout", LoadBalancingRule.DEFAULT_DRAIN_TIMEOUT))
-                        .noHealthyBackendPolicy(
-                            r.enumeration(
-                                "noHealthyBackendPolicy",
-                                NoHealthyBackendPolicy.class,
-                                NoHealthyBackendPolicy.FAIL_CLOSED))
-                        .panicThresholdPercent(
-                            r.integer(
-                                "panicThresholdPercent",
-                                LoadBalancingRule.DEFAULT_PANIC_THRESHOLD_PERCENT))
-                        .outlierDetection(outlier(r));
-                if (r.has("backendPort")) {
-                  b.backendPort(r.integer("backendPort", null));
+                            new SelectionPolicy(algorithm, tableSize, ringPoints, boundedLoad))
+                        .idleTimeout(idleTimeout)
+                        .tcpReset(tcpReset)
+                        .floatingIp(floatingIp)
+                        .unhealthyFlowPolicy(unhealthyFlows)
+                        .drainTimeout(drainTimeout)
+                        .noHealthyBackendPolicy(noHealthy)
+                        .panicThresholdPercent(panic)
+                        .outlierDetection(outliers);
+                if (backendPort != null) {
+                  b.backendPort(backendPort);
                 }
-                if (r.has("probe")) {
-                  b.probe(r.string("probe", null));
+                if (probeName != null) {
+                  b.probe(probeName);
                 }
                 return b.build();
               });
-      lb.rule(rule);
-      ruleOptions.put(rname, ruleOptions(r));
+      RuleOptions options = ruleOptions(r);
+      // references are checked whether or not the rule itself was read
+      Frontend frontend = frontends.resolve(r, "frontend", feName);
+      BackendPool pool = pools.resolve(r, "backendPool", poolName);
+      HealthProbe probe = probeName == null ? null : probes.resolve(r, "probe", probeName);
+      if (unique
+          && rule != null
+          && options != null
+          && frontend != null
+          && pool != null
+          && (probeName == null || probe != null)
+          && claim(listeners, r, rule, frontend)
+          && proxyCan(
+              r,
+              new LoadBalancerConfig(
+                  List.of(frontend),
+                  List.of(pool),
+                  probe == null ? List.of() : List.of(probe),
+                  List.of(rule),
+                  List.of()))) {
+        lbRules.add(rule);
+        ruleOptions.put(rname, options);
+      }
     }
 
-    for (Node r : root.list("inboundNatRules", false)) {
+    List<InboundNatRule> natRules = new ArrayList<>();
+    for (ConfigNode r : root.list("inboundNatRules", false)) {
       r.only(
           withRuleOptions(
               "name",
@@ -585,55 +635,97 @@ public final class ConfigLoader {
               "idleTimeout",
               "tcpReset"));
       String rname = r.string("name", null);
-      PoolDiscovery source = discovery.get(r.string("backendPool", null));
-      if (source != null) {
-        throw new ConfigError(
-            r.at("backendPool"),
-            "'"
-                + r.string("backendPool", null)
-                + "' takes its members from discovery type '"
-                + source.type()
-                + "' (expected: a pool whose members are its backends: an inbound NAT rule names"
-                + " one backend, and a source may remove any member)");
-      }
-      lb.natRule(
+      boolean unique = rules.declare(r, rname);
+      String feName = r.string("frontend", null);
+      String poolName = r.string("backendPool", null);
+      String backendId = r.string("backend", null);
+      Protocol protocol = r.enumeration("protocol", Protocol.class, Protocol.TCP);
+      int frontendPort = r.integer("frontendPort", null);
+      Integer backendPort = r.has("backendPort") ? r.integer("backendPort", null) : null;
+      Duration idleTimeout = r.duration("idleTimeout", LoadBalancingRule.DEFAULT_IDLE_TIMEOUT);
+      boolean tcpReset = r.bool("tcpReset", false);
+      InboundNatRule rule =
           r.build(
               () -> {
                 InboundNatRule.Builder b =
                     InboundNatRule.builder(rname)
-                        .frontend(r.string("frontend", null))
-                        .protocol(r.enumeration("protocol", Protocol.class, Protocol.TCP))
-                        .frontendPort(r.integer("frontendPort", null))
-                        .backendPool(r.string("backendPool", null))
-                        .backend(r.string("backend", null))
-                        .idleTimeout(
-                            r.duration("idleTimeout", LoadBalancingRule.DEFAULT_IDLE_TIMEOUT))
-                        .tcpReset(r.bool("tcpReset", false));
-                if (r.has("backendPort")) {
-                  b.backendPort(r.integer("backendPort", null));
+                        .frontend(feName)
+                        .protocol(protocol)
+                        .frontendPort(frontendPort)
+                        .backendPool(poolName)
+                        .backend(backendId)
+                        .idleTimeout(idleTimeout)
+                        .tcpReset(tcpReset);
+                if (backendPort != null) {
+                  b.backendPort(backendPort);
                 }
                 return b.build();
-              }));
-      ruleOptions.put(rname, ruleOptions(r));
+              });
+      RuleOptions options = ruleOptions(r);
+      Frontend frontend = frontends.resolve(r, "frontend", feName);
+      BackendPool pool = pools.resolve(r, "backendPool", poolName);
+      PoolDiscovery source = poolName == null ? null : discovery.get(poolName);
+      boolean member = false;
+      if (source != null) {
+        r.error(
+            r.at("backendPool"),
+            "'"
+                + poolName
+                + "' takes its members from discovery type '"
+                + source.type()
+                + "' (expected: a pool whose members are its backends: an inbound NAT rule names"
+                + " one backend, and a source may remove any member)");
+      } else if (pool != null && backendId != null) {
+        member = pool.backend(backendId) != null;
+        if (!member) {
+          r.error(
+              r.at("backend"),
+              "'"
+                  + backendId
+                  + "' is not defined in pool '"
+                  + pool.name()
+                  + "'"
+                  + Spelling.didYouMean(backendId, pool.backendIds())
+                  + " (known backends: "
+                  + pool.backendIds()
+                  + ")");
+        }
+      }
+      if (unique
+          && rule != null
+          && options != null
+          && frontend != null
+          && member
+          && claim(listeners, r, rule, frontend)
+          && proxyCan(
+              r,
+              new LoadBalancerConfig(
+                  List.of(frontend), List.of(pool), List.of(), List.of(), List.of(rule)))) {
+        natRules.add(rule);
+        ruleOptions.put(rname, options);
+      }
     }
 
-    LoadBalancerConfig config = lb.build(); // cross-references, with paths in the messages
     AdminOptions admin = AdminOptions.at(DEFAULT_ADMIN);
     if (root.has("admin")) {
-      Node a = root.child("admin");
+      ConfigNode a = root.child("admin");
       a.only("enabled", "address", "port", "token", "allowedHosts", "idleTimeout");
       if (!a.bool("enabled", true)) {
         admin = null;
       } else {
-        InetAddress address = a.build(() -> IpLiteral.parse(a.string("address", "127.0.0.1")));
-        InetSocketAddress at =
-            new InetSocketAddress(address, a.integer("port", DEFAULT_ADMIN.getPort()));
-        admin = adminOptions(a, at);
+        String text = a.string("address", "127.0.0.1");
+        InetAddress address = a.build(() -> IpLiteral.parse(text));
+        int port = a.integer("port", DEFAULT_ADMIN.getPort());
+        if (port < 0 || port > 65535) {
+          a.fail(a.at("port"), port + " (expected: 0-65535)");
+        }
+        admin =
+            a.failed() ? null : adminOptions(a, new InetSocketAddress(address, port)); // checked
       }
     }
     Duration drain = Duration.ofSeconds(30);
     if (root.has("shutdown")) {
-      Node s = root.child("shutdown");
+      ConfigNode s = root.child("shutdown");
       s.only("drainTimeout");
       drain = s.duration("drainTimeout", drain);
     }
@@ -641,18 +733,156 @@ public final class ConfigLoader {
     Transport transport = Transport.AUTO;
     long seed = L4LoadBalancer.DEFAULT_SEED;
     if (root.has("proxy")) {
-      Node p = root.child("proxy");
+      ConfigNode p = root.child("proxy");
       p.only("ioThreads", "transport", "seed");
       ioThreads = p.integer("ioThreads", ioThreads);
       if (ioThreads < 1 || ioThreads > 1024) {
-        throw new ConfigError(p.path + ".ioThreads", ioThreads + " (expected: 1-1024)");
+        p.fail(p.at("ioThreads"), ioThreads + " (expected: 1-1024)");
       }
       transport = p.enumeration("transport", Transport.class, Transport.AUTO);
       seed = p.has("seed") ? p.longValue("seed") : seed;
     }
+    if (!root.errors.isEmpty()) {
+      return null;
+    }
+    // each element was checked as it was read; the model checks the whole once more
+    LoadBalancerConfig config =
+        new LoadBalancerConfig(
+            List.copyOf(frontends.valid.values()),
+            List.copyOf(pools.valid.values()),
+            List.copyOf(probes.valid.values()),
+            lbRules,
+            natRules);
     NettyL4Proxy.check(config, frontendOptions, ruleOptions);
     return new ProxyConfig(
         config, frontendOptions, ruleOptions, admin, drain, ioThreads, transport, seed, discovery);
+  }
+
+  /** Reads the addresses of list {@code field} of frontend {@code f}, leaving out invalid ones. */
+  private static List<Cidr> cidrs(ConfigNode f, String field) {
+    List<Cidr> out = new ArrayList<>();
+    for (ConfigNode c : f.list(field, false)) {
+      String text = c.scalar();
+      Cidr cidr = c.build(() -> Cidr.parse(text));
+      if (cidr != null) {
+        out.add(cidr);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The elements of one kind read so far: every name given, to check uniqueness and references, and
+   * the elements read without an error. Not thread-safe.
+   */
+  private static final class Defined<T> {
+    final String kind;
+    final Set<String> names = new HashSet<>();
+    final Map<String, T> valid = new LinkedHashMap<>();
+
+    Defined(String kind) {
+      this.kind = kind;
+    }
+
+    /**
+     * Notes element {@code e}'s name; returns false, with an error, when an element before it has
+     * it, and false when it has none (its error is recorded already).
+     */
+    boolean declare(ConfigNode e, String name) {
+      if (name == null) {
+        return false;
+      }
+      if (!names.add(name)) {
+        e.refuse(e.at("name"), "'" + name + "' (expected: unique among " + kind + ")");
+        return false;
+      }
+      return true;
+    }
+
+    void accept(String name, T value) {
+      valid.put(name, value);
+    }
+
+    /**
+     * Returns the element {@code name} that {@code field} of {@code r} refers to; null, with an
+     * error, when no element has that name, and null alone when the element has errors of its own
+     * (then the reference cannot be checked, and an error would only repeat) or {@code name} is
+     * null (it could not be read).
+     */
+    T resolve(ConfigNode r, String field, String name) {
+      if (name == null) {
+        return null;
+      }
+      if (!names.contains(name)) {
+        List<String> known = new ArrayList<>(names);
+        known.sort(null);
+        r.error(
+            r.at(field),
+            "'"
+                + name
+                + "' is not defined"
+                + Spelling.didYouMean(name, known)
+                + " (known "
+                + kind
+                + ": "
+                + known
+                + ")");
+        return null;
+      }
+      return valid.get(name);
+    }
+  }
+
+  /**
+   * Claims the frontend address, protocol and port of rule {@code rule} (read from {@code r});
+   * false, with an error, when a rule before it has them.
+   */
+  private static boolean claim(
+      Map<String, String> listeners, ConfigNode r, Rule rule, Frontend frontend) {
+    String key =
+        frontend.address().getHostAddress() + "/" + rule.protocol() + "/" + rule.frontendPort();
+    String previous = listeners.putIfAbsent(key, r.path + " '" + rule.name() + "'");
+    if (previous != null) {
+      r.error(
+          r.at("frontendPort"),
+          rule.protocol()
+              + " port "
+              + rule.frontendPort()
+              + " on "
+              + IpLiteral.format(frontend.address())
+              + " (frontend '"
+              + frontend.name()
+              + "') is already used by "
+              + previous
+              + " (expected: one rule per frontend address, protocol and port)");
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Returns whether the proxy can carry the one rule of {@code config} (read from {@code r}); an
+   * error at the key it names otherwise: {@code loadBalancingRules[0].floatingIp: true (expected:
+   * false; ...)}.
+   */
+  private static boolean proxyCan(ConfigNode r, LoadBalancerConfig config) {
+    try {
+      NettyL4Proxy.check(config, Map.of(), Map.of());
+      return true;
+    } catch (IllegalStateException e) {
+      // "rule 'http': floatingIp: true (...)", "load-balancing rule 'x': protocol: UDP (...)"
+      String m = String.valueOf(e.getMessage());
+      int named = m.indexOf("': ");
+      String rest = named >= 0 ? m.substring(named + 3) : m;
+      int colon = rest.indexOf(": ");
+      String field = colon > 0 ? rest.substring(0, colon) : "";
+      if (r.json.has(field)) {
+        r.error(r.at(field), rest.substring(colon + 2));
+      } else {
+        r.error(r.path, m);
+      }
+      return false;
+    }
   }
 
   /** The keys of a {@code discovery:} block that lb4j reads itself; the rest are the source's. */
@@ -661,14 +891,14 @@ public final class ConfigLoader {
 
   /**
    * Reads pool {@code pool}'s {@code discovery:} block: null for {@code static} (the file's
-   * backends), else the source's type, settings and guard. The settings are checked by the provider
-   * at once, by making a source and closing it unstarted, so that {@code --check} and a reload
-   * refuse them with their path and line as they refuse the rest of the file.
+   * backends) or an error, else the source's type, settings and guard. The settings are checked by
+   * the provider at once, by making a source and closing it unstarted, so that {@code --check} and
+   * a reload refuse them with their path and line as they refuse the rest of the file.
    */
-  private static PoolDiscovery discovery(String pool, Node d, SourceProviders providers) {
+  private static PoolDiscovery discovery(String pool, ConfigNode d, SourceProviders providers) {
     if (!d.has("type")) {
       if (d.json.size() > 0) {
-        throw new ConfigError(
+        d.fail(
             d.at("type"),
             "missing (expected one of: "
                 + providers.known()
@@ -679,27 +909,33 @@ public final class ConfigLoader {
       return null; // discovery: {} is static
     }
     String type = d.string("type", null);
+    if (type == null) {
+      return null;
+    }
     if (type.equals(PoolDiscovery.STATIC)) {
       d.only("type");
       return null;
     }
     MembershipSourceProvider provider = providers.get(type);
     if (provider == null) {
-      throw new ConfigError(
+      d.fail(
           d.at("type"),
           "'"
               + type
-              + "' (expected one of: "
+              + "'"
+              + Spelling.didYouMean(type, providers.types())
+              + " (expected one of: "
               + providers.known()
               + "; a type other than static needs its module on the class path, such as"
               + " lb-dns for dns)");
+      return null;
     }
-    DiscoveryOptions options =
-        d.build(
-            () ->
-                new DiscoveryOptions(
-                    d.bool("applyEmptyAnswer", DiscoveryOptions.DEFAULT.applyEmptyAnswer()),
-                    d.integer("maxRemovedPercent", DiscoveryOptions.DEFAULT.maxRemovedPercent())));
+    boolean applyEmpty = d.bool("applyEmptyAnswer", DiscoveryOptions.DEFAULT.applyEmptyAnswer());
+    int maxRemoved = d.integer("maxRemovedPercent", DiscoveryOptions.DEFAULT.maxRemovedPercent());
+    DiscoveryOptions options = d.build(() -> new DiscoveryOptions(applyEmpty, maxRemoved));
+    if (options == null || pool == null) {
+      return null; // the guard or the pool's name has an error: the provider is asked next time
+    }
     Map<String, Object> settings = new LinkedHashMap<>();
     for (Map.Entry<String, JsonNode> e : d.json.properties()) {
       if (!DISCOVERY_KEYS.contains(e.getKey())) {
@@ -711,11 +947,12 @@ public final class ConfigLoader {
     try {
       source = provider.create(pool, out.settings());
     } catch (RuntimeException | LinkageError e) {
-      throw sourceError(d, type, e);
+      sourceError(d, type, e);
+      return null;
     }
     if (source == null) {
-      throw new ConfigError(
-          d.path, "type '" + type + "': its provider made no source (expected: a source)");
+      d.fail(d.path, "type '" + type + "': its provider made no source (expected: a source)");
+      return null;
     }
     try {
       source.close();
@@ -727,12 +964,12 @@ public final class ConfigLoader {
   }
 
   /**
-   * Returns a provider's refusal of its settings at the path it names: {@code name: missing
+   * Records a provider's refusal of its settings at the path it names: {@code name: missing
    * (expected: ...)} becomes {@code backendPools[0].discovery.name: missing (expected: ...)}, as do
    * {@code discovery.name: ...} and {@code 'name': ...}; a message that names no setting stays
    * whole, at the block.
    */
-  private static ConfigError sourceError(Node d, String type, Throwable e) {
+  private static void sourceError(ConfigNode d, String type, Throwable e) {
     String message = e.getMessage() == null ? e.toString() : e.getMessage();
     int colon = message.indexOf(": ");
     if (e instanceof IllegalArgumentException && colon > 0) {
@@ -744,37 +981,39 @@ public final class ConfigLoader {
         field = field.substring("discovery.".length());
       }
       if (PATH.matcher(field).matches() && !DISCOVERY_KEYS.contains(field)) {
-        return new ConfigError(d.at(field), message.substring(colon + 2));
+        d.fail(d.at(field), message.substring(colon + 2));
+        return;
       }
     }
-    return new ConfigError(d.path, "type '" + type + "': " + message);
+    d.fail(d.path, "type '" + type + "': " + message);
   }
 
   /** Reads {@code admin.token}, {@code admin.allowedHosts} and {@code admin.idleTimeout}. */
-  private static AdminOptions adminOptions(Node a, InetSocketAddress address) {
+  private static AdminOptions adminOptions(ConfigNode a, InetSocketAddress address) {
     Set<String> hosts = new LinkedHashSet<>();
-    for (Node h : a.list("allowedHosts", false)) {
-      hosts.add(h.scalar());
+    for (ConfigNode h : a.list("allowedHosts", false)) {
+      String host = h.scalar();
+      if (host != null) {
+        hosts.add(host);
+      }
     }
     String token = a.has("token") ? a.string("token", null) : null;
     Duration idle = a.duration("idleTimeout", AdminOptions.DEFAULT_IDLE_TIMEOUT);
     return a.build(() -> new AdminOptions(address, token, hosts, idle));
   }
 
-  private static OutlierDetection outlier(Node r) {
+  private static OutlierDetection outlier(ConfigNode r) {
     if (!r.has("outlierDetection")) {
       return OutlierDetection.DEFAULT;
     }
-    Node o = r.child("outlierDetection");
+    ConfigNode o = r.child("outlierDetection");
     o.only("consecutiveFailures", "baseEjectionTime", "maxEjectionTime", "maxEjectionPercent");
     OutlierDetection d = OutlierDetection.DEFAULT;
-    return o.build(
-        () ->
-            new OutlierDetection(
-                o.integer("consecutiveFailures", d.consecutiveFailures()),
-                o.duration("baseEjectionTime", d.baseEjectionTime()),
-                o.duration("maxEjectionTime", d.maxEjectionTime()),
-                o.integer("maxEjectionPercent", d.maxEjectionPercent())));
+    int failures = o.integer("consecutiveFailures", d.consecutiveFailures());
+    Duration base = o.duration("baseEjectionTime", d.baseEjectionTime());
+    Duration max = o.duration("maxEjectionTime", d.maxEjectionTime());
+    int percent = o.integer("maxEjectionPercent", d.maxEjectionPercent());
+    return o.build(() -> new OutlierDetection(failures, base, max, percent));
   }
 
   /** The keys {@link #ruleOptions} reads, which both kinds of rule take. */
@@ -793,236 +1032,26 @@ public final class ConfigLoader {
     return all.toArray(new String[0]);
   }
 
-  private static RuleOptions ruleOptions(Node r) {
+  private static RuleOptions ruleOptions(ConfigNode r) {
     RuleOptions d = RuleOptions.DEFAULT;
     // strict literals, never resolved: "rules[0].sourceAddresses[1]: 'localhost' (expected: ...)"
     List<SourceAddress> sources = new ArrayList<>();
-    for (Node a : r.list("sourceAddresses", false)) {
+    for (ConfigNode a : r.list("sourceAddresses", false)) {
       String text = a.scalar();
+      if (text == null) {
+        continue;
+      }
       try {
         sources.add(SourceAddress.parse(text));
       } catch (IllegalArgumentException e) {
         String m = e.getMessage(); // "sourceAddress: '...' (expected: ...)": the path says where
-        throw new ConfigError(a.path, m.substring(m.indexOf(": ") + 2));
+        a.fail(a.path, m.substring(m.indexOf(": ") + 2));
       }
     }
-    return r.build(
-        () ->
-            new RuleOptions(
-                r.enumeration("proxyProtocol", ProxyProtocol.class, d.sendProxyProtocol()),
-                r.duration("connectTimeout", d.connectTimeout()),
-                r.integer("maxConnectAttempts", d.maxConnectAttempts()),
-                sources,
-                r.integer("sourcePortWarnPercent", d.sourcePortWarnPercent())));
-  }
-
-  /** An error at a path, before the file name and the path's line are put in front. */
-  private static final class ConfigError extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    final String path;
-
-    ConfigError(String path, String message) {
-      super(path.isEmpty() ? message : path + ": " + message);
-      this.path = path;
-    }
-  }
-
-  /** A producer that may throw; its errors get the node's path. */
-  private interface Build<T> {
-    T get() throws Exception;
-  }
-
-  /** A YAML node with its path from the root, such as {@code loadBalancingRules[1]}. */
-  private static final class Node {
-    final String path;
-    final JsonNode json;
-
-    Node(String path, JsonNode json) {
-      this.path = path;
-      this.json = json;
-    }
-
-    String at(String field) {
-      return path.isEmpty() ? field : path + "." + field;
-    }
-
-    boolean has(String field) {
-      return json.has(field) && !json.get(field).isNull();
-    }
-
-    Node child(String field) {
-      JsonNode c = json.get(field);
-      if (c == null || !c.isObject()) {
-        throw new ConfigError(at(field), describe(c) + " (expected: a mapping)");
-      }
-      return new Node(at(field), c);
-    }
-
-    /** Refuses keys other than {@code known}: typos never pass silently. */
-    void only(String... known) {
-      Set<String> allowed = new LinkedHashSet<>(Arrays.asList(known));
-      for (Iterator<String> it = json.fieldNames(); it.hasNext(); ) {
-        String f = it.next();
-        if (!allowed.contains(f)) {
-          throw new ConfigError(at(f), "unknown key (expected one of: " + allowed + ")");
-        }
-      }
-    }
-
-    List<Node> list(String field, boolean required) {
-      JsonNode l = json.get(field);
-      if (l == null || l.isNull()) {
-        if (required) {
-          throw new ConfigError(at(field), "missing (expected: a list)");
-        }
-        return List.of();
-      }
-      if (!l.isArray()) {
-        throw new ConfigError(at(field), describe(l) + " (expected: a list)");
-      }
-      List<Node> out = new ArrayList<>();
-      for (int i = 0; i < l.size(); i++) {
-        out.add(new Node(at(field) + "[" + i + "]", l.get(i)));
-      }
-      return out;
-    }
-
-    String scalar() {
-      if (!json.isValueNode() || json.isNull()) {
-        throw new ConfigError(path, describe(json) + " (expected: a value)");
-      }
-      return json.asText();
-    }
-
-    String string(String field, String fallback) {
-      JsonNode v = json.get(field);
-      if (v == null || v.isNull()) {
-        if (fallback == null) {
-          throw new ConfigError(at(field), "missing (expected: a value)");
-        }
-        return fallback;
-      }
-      if (!v.isValueNode()) {
-        throw new ConfigError(at(field), describe(v) + " (expected: a value)");
-      }
-      return v.asText();
-    }
-
-    /**
-     * Returns the value at {@code field} read by {@code read} when {@code ok} accepts it, {@code
-     * fallback} when it is absent (an error when there is none), else an error saying {@code
-     * expected}.
-     */
-    private <T> T typed(
-        String field,
-        T fallback,
-        java.util.function.Predicate<JsonNode> ok,
-        String expected,
-        java.util.function.Function<JsonNode, T> read) {
-      JsonNode v = json.get(field);
-      if (v == null || v.isNull()) {
-        if (fallback == null) {
-          throw new ConfigError(at(field), "missing (expected: " + expected + ")");
-        }
-        return fallback;
-      }
-      if (!ok.test(v)) {
-        throw new ConfigError(at(field), describe(v) + " (expected: " + expected + ")");
-      }
-      return read.apply(v);
-    }
-
-    int integer(String field, Integer fallback) {
-      return typed(
-          field,
-          fallback,
-          v -> v.isIntegralNumber() && v.canConvertToInt(),
-          "a whole number",
-          JsonNode::asInt);
-    }
-
-    long longValue(String field) {
-      return typed(
-          field,
-          null,
-          v -> v.isIntegralNumber() && v.canConvertToLong(),
-          "a whole number",
-          JsonNode::asLong);
-    }
-
-    double decimal(String field, double fallback) {
-      return typed(field, fallback, JsonNode::isNumber, "a number", JsonNode::asDouble);
-    }
-
-    boolean bool(String field, boolean fallback) {
-      return typed(field, fallback, JsonNode::isBoolean, "true or false", JsonNode::asBoolean);
-    }
-
-    <E extends Enum<E>> E enumeration(String field, Class<E> type, E fallback) {
-      JsonNode v = json.get(field);
-      if (v == null || v.isNull()) {
-        return fallback;
-      }
-      String s = v.asText().trim().toUpperCase(Locale.ROOT).replace('-', '_');
-      for (E e : type.getEnumConstants()) {
-        if (e.name().equals(s)) {
-          return e;
-        }
-      }
-      throw new ConfigError(
-          at(field),
-          describe(v) + " (expected one of: " + Arrays.toString(type.getEnumConstants()) + ")");
-    }
-
-    Duration duration(String field, Duration fallback) {
-      JsonNode v = json.get(field);
-      if (v == null || v.isNull()) {
-        return fallback;
-      }
-      if (!v.isValueNode()) {
-        throw new ConfigError(at(field), describe(v) + " (expected: a duration such as 5s)");
-      }
-      try {
-        return Durations.parse(at(field), v.asText());
-      } catch (IllegalArgumentException e) {
-        throw new ConfigError("", e.getMessage()); // names the path, the value and the forms
-      }
-    }
-
-    /** Runs {@code build}; an error from a model value gets this node's path in front. */
-    <T> T build(Build<T> build) {
-      try {
-        return build.get();
-      } catch (ConfigError e) {
-        throw e;
-      } catch (IllegalArgumentException | IllegalStateException | NullPointerException e) {
-        String message = String.valueOf(e.getMessage());
-        int colon = message.indexOf(':');
-        String field = colon > 0 ? message.substring(0, colon) : "";
-        if (json.has(field)) { // "weight: 70000 (...)" -> "...backends[2].weight: 70000 (...)"
-          throw new ConfigError(at(field), message.substring(colon + 2));
-        }
-        throw new ConfigError(path, message);
-      } catch (Exception e) {
-        throw new ConfigError(path, e.toString());
-      }
-    }
-
-    private static String describe(JsonNode v) {
-      if (v == null || v.isNull()) {
-        return "missing";
-      }
-      if (v.isTextual()) {
-        return "'" + v.asText() + "'";
-      }
-      if (v.isArray()) {
-        return "a list";
-      }
-      if (v.isObject()) {
-        return "a mapping";
-      }
-      return v.asText();
-    }
+    ProxyProtocol send = r.enumeration("proxyProtocol", ProxyProtocol.class, d.sendProxyProtocol());
+    Duration connectTimeout = r.duration("connectTimeout", d.connectTimeout());
+    int attempts = r.integer("maxConnectAttempts", d.maxConnectAttempts());
+    int warnPercent = r.integer("sourcePortWarnPercent", d.sourcePortWarnPercent());
+    return r.build(() -> new RuleOptions(send, connectTimeout, attempts, sources, warnPercent));
   }
 }

@@ -35,6 +35,15 @@ import picocli.CommandLine.Spec;
  * listener that cannot bind ({@code lb4j-proxy: rule 'web-http' cannot listen on 127.0.0.1:8080:
  * address already in use}).
  *
+ * <p>{@code --check}, like {@code haproxy -c}, prints every error of the file at once, one a line
+ * ({@code lb.yaml:12: backendPools[0].backends[1].port: 70000 (expected: 0-65535)}), then their
+ * count ({@code 3 errors}), and exits 2; {@code --config} with an invalid file prints the same.
+ *
+ * <p>Under systemd ({@code NOTIFY_SOCKET} set, a {@code Type=notify} unit) the proxy notifies
+ * {@code READY=1} once its listeners are bound and its signal handlers in place, {@code
+ * RELOADING=1}/{@code READY=1} around reloads, {@code STOPPING=1} at SIGTERM, its status, and
+ * {@code WATCHDOG=1} while its event loops answer ({@code SystemdNotifier}).
+ *
  * <p>Not thread-safe; one per process.
  */
 @Command(
@@ -55,7 +64,10 @@ public final class ProxyMain implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "Run the proxy from FILE.")
   private Path config;
 
-  @Option(names = "--check", paramLabel = "FILE", description = "Check FILE and exit.")
+  @Option(
+      names = "--check",
+      paramLabel = "FILE",
+      description = "Check FILE, print every error in it with its line, and exit (2 on errors).")
   private Path check;
 
   @Spec private CommandSpec spec;
@@ -95,15 +107,15 @@ public final class ProxyMain implements Callable<Integer> {
             c.loadBalancer().inboundNatRules().size());
         return 0;
       } catch (IllegalArgumentException e) {
-        err.println(e.getMessage());
+        printErrors(e);
         return CONFIG_ERROR;
       }
     }
     StandaloneProxy proxy;
     try {
-      proxy = StandaloneProxy.start(config);
+      proxy = StandaloneProxy.start(config, System::getenv); // NOTIFY_SOCKET under systemd
     } catch (IllegalArgumentException e) {
-      err.println(e.getMessage());
+      printErrors(e);
       return CONFIG_ERROR;
     } catch (IllegalStateException e) { // a port in use, a transport that does not load
       err.println("lb4j-proxy: " + e.getMessage());
@@ -144,6 +156,7 @@ public final class ProxyMain implements Callable<Integer> {
     if (!term) {
       Runtime.getRuntime().addShutdownHook(new Thread(proxy::shutdown, "lb4j-shutdown"));
     }
+    proxy.notifyReady(); // systemd's READY=1: the handlers are in place, a reload finds them
     try {
       stop.await();
     } catch (InterruptedException e) {
@@ -156,6 +169,17 @@ public final class ProxyMain implements Callable<Integer> {
     int forced = proxy.shutdown();
     out.printf("lb4j proxy: stopped (%d connections closed at the deadline)%n", forced);
     return 0;
+  }
+
+  /**
+   * Prints a file's refusal: every error on a line of its own, {@code lb.yaml:12: path: value
+   * (expected: ...)}, then how many ({@code 3 errors}), as {@code --check} and a start do.
+   */
+  private void printErrors(IllegalArgumentException e) {
+    err.println(e.getMessage());
+    if (e instanceof ConfigException c) {
+      err.println(c.count());
+    }
   }
 
   /**

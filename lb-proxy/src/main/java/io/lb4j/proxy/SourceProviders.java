@@ -1,7 +1,9 @@
 package io.lb4j.proxy;
 
 import io.lb4j.discovery.MembershipSourceProvider;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
@@ -75,11 +77,15 @@ final class SourceProviders {
   }
 
   /** Returns the known types, {@code static} first, the rest sorted: {@code [static, dns, xds]}. */
+  List<String> types() {
+    List<String> types = new ArrayList<>();
+    types.add(PoolDiscovery.STATIC);
+    types.addAll(byType.keySet());
+    return types;
+  }
+
+  /** Returns the known types as text, as {@link #types()} lists them. */
   String known() {
-    StringBuilder sb = new StringBuilder("[").append(PoolDiscovery.STATIC);
-    for (String t : byType.keySet()) {
-      sb.append(", ").append(t);
-    }
-    return sb.append(']').toString();
+    return types().toString();
   }
 }

@@ -10,9 +10,11 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.InstantSource;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,13 +39,14 @@ public final class StandaloneProxy implements AutoCloseable {
   private final NettyL4Proxy proxy;
   private final AdminServer admin;
   private final PoolSources sources;
+  private final SystemdNotifier systemd;
   private final Object lock = new Object();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final Reloads reloads = new Reloads(InstantSource.system());
   private final ProxyMetrics metrics = new ProxyMetrics(reloads);
   private ProxyConfig config;
 
-  private StandaloneProxy(Path file, ProxyConfig config) {
+  private StandaloneProxy(Path file, ProxyConfig config, Function<String, String> environment) {
     this.file = file;
     this.config = config;
     requireListenable(config.loadBalancer(), Set.of());
@@ -91,20 +94,52 @@ public final class StandaloneProxy implements AutoCloseable {
       throw cannotListen(e);
     }
     this.proxy = p;
+    this.systemd = SystemdNotifier.fromEnvironment(environment, p, draining::get);
   }
 
   /**
-   * Reads {@code file}, starts proxying and the admin endpoint.
+   * Reads {@code file}, starts proxying and the admin endpoint; notifies no service manager.
    *
-   * @throws IllegalArgumentException if the file is invalid (the message names file, path, value
-   *     and expectation)
+   * @throws IllegalArgumentException if the file is invalid (a {@link ConfigException} naming, for
+   *     every error, file, line, path, value and expectation)
    * @throws IllegalStateException if a listener cannot bind, in one line naming the rule (or the
    *     admin endpoint) and the address: {@code rule 'web-http' cannot listen on 127.0.0.1:8080:
    *     address already in use}
    */
   public static StandaloneProxy start(Path file) {
+    return start(file, name -> null);
+  }
+
+  /**
+   * Reads {@code file}, starts proxying and the admin endpoint, and, when {@code environment} (such
+   * as {@code System::getenv}) names systemd's {@code NOTIFY_SOCKET}, notifies the service manager
+   * ({@code Type=notify}): {@code READY=1} at {@link #notifyReady}, {@code RELOADING=1} and {@code
+   * READY=1} around each reload, {@code STOPPING=1} when the drain starts, {@code STATUS=} lines,
+   * and {@code WATCHDOG=1} every {@code WATCHDOG_USEC}/2 while the event loops answer.
+   *
+   * @throws IllegalArgumentException if the file is invalid (a {@link ConfigException} with every
+   *     error)
+   * @throws IllegalStateException if a listener cannot bind
+   */
+  public static StandaloneProxy start(Path file, Function<String, String> environment) {
     Objects.requireNonNull(file, "file");
-    return new StandaloneProxy(file, ConfigLoader.load(file));
+    Objects.requireNonNull(environment, "environment");
+    return new StandaloneProxy(file, ConfigLoader.load(file), environment);
+  }
+
+  /**
+   * Tells the service manager, when one asked ({@code NOTIFY_SOCKET}), that the proxy has started:
+   * {@code READY=1} and its status, then the status and watchdog timers. The command line calls it
+   * once its signal handlers are in place, so that a reload right after start finds them; without a
+   * service manager it does nothing. Once; later calls do nothing.
+   */
+  public void notifyReady() {
+    systemd.ready();
+  }
+
+  /** Returns what tells systemd how the proxy is (a no-op one without NOTIFY_SOCKET). */
+  SystemdNotifier systemd() {
+    return systemd;
   }
 
   /**
@@ -123,6 +158,7 @@ public final class StandaloneProxy implements AutoCloseable {
         reloads.record(Reloads.Result.REFUSED);
         return why;
       }
+      systemd.reloading();
       ProxyConfig next;
       boolean applying = false; // past the checks: a failure now is FAILED, not REFUSED
       try {
@@ -148,7 +184,8 @@ public final class StandaloneProxy implements AutoCloseable {
         // anything a reload throws, checked (rethrown undeclared) or not, is an answer: the old
         // configuration stays in force and the caller learns why
         String why = e.getMessage() == null ? e.toString() : e.getMessage();
-        logger.warn("reload refused, the running configuration stays: {}", why);
+        logRefusal(e, why);
+        systemd.reloaded(why);
         reloads.record(applying ? Reloads.Result.FAILED : Reloads.Result.REFUSED);
         return why;
       }
@@ -163,7 +200,28 @@ public final class StandaloneProxy implements AutoCloseable {
       config = next;
       reloads.record(Reloads.Result.OK);
       logger.info("reloaded {}", file);
+      systemd.reloaded(null);
       return null;
+    }
+  }
+
+  /**
+   * Logs a refused reload: one line with the reason, or, for a file with several errors, one line
+   * per error, each whole ({@code reload refused, the running configuration stays (error 2 of 3):
+   * lb.yaml:12: ...}), so that grep finds every error with the file and line it names.
+   */
+  private static void logRefusal(Throwable e, String why) {
+    List<String> errors = e instanceof ConfigException c ? c.errors() : List.of(why);
+    if (errors.size() == 1) {
+      logger.warn("reload refused, the running configuration stays: {}", errors.get(0));
+      return;
+    }
+    for (int i = 0; i < errors.size(); i++) {
+      logger.warn(
+          "reload refused, the running configuration stays (error {} of {}): {}",
+          i + 1,
+          errors.size(),
+          errors.get(i));
     }
   }
 
@@ -246,6 +304,7 @@ public final class StandaloneProxy implements AutoCloseable {
    */
   public void stopAccepting() {
     draining.set(true); // before the listeners close: readiness says so first
+    systemd.stopping();
     synchronized (lock) { // a reload under way finishes first, then finds the flag
       proxy.stopAccepting();
     }
@@ -270,6 +329,7 @@ public final class StandaloneProxy implements AutoCloseable {
       admin.close();
     }
     lb.close();
+    systemd.close();
     return forced;
   }
 
@@ -283,5 +343,6 @@ public final class StandaloneProxy implements AutoCloseable {
     sources.close();
     proxy.close();
     lb.close();
+    systemd.close();
   }
 }

@@ -137,7 +137,7 @@ class ConfigLoaderDiscoveryTest {
   @Test
   void parse_unknownType_namesPathLineValueAndKnownTypes() {
     assertEquals(
-        "lb.yaml:8: backendPools[1].discovery.type: 'dnss' (expected one of: "
+        "lb.yaml:8: backendPools[1].discovery.type: 'dnss'; did you mean 'dns'? (expected one of: "
             + types()
             + ";"
             + " a type other than static needs its module on the class path, such as lb-dns for"

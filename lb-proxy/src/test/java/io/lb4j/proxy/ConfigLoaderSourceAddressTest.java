@@ -31,6 +31,14 @@ class ConfigLoaderSourceAddressTest {
         "");
   }
 
+  /**
+   * Returns the refusal of {@code tail} (a path below the rule, and the error) in both rules: each
+   * kind reads the options, and every error of a file is reported.
+   */
+  private static String inBothRules(String tail) {
+    return "lb.yaml:8: loadBalancingRules[0]." + tail + "\nlb.yaml:10: inboundNatRules[0]." + tail;
+  }
+
   private static String error(String yaml) {
     return assertThrows(IllegalArgumentException.class, () -> ConfigLoader.parse("lb.yaml", yaml))
         .getMessage();
@@ -76,28 +84,31 @@ class ConfigLoaderSourceAddressTest {
   @ValueSource(strings = {"localhost", "zz:zz", "127.0.0.011", "127.0.0.11:40000"})
   void parse_sourceAddressNotALiteral_refusedWithPathValueAndExpectation(String text) {
     assertEquals(
-        "lb.yaml:8: loadBalancingRules[0].sourceAddresses[1]: '"
-            + text
-            + "' (expected: an IP literal, optionally with a port range: 127.0.0.11,"
-            + " 127.0.0.11:40000-40099, [2001:db8::11]:40000-40099)",
+        inBothRules(
+            "sourceAddresses[1]: '"
+                + text
+                + "' (expected: an IP literal, optionally with a port range: 127.0.0.11,"
+                + " 127.0.0.11:40000-40099, [2001:db8::11]:40000-40099)"),
         error(config(", sourceAddresses: [127.0.0.11, '" + text + "']")));
   }
 
   @Test
   void parse_badRangeDuplicateOrPercent_refusedWithPath() {
     assertEquals(
-        "lb.yaml:8: loadBalancingRules[0].sourceAddresses[0]: '127.0.0.11:50000-40000' (expected: a"
-            + " port range LOW-HIGH with 1 <= LOW <= HIGH <= 65535)",
+        inBothRules(
+            "sourceAddresses[0]: '127.0.0.11:50000-40000' (expected: a"
+                + " port range LOW-HIGH with 1 <= LOW <= HIGH <= 65535)"),
         error(config(", sourceAddresses: ['127.0.0.11:50000-40000']")));
     assertEquals(
-        "lb.yaml:8: loadBalancingRules[0].sourceAddresses: [127.0.0.11, 127.0.0.11:40000-40001]"
-            + " (expected: each address once; 127.0.0.11 is listed twice)",
+        inBothRules(
+            "sourceAddresses: [127.0.0.11, 127.0.0.11:40000-40001]"
+                + " (expected: each address once; 127.0.0.11 is listed twice)"),
         error(config(", sourceAddresses: [127.0.0.11, '127.0.0.11:40000-40001']")));
     assertEquals(
-        "lb.yaml:8: loadBalancingRules[0].sourcePortWarnPercent: 101 (expected: 1-100)",
+        inBothRules("sourcePortWarnPercent: 101 (expected: 1-100)"),
         error(config(", sourcePortWarnPercent: 101")));
     assertEquals(
-        "lb.yaml:8: loadBalancingRules[0].sourceAddresses: '127.0.0.11' (expected: a list)",
+        inBothRules("sourceAddresses: '127.0.0.11' (expected: a list)"),
         error(config(", sourceAddresses: 127.0.0.11")));
   }
 }

@@ -86,7 +86,7 @@ class ConfigLoaderTest {
         "lb.yaml:11: backendPools[1].backends[0].weight: 70000 (expected: 0-65535)",
         error(VALID.replace("weight: 3", "weight: 70000")));
     assertEquals(
-        "lb.yaml: loadBalancingRules[0].idleTimeout: '90 seconds' (expected: a duration"
+        "lb.yaml:23: loadBalancingRules[0].idleTimeout: '90 seconds' (expected: a duration"
             + " such as 250ms, 5s, 4m, 1h, 1d or PT5S)",
         error(VALID.replace("idleTimeout: 90s", "idleTimeout: 90 seconds")));
     assertEquals(
@@ -95,7 +95,8 @@ class ConfigLoaderTest {
             + " WEIGHTED_LEAST_CONNECTIONS, POWER_OF_TWO_CHOICES])",
         error(VALID.replace("algorithm: ring_hash", "algorithm: fastest")));
     assertEquals(
-        "lb.yaml:16: loadBalancingRules[0].frontnd: unknown key (expected one of: [name,"
+        "lb.yaml:16: loadBalancingRules[0].frontnd: unknown key; did you mean 'frontend'?"
+            + " (expected one of: [name,"
             + " frontend, protocol, frontendPort, backendPool, backendPort, probe, distributionMode,"
             + " algorithm, maglevTableSize, ringPointsPerWeight, boundedLoadFactor, idleTimeout,"
             + " tcpReset, floatingIp, unhealthyFlowPolicy, drainTimeout, noHealthyBackendPolicy,"
@@ -114,7 +115,9 @@ class ConfigLoaderTest {
             + " literal, such as 192.0.2.1 or 2001:db8::1; names are never resolved)",
         error(VALID.replace("address: 127.0.0.1", "address: localhost")));
     assertEquals(
-        "lb.yaml:9: backendPools[1].name: 'api' (expected: unique among pools)",
+        "lb.yaml:9: backendPools[1].name: 'api' (expected: unique among pools)\n"
+            // renamed, pool db is gone: the NAT rule's reference is an error of its own
+            + "lb.yaml:26: inboundNatRules[0].backendPool: 'db' is not defined (known pools: [api])",
         error(VALID.replace("name: db\n", "name: api\n")));
   }
 
@@ -122,7 +125,7 @@ class ConfigLoaderTest {
   void parse_whatTheProxyCannotDo_isRefusedWithTheReason() {
     String e = error(VALID.replace("    proxyProtocol: V2", "    floatingIp: true"));
     assertEquals(
-        "lb.yaml: rule 'http': floatingIp: true (expected: false; floating IP, or"
+        "lb.yaml:24: loadBalancingRules[0].floatingIp: true (expected: false; floating IP, or"
             + " direct server return, needs the kernel to forward packets with the frontend address"
             + " kept, and a user-space proxy terminates every connection instead: run the rule"
             + " without it, and send the PROXY protocol if backends need the client address)",
@@ -169,7 +172,7 @@ class ConfigLoaderTest {
     assertEquals(Duration.ofSeconds(90), c.loadBalancer().loadBalancingRule("http").idleTimeout());
     assertEquals(Duration.ofMinutes(1), c.shutdownDrain());
     assertEquals(
-        "lb.yaml: shutdown.drainTimeout: '5 s' (expected: a duration such as 250ms, 5s, 4m, 1h,"
+        "lb.yaml:28: shutdown.drainTimeout: '5 s' (expected: a duration such as 250ms, 5s, 4m, 1h,"
             + " 1d or PT5S)",
         error(VALID.replace("drainTimeout: 5s", "drainTimeout: 5 s")));
   }

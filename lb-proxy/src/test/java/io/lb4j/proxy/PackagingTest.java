@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The deployment files in {@code packaging/}: the systemd unit passes {@code systemd-analyze
- * verify}, reloads with SIGHUP, stops with SIGTERM and waits longer than the default drain; the
+ * verify}, is {@code Type=notify} with a watchdog ({@link SystemdNotifyTest} checks what the proxy
+ * sends), reloads with SIGHUP, stops with SIGTERM and waits longer than the default drain; the
  * container file runs the JVM as PID 1 (exec form) as a non-root user with the jar the build makes.
  * No container engine runs on these machines, so the image itself is not built here.
  */
@@ -38,7 +39,7 @@ class PackagingTest {
   }
 
   @Test
-  void systemdUnit_verifies_reloadsWithHup_stopsAfterTheDrain() throws Exception {
+  void systemdUnit_verifies_notifies_reloadsWithHup_stopsAfterTheDrain() throws Exception {
     List<String> unit = lines(UNIT);
     assertEquals("/bin/kill -HUP $MAINPID", value(unit, "ExecReload"));
     assertEquals("SIGTERM", value(unit, "KillSignal"));
@@ -47,6 +48,14 @@ class PackagingTest {
     assertTrue(stop.compareTo(drain) > 0, "TimeoutStopSec " + stop + " must exceed the drain");
     assertTrue(value(unit, "ExecStart").contains("-jar /opt/lb4j/lb4j-proxy.jar --config "));
     assertTrue(value(unit, "ExecStartPre").contains("--check /etc/lb4j/lb.yaml"));
+    // sd_notify: READY=1 from the JVM itself, which must be the main process (no shell between)
+    assertEquals("notify", value(unit, "Type"));
+    assertEquals("main", value(unit, "NotifyAccess"));
+    assertTrue(value(unit, "ExecStart").startsWith("/usr/bin/java "), "the JVM is the main pid");
+    Duration watchdog = Duration.ofSeconds(Long.parseLong(value(unit, "WatchdogSec")));
+    assertTrue(
+        watchdog.compareTo(Duration.ofSeconds(10)) >= 0,
+        "WatchdogSec " + watchdog + ": room for a GC pause or a reload's binds between pings");
 
     Path analyze = Path.of("/usr/bin/systemd-analyze");
     if (System.getenv("CI") == null) {
