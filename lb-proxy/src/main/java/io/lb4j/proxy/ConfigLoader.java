@@ -382,7 +382,8 @@ public final class ConfigLoader {
         "inboundNatRules",
         "admin",
         "shutdown",
-        "proxy");
+        "proxy",
+        "logging");
     LoadBalancerConfig.Builder lb = LoadBalancerConfig.builder();
     Map<String, FrontendOptions> frontendOptions = new HashMap<>();
     Map<String, RuleOptions> ruleOptions = new HashMap<>();
@@ -650,9 +651,54 @@ public final class ConfigLoader {
       transport = p.enumeration("transport", Transport.class, Transport.AUTO);
       seed = p.has("seed") ? p.longValue("seed") : seed;
     }
+    LoggingOptions logging = logging(root);
+    if (logging.accessLog()) {
+      ruleOptions.replaceAll((rule, options) -> options.withAccessLog(true));
+    }
     NettyL4Proxy.check(config, frontendOptions, ruleOptions);
     return new ProxyConfig(
-        config, frontendOptions, ruleOptions, admin, drain, ioThreads, transport, seed, discovery);
+        config,
+        frontendOptions,
+        ruleOptions,
+        admin,
+        drain,
+        ioThreads,
+        transport,
+        seed,
+        discovery,
+        logging);
+  }
+
+  /**
+   * Reads the {@code logging:} block: {@code level} (the root logger's), {@code levels} (by logger
+   * name) and {@code accessLog} (the connection log of every rule). See {@link LoggingOptions}.
+   */
+  private static LoggingOptions logging(Node root) {
+    if (!root.has("logging")) {
+      return LoggingOptions.DEFAULT;
+    }
+    Node l = root.child("logging");
+    l.only("level", "levels", "accessLog");
+    LoggingOptions.Level level =
+        l.has("level")
+            ? l.build(() -> LoggingOptions.Level.parse("level", l.string("level", null)))
+            : null;
+    Map<String, LoggingOptions.Level> levels = new LinkedHashMap<>();
+    if (l.has("levels")) {
+      Node m = l.child("levels");
+      for (Map.Entry<String, JsonNode> e : m.json.properties()) {
+        Node v = new Node(m.at(e.getKey()), e.getValue());
+        try {
+          LoggingOptions.checkLogger(e.getKey());
+          levels.put(e.getKey(), LoggingOptions.Level.parse("level", v.scalar()));
+        } catch (IllegalArgumentException bad) {
+          String msg = bad.getMessage(); // "logger: '...' (...)" or "level: '...' (...)"
+          throw new ConfigError(v.path, msg.substring(msg.indexOf(": ") + 2));
+        }
+      }
+    }
+    boolean accessLog = l.bool("accessLog", false);
+    return new LoggingOptions(level, levels, accessLog);
   }
 
   /** The keys of a {@code discovery:} block that lb4j reads itself; the rest are the source's. */

@@ -38,11 +38,13 @@ public final class StandaloneProxy implements AutoCloseable {
   private final PoolSources sources;
   private final Object lock = new Object();
   private final AtomicBoolean draining = new AtomicBoolean();
+  private final LogLevels levels;
   private ProxyConfig config;
 
-  private StandaloneProxy(Path file, ProxyConfig config) {
+  private StandaloneProxy(Path file, ProxyConfig config, LogLevels levels) {
     this.file = file;
     this.config = config;
+    this.levels = levels;
     requireListenable(config.loadBalancer(), Set.of());
 
     this.lb = L4LoadBalancer.builder().config(config.loadBalancer()).seed(config.seed()).build();
@@ -95,8 +97,23 @@ public final class StandaloneProxy implements AutoCloseable {
    *     address already in use}
    */
   public static StandaloneProxy start(Path file) {
+    return start(file, new LogLevels(java.util.Map.of()));
+  }
+
+  /**
+   * Reads {@code file} and starts, with the file's {@code logging:} levels and then {@code levels}'
+   * flags set first; a failure to start gives the loggers their levels back.
+   */
+  static StandaloneProxy start(Path file, LogLevels levels) {
     Objects.requireNonNull(file, "file");
-    return new StandaloneProxy(file, ConfigLoader.load(file));
+    ProxyConfig config = ConfigLoader.load(file);
+    levels.apply(config.logging());
+    try {
+      return new StandaloneProxy(file, config, levels);
+    } catch (RuntimeException | Error e) {
+      levels.restore();
+      throw e;
+    }
   }
 
   /**
@@ -133,6 +150,7 @@ public final class StandaloneProxy implements AutoCloseable {
         }
         LoadBalancerConfig applied = next.loadBalancer();
         sources.commit(plan, () -> lb.reconfigure(applied));
+        levels.apply(next.logging()); // levels a reload removed go back to Logback's
       } catch (Exception | LinkageError | StackOverflowError e) {
         // anything a reload throws, checked (rethrown undeclared) or not, is an answer: the old
         // configuration stays in force and the caller learns why
@@ -257,6 +275,7 @@ public final class StandaloneProxy implements AutoCloseable {
       admin.close();
     }
     lb.close();
+    levels.restore();
     return forced;
   }
 
@@ -270,5 +289,6 @@ public final class StandaloneProxy implements AutoCloseable {
     sources.close();
     proxy.close();
     lb.close();
+    levels.restore();
   }
 }
