@@ -48,8 +48,9 @@ import java.util.function.ToLongFunction;
  * a membership source {@code lb4j_discovery_state{pool,source,state}} (1 for the current state),
  * {@code lb4j_discovery_members}, {@code lb4j_discovery_last_good_answer_age_seconds}, {@code
  * lb4j_discovery_answers_total{result="applied"|"unchanged"|"refused"}} and {@code
- * lb4j_discovery_failures_total}; {@code lb4j_flow_table_flows}; and Micrometer's JVM, CPU and
- * uptime meters.
+ * lb4j_discovery_failures_total}; {@code lb4j_flow_table_flows}; the connect-time histogram {@code
+ * lb4j_backend_connect_seconds{rule,backend}} ({@link ConnectTimeMetrics}); and Micrometer's JVM,
+ * CPU and uptime meters.
  *
  * <p>Thread-safe.
  */
@@ -58,6 +59,7 @@ final class ProxyMetrics {
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, List<Meter>> bySeries = new HashMap<>();
+  private final ConnectTimeMetrics connectTimes = new ConnectTimeMetrics(registry);
 
   private static final String ANSWERS =
       "Answers of the pool's source: applied, unchanged (equal to the pool), refused by the guard";
@@ -74,6 +76,7 @@ final class ProxyMetrics {
     Gauge.builder("lb4j.flow.table.flows", proxy, p -> p.loadBalancer().activeFlows())
         .description("Flows in the flow table, expired ones until maintenance removes them")
         .register(registry);
+    proxy.addConnectionListener(connectTimes); // lb4j_backend_connect_seconds
   }
 
   /** Returns the metrics in Prometheus text format, version 0.0.4. */
@@ -98,6 +101,7 @@ final class ProxyMetrics {
       sourceMeters(s.pool(), s.source(), wanted);
     }
     sources = now;
+    connectTimes.refresh(config);
     for (String gone : new ArrayList<>(bySeries.keySet())) {
       if (!wanted.contains(gone)) {
         for (Meter m : bySeries.remove(gone)) {
