@@ -766,7 +766,9 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     if (logger.isDebugEnabled()) {
       logger.debug("client side of {}: {}", flow, cause.toString());
     }
-    terminate(phase(state, Termination.CLIENT_ABORTED), cause);
+    if (state != State.CLOSING) { // after a FIN each way the connection ended normally
+      terminate(phase(state, Termination.CLIENT_ABORTED), cause);
+    }
     ctx.close();
   }
 

@@ -88,7 +88,9 @@ public final class StandaloneProxy implements AutoCloseable {
   }
 
   /**
-   * Reads {@code file}, starts proxying and the admin endpoint.
+   * Reads {@code file}, starts proxying and the admin endpoint. The levels of the file's {@code
+   * logging:} block are set first (Logback only), set again at each reload, and given back at
+   * close.
    *
    * @throws IllegalArgumentException if the file is invalid (the message names file, path, value
    *     and expectation)
