@@ -1,7 +1,6 @@
 package io.lb4j.netty;
 
 import java.util.Arrays;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,8 +12,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>An <i>episode</i> is a run of give-ups whose tried backends are the same set. Its first
  * give-up is logged at WARN with the flow, the attempts, the last target and its error; later ones
- * are counted, and the count is logged at INFO when the episode ends: when a give-up with another
- * set comes, or with the next give-up at least {@link #SUMMARY_NANOS} after the episode began.
+ * are counted ({@link LogLimiter}), and the count is logged at INFO when the episode ends: when a
+ * give-up with another set comes, or with the next give-up at least {@link #SUMMARY_NANOS} after
+ * the episode began.
  *
  * <p>Thread-safe: give-ups are rare next to connections, so one monitor guards the episode.
  */
@@ -22,12 +22,11 @@ final class GiveUpLog {
   private static final Logger logger = LoggerFactory.getLogger(ProxyFrontendHandler.class);
 
   /** The longest an episode's count waits for the next give-up before it is logged: 10 s. */
-  static final long SUMMARY_NANOS = TimeUnit.SECONDS.toNanos(10);
+  static final long SUMMARY_NANOS = LogLimiter.WINDOW_NANOS;
 
+  private final LogLimiter limiter = new LogLimiter();
   private String rule; // of the episode; a log belongs to one route, so to one rule
   private String episode; // the sorted ids of the backends tried, or null
-  private long episodeStart;
-  private long count; // give-ups in the episode after its first, not logged yet
   private long total;
 
   /**
@@ -47,14 +46,19 @@ final class GiveUpLog {
     String[] ids = Arrays.copyOf(tried, attempts);
     Arrays.sort(ids);
     String key = String.join(", ", ids);
-    if (key.equals(episode) && nowNanos - episodeStart < SUMMARY_NANOS) {
-      count++;
-      return false;
+    long count;
+    if (key.equals(episode)) {
+      count = limiter.pass(nowNanos);
+      if (count < 0) {
+        return false; // counted for the episode's summary
+      }
+    } else {
+      count = limiter.reset();
+      limiter.pass(nowNanos); // the new episode's first line
     }
-    flush();
+    flush(count);
     this.rule = rule;
     episode = key;
-    episodeStart = nowNanos;
     logger.warn(
         "rule {}: closing {} after {} failed connect attempts (backends {}), last to {} ({});"
             + " no untried backend was left. Further closes with the same backends are counted",
@@ -63,11 +67,11 @@ final class GiveUpLog {
         attempts,
         key,
         target,
-        cause);
+        String.valueOf(cause)); // text: a Throwable last would be taken for a stack trace to print
     return true;
   }
 
-  private void flush() {
+  private void flush(long count) {
     if (count > 0) {
       logger.info(
           "rule {}: {} more client connections closed after failed connects to backends {}"
@@ -77,7 +81,6 @@ final class GiveUpLog {
           episode,
           total - 1);
     }
-    count = 0;
   }
 
   /** Returns the give-ups recorded since the log was made. */

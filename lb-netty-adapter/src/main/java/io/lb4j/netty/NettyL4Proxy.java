@@ -30,6 +30,7 @@ import java.net.Socket;
 import java.time.Duration;
 import java.time.InstantSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -110,6 +111,14 @@ public final class NettyL4Proxy implements AutoCloseable {
 
   private volatile Map<String, Route> routes = Map.of();
 
+  private static final ConnectionListener[] NO_LISTENERS = {};
+
+  /** Copied on write: a connection reads it once, at its end, and allocates nothing for it. */
+  private volatile ConnectionListener[] connectionListeners = NO_LISTENERS;
+
+  /** Limits the warnings about listeners that throw. */
+  private final LogLimiter listenerFailures = new LogLimiter();
+
   private NettyL4Proxy(Builder b) {
     this.lb = b.lb;
     this.ticker = b.ticker;
@@ -154,7 +163,9 @@ public final class NettyL4Proxy implements AutoCloseable {
                 ProxyFrontendHandler h = connections.get(f);
                 if (h != null) {
                   logger.debug("closing {} of {}/{}: {}", f, rule, backendId, reason);
-                  h.inbound().eventLoop().execute(() -> h.end(false, reason));
+                  h.inbound()
+                      .eventLoop()
+                      .execute(() -> h.end(false, reason, Termination.ENDED_BY_BALANCER));
                 }
               }
             }
@@ -268,7 +279,9 @@ public final class NettyL4Proxy implements AutoCloseable {
     }
     int forced = connections.size();
     for (ProxyFrontendHandler h : connections.values()) {
-      h.inbound().eventLoop().execute(() -> h.end(false, "shutdown")); // both sides
+      h.inbound()
+          .eventLoop()
+          .execute(() -> h.end(false, "shutdown drain deadline", Termination.KILLED)); // both sides
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     logger.info("proxy stopped; {} connections closed at the drain deadline", forced);
@@ -310,6 +323,36 @@ public final class NettyL4Proxy implements AutoCloseable {
   /** Returns the number of connections open now. */
   public int activeConnections() {
     return connections.size();
+  }
+
+  /**
+   * Adds {@code listener}, which from now on hears of every backend connect that succeeds and every
+   * client connection that ends, on the connection's event loop (see {@link ConnectionListener}).
+   */
+  public void addConnectionListener(ConnectionListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    synchronized (lock) {
+      ConnectionListener[] now = connectionListeners;
+      ConnectionListener[] next = Arrays.copyOf(now, now.length + 1);
+      next[now.length] = listener;
+      connectionListeners = next;
+    }
+  }
+
+  ConnectionListener[] connectionListeners() {
+    return connectionListeners;
+  }
+
+  /** Logs that {@code listener} threw {@code e}: at most one line per 10 s. */
+  void listenerFailed(ConnectionListener listener, RuntimeException e) {
+    long suppressed = listenerFailures.pass(System.nanoTime());
+    if (suppressed >= 0) {
+      logger.warn(
+          "connection listener {} threw {}{}",
+          listener,
+          e.toString(),
+          suppressed == 0 ? "" : " (" + suppressed + " more suppressed)");
+    }
   }
 
   /** Returns the balancer behind this proxy. */
@@ -490,6 +533,7 @@ public final class NettyL4Proxy implements AutoCloseable {
                   r.name(),
                   k ->
                       new Refusals(
+                          r.name(),
                           ticker,
                           clock,
                           r.frontend(),

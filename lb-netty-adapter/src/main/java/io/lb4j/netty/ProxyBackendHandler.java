@@ -69,8 +69,11 @@ final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    logger.debug(
-        "backend side of a connection of rule {}: {}", frontend.route().rule(), cause.toString());
+    if (logger.isDebugEnabled()) {
+      logger.debug(
+          "backend side of a connection of rule {}: {}", frontend.route().rule(), cause.toString());
+    }
+    frontend.backendError(ctx.channel(), cause);
     ctx.close();
   }
 }

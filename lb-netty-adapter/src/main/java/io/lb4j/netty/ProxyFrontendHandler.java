@@ -13,6 +13,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -45,10 +46,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The handler is its own connect listener, so a connect attempt allocates no listener either.
  *
- * <p>Why one class of about 550 lines: it is the one state machine of a client connection —
- * selection, connect and retry, relay, half-close, idle timeout, drain — and its transitions read
- * best side by side; the PROXY header, the retry decision and the backend side are already their
- * own classes.
+ * <p>When the connection ends, the first cause seen (a refusal, the last connect failure, the idle
+ * timeout, a reset by either side, the balancer or the operator ending it) becomes its {@link
+ * Termination}; at the client's close one {@link ConnectionRecord} goes to the connection log
+ * ({@link AccessLog}, when the rule has it on) and the {@link ConnectionListener}s, and only then
+ * is it built: with neither, a connection pays for a few plain fields (timestamps and byte counts)
+ * and nothing else.
+ *
+ * <p>Why one class of about 800 lines: it is the one state machine of a client connection —
+ * selection, connect and retry, relay, half-close, idle timeout, drain, and how each ended — and
+ * its transitions read best side by side; the PROXY header, the retry decision, the backend side
+ * and the log line are already their own classes.
  *
  * <p>Not thread-safe; confined to the connection's event loop.
  */
@@ -143,6 +151,18 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private ArrayDeque<Object> early; // client bytes (and FIN) that came before the backend connected
   private long lastTouch;
 
+  // for the connection log and ConnectionListeners: plain fields, read once at the end
+  private long acceptNanos;
+  private long firstConnectNanos; // when the first connect attempt began
+  private long attemptNanos; // when the current connect attempt began
+  private long connectedNanos = -1; // from the first attempt to the established connection
+  private long bytesToBackend;
+  private long bytesToClient;
+  private Termination termination; // the first cause of the end; null until one strikes
+  private RefusalReason refusal;
+  private Object endDetail; // a String or a Throwable, turned into text only for a record
+  private boolean reset; // the proxy ended the connection with a TCP reset
+
   /** Reads the next client bytes once the last ones reached the backend: allocated once. */
   private final ChannelFutureListener readClientNext =
       f -> {
@@ -162,6 +182,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     inbound = ctx.channel();
+    acceptNanos = System.nanoTime();
     client = (InetSocketAddress) inbound.remoteAddress();
     frontend = (InetSocketAddress) inbound.localAddress();
     route.frontendCounters().total.increment();
@@ -183,6 +204,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
           long bytes = ((ByteBuf) msg).readableBytes();
           route.ruleCounters().bytesToBackend.add(bytes);
           backendCounters.bytesToBackend.add(bytes);
+          bytesToBackend += bytes;
         }
         touch();
         outbound.writeAndFlush(msg).addListener(readClientNext);
@@ -236,6 +258,10 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
 
   private void connect() {
     attempts++;
+    attemptNanos = System.nanoTime();
+    if (attempts == 1) {
+      firstConnectNanos = attemptNanos;
+    }
     String backend = selection.backend().id();
     backendCounters = route.backend(backend);
     InetSocketAddress remote = selection.target();
@@ -312,6 +338,9 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   public void operationComplete(ChannelFuture f) {
     String backend = selection.backend().id();
     if (f.isSuccess()) {
+      long now = System.nanoTime();
+      connectedNanos = now - firstConnectNanos;
+      connected(backend, now - attemptNanos);
       lb.reportConnectSuccess(route.rule(), backend);
       backendCounters.total.increment();
       backendCounters.active.incrementAndGet();
@@ -371,6 +400,13 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     tried[attempts - 1] = backend;
     Selection next = route.retry().next(lb, flow, attempts, tried);
     if (next == null) {
+      terminate(
+          SourcePorts.isExhaustion(cause, ownPort)
+              ? Termination.NO_SOURCE_PORT
+              : cause instanceof ConnectTimeoutException
+                  ? Termination.CONNECT_TIMEOUT
+                  : Termination.CONNECT_FAILED,
+          cause);
       // not a line per connection: once per set of failed backends, with a count
       route.retry().gaveUp(route.rule(), flow, attempts, tried, selection.target(), cause);
       state = State.CLOSING;
@@ -400,6 +436,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         long bytes = ((ByteBuf) m).readableBytes();
         route.ruleCounters().bytesToBackend.add(bytes);
         backendCounters.bytesToBackend.add(bytes);
+        bytesToBackend += bytes;
       }
       outbound.write(m);
     }
@@ -429,6 +466,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       Selection s = lb.select(flow);
       if (!s.isSelected() || !s.backend().id().equals(selection.backend().id())) {
         // the backend was disabled: the flow was re-assigned, so this connection must end
+        terminate(Termination.KILLED, "backend disabled: the flow was moved off it");
         state = State.CLOSING;
         inbound.close();
       }
@@ -448,6 +486,19 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   void backendBytes(long bytes) {
     route.ruleCounters().bytesToClient.add(bytes);
     backendCounters.bytesToClient.add(bytes);
+    bytesToClient += bytes;
+  }
+
+  /** The backend's channel of the current attempt failed with {@code cause}. */
+  void backendError(Channel ch, Throwable cause) {
+    if (ch == outbound && relaying()) {
+      terminate(Termination.BACKEND_ABORTED, cause);
+    }
+  }
+
+  /** Whether both sides were connected and at least one direction still open. */
+  private boolean relaying() {
+    return state == State.RELAYING || state == State.CLIENT_SHUT || state == State.BACKEND_SHUT;
   }
 
   void backendInputShutdown() {
@@ -465,6 +516,10 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   void backendClosed(Channel ch) {
     if (ch != outbound) {
       return; // an earlier attempt's channel
+    }
+    if (relaying()) {
+      // closed under the relay, not by a FIN each way: a reset, or a write that failed
+      terminate(Termination.BACKEND_ABORTED, "backend closed the connection");
     }
     if (activeOn != null) {
       activeOn.active.decrementAndGet();
@@ -497,6 +552,14 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         }
         admit(ctx);
       }
+    } else if (evt instanceof HeaderRefused) {
+      HeaderRefused r = (HeaderRefused) evt;
+      refusal = r.reason();
+      terminate(
+          r.reason() == RefusalReason.PROXY_HEADER_TIMEOUT
+              ? Termination.HEADER_TIMEOUT
+              : Termination.REFUSED,
+          r.match());
     } else if (evt instanceof ChannelInputShutdownEvent) {
       clientInputShutdown();
     } else if (evt instanceof IdleStateEvent) {
@@ -504,7 +567,10 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       if (backendCounters != null) {
         backendCounters.idleTimeouts.increment();
       }
-      end(route.tcpReset(), route.idleReason());
+      end(
+          route.tcpReset(),
+          route.idleReason(),
+          Termination.IDLE_TIMEOUT); // the reason is built once per route, with the reset
     } else {
       ctx.fireUserEventTriggered(evt);
     }
@@ -533,11 +599,16 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     }
   }
 
-  /** Ends the connection: both sides closed, with a TCP reset when {@code reset}. */
-  void end(boolean reset, String why) {
+  /**
+   * Ends the connection: both sides closed, with a TCP reset when {@code reset}; {@code cause} is
+   * the data-phase code of the connection log, {@code why} its detail.
+   */
+  void end(boolean reset, String why, Termination cause) {
     if (state == State.CLOSED) {
       return;
     }
+    terminate(phase(state, cause), why);
+    this.reset |= reset;
     if (logger.isDebugEnabled()) {
       logger.debug("ending {}: {}{}", flow, why, reset ? " (reset)" : "");
     }
@@ -567,6 +638,92 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     inbound.close();
     if (outbound != null) {
       outbound.close();
+    }
+  }
+
+  /** Records {@code cause} as what ended the connection, unless an earlier cause did. */
+  private void terminate(Termination cause, Object detail) {
+    if (termination == null) {
+      termination = cause;
+      endDetail = detail;
+    }
+  }
+
+  /** Returns data-phase {@code cause} as it reads in state {@code at}. */
+  private static Termination phase(State at, Termination cause) {
+    switch (at) {
+      case CONNECTING:
+        return cause.whileConnecting();
+      case NEW:
+      case AWAITING_HEADER:
+        return cause == Termination.IDLE_TIMEOUT
+            ? Termination.HEADER_TIMEOUT
+            : cause == Termination.CLIENT_ABORTED ? Termination.CLIENT_CLOSED_BEFORE_HEADER : cause;
+      default:
+        return cause;
+    }
+  }
+
+  /**
+   * Hands the ended connection to the connection log and the listeners: one record, built only when
+   * one of them wants it. A connection whose end nobody explained was ended by its client (the
+   * close, in the state it was in) or, after a FIN each way, normally.
+   */
+  private void ended(State was) {
+    ConnectionListener[] listeners = proxy.connectionListeners();
+    boolean log = route.options().accessLog();
+    if (!log && listeners.length == 0) {
+      return;
+    }
+    Termination t = termination;
+    if (t == null) {
+      t = was == State.CLOSING ? Termination.NORMAL : phase(was, Termination.CLIENT_ABORTED);
+    }
+    Object d = endDetail;
+    String detail =
+        d instanceof Throwable
+            ? (((Throwable) d).getMessage() != null ? ((Throwable) d).getMessage() : d.toString())
+            : (String) d;
+    if (reset) {
+      detail = detail == null ? "reset" : detail + ", reset";
+    }
+    ConnectionRecord r =
+        new ConnectionRecord(
+            route.rule(),
+            route.frontend(),
+            client,
+            frontend,
+            selection == null ? null : selection.backend().id(),
+            selection == null ? null : selection.target(),
+            connectedNanos,
+            System.nanoTime() - acceptNanos,
+            bytesToBackend,
+            bytesToClient,
+            attempts,
+            t,
+            refusal,
+            detail);
+    if (log) {
+      AccessLog.log(r);
+    }
+    for (int i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i].onConnectionEnded(r);
+      } catch (RuntimeException e) {
+        proxy.listenerFailed(listeners[i], e);
+      }
+    }
+  }
+
+  /** Tells the listeners that a connect to {@code backend} succeeded after {@code nanos}. */
+  private void connected(String backend, long nanos) {
+    ConnectionListener[] listeners = proxy.connectionListeners();
+    for (int i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i].onConnected(route.rule(), backend, nanos);
+      } catch (RuntimeException e) {
+        proxy.listenerFailed(listeners[i], e);
+      }
     }
   }
 
@@ -601,12 +758,16 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         ch.closeFuture().addListener(f -> force.cancel(false));
       }
     }
+    ended(was);
   }
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (logger.isDebugEnabled()) {
       logger.debug("client side of {}: {}", flow, cause.toString());
+    }
+    if (state != State.CLOSING) { // after a FIN each way the connection ended normally
+      terminate(phase(state, Termination.CLIENT_ABORTED), cause);
     }
     ctx.close();
   }
@@ -617,6 +778,8 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
    */
   private void refuse(ChannelHandlerContext ctx, RefusalReason reason, String match) {
     state = State.REFUSED;
+    refusal = reason;
+    terminate(Termination.REFUSED, match);
     // before the close the client sees: a refused connection takes no place
     route.frontendCounters().active.decrementAndGet();
     route.frontendCounters().refusals.increment();

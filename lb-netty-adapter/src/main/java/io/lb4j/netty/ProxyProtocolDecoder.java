@@ -205,6 +205,7 @@ final class ProxyProtocolDecoder extends ByteToMessageDecoder {
     if (ctx.channel().remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
       route.refusals().record(reason, a.getAddress(), match);
     }
+    ctx.fireUserEventTriggered(new HeaderRefused(reason, match)); // for the connection log
   }
 
   private void count() {

@@ -1,5 +1,6 @@
 package io.lb4j.netty;
 
+import io.lb4j.IpLiteral;
 import io.lb4j.spi.Ticker;
 import java.net.InetAddress;
 import java.time.Instant;
@@ -14,6 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The connections a rule's frontend refused, by reason: counts since the proxy started, and, for
@@ -24,6 +27,11 @@ import java.util.concurrent.atomic.LongAdder;
  * reload changes the rule's frontend or that frontend's options, so that a fix applied by reload (a
  * deny entry removed, a source allowed, a limit raised) starts from zero. {@code diagnose} reports
  * an episode's refusals while its last one is at most {@link #RECENT_WINDOW} old.
+ *
+ * <p>Each refusal is also logged at WARN, at most once per reason every {@link
+ * LogLimiter#WINDOW_NANOS 10 s} with the count of those left out ({@code (41 more suppressed)}):
+ * {@code NO_BACKEND} says that the rule has no backend left, the others name the source and what
+ * refused it.
  *
  * <p>Recording is for the refusal path only: a few adder increments, one map lookup and the record
  * of the refused client; a connection that is admitted touches nothing here. Sources are counted
@@ -50,12 +58,18 @@ public final class Refusals {
 
   private static final RefusalReason[] REASONS = RefusalReason.values();
 
+  private static final Logger logger = LoggerFactory.getLogger(Refusals.class);
+
+  private final String rule;
   private final Ticker ticker;
   private final InstantSource clock;
   private final LongAdder[] total = adders();
+  private final LogLimiter[] warnings = limiters();
   private volatile Episode episode;
 
-  Refusals(Ticker ticker, InstantSource clock, String frontend, FrontendOptions options) {
+  Refusals(
+      String rule, Ticker ticker, InstantSource clock, String frontend, FrontendOptions options) {
+    this.rule = rule;
     this.ticker = ticker;
     this.clock = clock;
     this.episode = new Episode(frontend, options, clock.instant());
@@ -80,10 +94,43 @@ public final class Refusals {
     }
   }
 
-  /** Counts a refusal of {@code source} for {@code reason}, refused by {@code match}. */
+  private static LogLimiter[] limiters() {
+    LogLimiter[] a = new LogLimiter[REASONS.length];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = new LogLimiter();
+    }
+    return a;
+  }
+
+  /**
+   * Counts a refusal of {@code source} for {@code reason}, refused by {@code match}, and logs it at
+   * WARN unless one of the same reason was logged less than 10 s ago.
+   */
   void record(RefusalReason reason, InetAddress source, String match) {
     total[reason.ordinal()].increment();
-    episode.record(reason, source, match, ticker.read(), clock.instant());
+    long now = ticker.read();
+    episode.record(reason, source, match, now, clock.instant());
+    long suppressed = warnings[reason.ordinal()].pass(now);
+    if (suppressed >= 0 && logger.isWarnEnabled()) {
+      String more = suppressed == 0 ? "" : " (" + suppressed + " more suppressed)";
+      if (reason == RefusalReason.NO_BACKEND) {
+        logger.warn(
+            "rule {} has no backend left: refusing its connections ({}), the last from {}{}",
+            rule,
+            match,
+            IpLiteral.format(source),
+            more);
+      } else {
+        logger.warn(
+            "rule {}: refused a connection from {} on frontend {}: {} {}{}",
+            rule,
+            IpLiteral.format(source),
+            episode.frontend,
+            reason,
+            match,
+            more);
+      }
+    }
   }
 
   Episode episode() {

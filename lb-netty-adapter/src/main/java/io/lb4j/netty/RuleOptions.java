@@ -15,7 +15,7 @@ import java.util.Set;
  * <p>Defaults: no PROXY header; connect timeout 5 s (Envoy's {@code connect_timeout}); 3 connect
  * attempts, each on another backend when one is left (HAProxy's {@code retries 3} with {@code
  * option redispatch}); no source address (the kernel picks the source by route); a source-port
- * warning at 80% of the ports available to one backend address and port.
+ * warning at 80% of the ports available to one backend address and port; no connection log.
  *
  * <p>Instances are immutable and thread-safe.
  *
@@ -27,13 +27,17 @@ import java.util.Set;
  *     port); empty: the kernel picks the source address
  * @param sourcePortWarnPercent the share of the source ports available to one backend address and
  *     port, in percent (1-100), above which {@link SourcePortCheck} warns
+ * @param accessLog whether each ended connection of the rule is logged in one line on the {@value
+ *     AccessLog#LOGGER} logger ({@link AccessLog}); off by default, and then nothing is built for
+ *     it
  */
 public record RuleOptions(
     ProxyProtocol sendProxyProtocol,
     Duration connectTimeout,
     int maxConnectAttempts,
     List<SourceAddress> sourceAddresses,
-    int sourcePortWarnPercent) {
+    int sourcePortWarnPercent,
+    boolean accessLog) {
 
   /** The share of the source ports above which a rule is warned, by default: 80%. */
   public static final int DEFAULT_SOURCE_PORT_WARN_PERCENT = 80;
@@ -74,7 +78,23 @@ public record RuleOptions(
     }
   }
 
-  /** Options with no source address and the default source-port warning. */
+  /** Options without the connection log. */
+  public RuleOptions(
+      ProxyProtocol sendProxyProtocol,
+      Duration connectTimeout,
+      int maxConnectAttempts,
+      List<SourceAddress> sourceAddresses,
+      int sourcePortWarnPercent) {
+    this(
+        sendProxyProtocol,
+        connectTimeout,
+        maxConnectAttempts,
+        sourceAddresses,
+        sourcePortWarnPercent,
+        false);
+  }
+
+  /** Options with no source address, the default source-port warning and no connection log. */
   public RuleOptions(
       ProxyProtocol sendProxyProtocol, Duration connectTimeout, int maxConnectAttempts) {
     this(
@@ -88,18 +108,39 @@ public record RuleOptions(
   /** Returns these options sending {@code version} of the PROXY protocol. */
   public RuleOptions withProxyProtocol(ProxyProtocol version) {
     return new RuleOptions(
-        version, connectTimeout, maxConnectAttempts, sourceAddresses, sourcePortWarnPercent);
+        version,
+        connectTimeout,
+        maxConnectAttempts,
+        sourceAddresses,
+        sourcePortWarnPercent,
+        accessLog);
   }
 
   /** Returns these options binding backend connections to {@code addresses}. */
   public RuleOptions withSourceAddresses(List<SourceAddress> addresses) {
     return new RuleOptions(
-        sendProxyProtocol, connectTimeout, maxConnectAttempts, addresses, sourcePortWarnPercent);
+        sendProxyProtocol,
+        connectTimeout,
+        maxConnectAttempts,
+        addresses,
+        sourcePortWarnPercent,
+        accessLog);
   }
 
   /** Returns these options warning above {@code percent} of the source ports. */
   public RuleOptions withSourcePortWarnPercent(int percent) {
     return new RuleOptions(
-        sendProxyProtocol, connectTimeout, maxConnectAttempts, sourceAddresses, percent);
+        sendProxyProtocol, connectTimeout, maxConnectAttempts, sourceAddresses, percent, accessLog);
+  }
+
+  /** Returns these options with the connection log on or off. */
+  public RuleOptions withAccessLog(boolean on) {
+    return new RuleOptions(
+        sendProxyProtocol,
+        connectTimeout,
+        maxConnectAttempts,
+        sourceAddresses,
+        sourcePortWarnPercent,
+        on);
   }
 }

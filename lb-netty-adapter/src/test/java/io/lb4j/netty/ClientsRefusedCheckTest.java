@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 /** The check over a hand-made view: folding into the balancer's finding, the source cap. */
 class ClientsRefusedCheckTest {
   private final FakeClock clock = new FakeClock();
-  private final Refusals refusals = new Refusals(clock, clock, "fe", FrontendOptions.DEFAULT);
+  private final Refusals refusals =
+      new Refusals("app", clock, clock, "fe", FrontendOptions.DEFAULT);
   private final LoadBalancerConfig config =
       LoadBalancerConfig.builder()
           .frontend(Frontend.of("fe", "127.0.0.1"))

@@ -76,7 +76,7 @@ class ProxyProtocolDecoderTest {
         Set.of(),
         new Counters(),
         new Counters(),
-        new Refusals(Ticker.system(), InstantSource.system(), "fe", FrontendOptions.DEFAULT),
+        new Refusals("app", Ticker.system(), InstantSource.system(), "fe", FrontendOptions.DEFAULT),
         new ConcurrentHashMap<>(),
         new ConcurrentHashMap<>(),
         null);

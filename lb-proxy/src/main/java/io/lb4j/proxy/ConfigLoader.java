@@ -390,7 +390,8 @@ public final class ConfigLoader {
         "inboundNatRules",
         "admin",
         "shutdown",
-        "proxy");
+        "proxy",
+        "logging");
     Defined<Frontend> frontends = new Defined<>("frontends");
     Defined<BackendPool> pools = new Defined<>("pools");
     Defined<HealthProbe> probes = new Defined<>("probes");
@@ -742,6 +743,7 @@ public final class ConfigLoader {
       transport = p.enumeration("transport", Transport.class, Transport.AUTO);
       seed = p.has("seed") ? p.longValue("seed") : seed;
     }
+    LoggingOptions logging = logging(root);
     if (!root.errors.isEmpty()) {
       return null;
     }
@@ -753,9 +755,56 @@ public final class ConfigLoader {
             List.copyOf(probes.valid.values()),
             lbRules,
             natRules);
+    if (logging.accessLog()) {
+      ruleOptions.replaceAll((rule, options) -> options.withAccessLog(true));
+    }
     NettyL4Proxy.check(config, frontendOptions, ruleOptions);
     return new ProxyConfig(
-        config, frontendOptions, ruleOptions, admin, drain, ioThreads, transport, seed, discovery);
+        config,
+        frontendOptions,
+        ruleOptions,
+        admin,
+        drain,
+        ioThreads,
+        transport,
+        seed,
+        discovery,
+        logging);
+  }
+
+  /**
+   * Reads the {@code logging:} block: {@code level} (the root logger's), {@code levels} (by logger
+   * name) and {@code accessLog} (the connection log of every rule). See {@link LoggingOptions}.
+   */
+  private static LoggingOptions logging(ConfigNode root) {
+    if (!root.has("logging")) {
+      return LoggingOptions.DEFAULT;
+    }
+    ConfigNode l = root.child("logging");
+    l.only("level", "levels", "accessLog");
+    String levelText = l.has("level") ? l.string("level", null) : null;
+    LoggingOptions.Level level =
+        levelText == null ? null : l.build(() -> LoggingOptions.Level.parse("level", levelText));
+    Map<String, LoggingOptions.Level> levels = new LinkedHashMap<>();
+    if (l.has("levels")) {
+      ConfigNode m = l.child("levels");
+      for (Map.Entry<String, JsonNode> e : m.json.properties()) {
+        ConfigNode v = new ConfigNode(m.at(e.getKey()), e.getValue(), m, m.errors);
+        String text = v.scalar();
+        if (text == null) {
+          continue; // recorded
+        }
+        try {
+          LoggingOptions.checkLogger(e.getKey());
+          levels.put(e.getKey(), LoggingOptions.Level.parse("level", text));
+        } catch (IllegalArgumentException bad) {
+          String msg = bad.getMessage(); // "logger: '...' (...)" or "level: '...' (...)"
+          v.fail(v.path, msg.substring(msg.indexOf(": ") + 2));
+        }
+      }
+    }
+    boolean accessLog = l.bool("accessLog", false);
+    return new LoggingOptions(level, levels, accessLog);
   }
 
   /** Reads the addresses of list {@code field} of frontend {@code f}, leaving out invalid ones. */

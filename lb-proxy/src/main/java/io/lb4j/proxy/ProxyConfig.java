@@ -24,6 +24,7 @@ import java.util.Objects;
  * @param seed the flow-hash seed
  * @param discovery per pool with a membership source other than {@code static}: its {@code
  *     discovery:} block; pools absent here take their members from the file's {@code backends}
+ * @param logging levels and the connection log ({@code logging:}), applied at start and reload
  */
 public record ProxyConfig(
     LoadBalancerConfig loadBalancer,
@@ -34,7 +35,8 @@ public record ProxyConfig(
     int ioThreads,
     Transport transport,
     long seed,
-    Map<String, PoolDiscovery> discovery) {
+    Map<String, PoolDiscovery> discovery,
+    LoggingOptions logging) {
 
   /** Copies the maps. */
   public ProxyConfig {
@@ -44,5 +46,6 @@ public record ProxyConfig(
     Objects.requireNonNull(shutdownDrain, "shutdownDrain");
     Objects.requireNonNull(transport, "transport");
     discovery = Map.copyOf(discovery);
+    Objects.requireNonNull(logging, "logging");
   }
 }

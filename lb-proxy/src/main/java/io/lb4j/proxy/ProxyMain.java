@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
  * The standalone proxy's command line.
  *
  * <pre>
- * java -jar lb-proxy/target/lb4j-proxy.jar --config lb.yaml
+ * java -jar lb-proxy/target/lb4j-proxy.jar --config lb.yaml --log-level io.lb4j.access=WARN
  * java -jar lb-proxy/target/lb4j-proxy.jar --check lb.yaml
  * java -jar lb-proxy/target/lb4j-proxy.jar report [--admin 127.0.0.1:9901]
  * java -jar lb-proxy/target/lb4j-proxy.jar explain --src 127.0.0.9:40000 --dst 127.0.0.1:8080
@@ -70,6 +70,15 @@ public final class ProxyMain implements Callable<Integer> {
       description = "Check FILE, print every error in it with its line, and exit (2 on errors).")
   private Path check;
 
+  @Option(
+      names = "--log-level",
+      paramLabel = "[LOGGER=]LEVEL",
+      description =
+          "Set the root logger's level (INFO), or one logger's (io.lb4j.access=WARN); repeatable,"
+              + " wins over the file's logging: block. Levels: TRACE, DEBUG, INFO, WARN, ERROR,"
+              + " OFF.")
+  private List<String> logLevels = new ArrayList<>();
+
   @Spec private CommandSpec spec;
 
   private PrintWriter out;
@@ -93,6 +102,14 @@ public final class ProxyMain implements Callable<Integer> {
       err.println("lb4j-proxy: give exactly one of --config FILE or --check FILE");
       return CONFIG_ERROR;
     }
+    LogLevels levels;
+    try {
+      levels = new LogLevels(LogLevels.parseFlags(logLevels));
+    } catch (IllegalArgumentException e) {
+      err.println("lb4j-proxy: " + e.getMessage());
+      return CONFIG_ERROR;
+    }
+    levels.apply(LoggingOptions.DEFAULT); // the flags, before the file is read
     if (check != null) {
       try {
         ProxyConfig c = ConfigLoader.load(check);
@@ -109,15 +126,19 @@ public final class ProxyMain implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         printErrors(e);
         return CONFIG_ERROR;
+      } finally {
+        levels.restore();
       }
     }
     StandaloneProxy proxy;
     try {
-      proxy = StandaloneProxy.start(config, System::getenv); // NOTIFY_SOCKET under systemd
+      proxy = StandaloneProxy.start(config, System::getenv, levels); // NOTIFY_SOCKET: systemd
     } catch (IllegalArgumentException e) {
+      levels.restore();
       printErrors(e);
       return CONFIG_ERROR;
     } catch (IllegalStateException e) { // a port in use, a transport that does not load
+      levels.restore();
       err.println("lb4j-proxy: " + e.getMessage());
       return CONFIG_ERROR;
     }

@@ -59,7 +59,8 @@ import java.util.function.ToLongFunction;
  * lb4j_discovery_state{pool,source,state}} (1 for the current state), {@code
  * lb4j_discovery_members}, {@code lb4j_discovery_last_good_answer_age_seconds}, {@code
  * lb4j_discovery_answers_total{result="applied"|"unchanged"|"refused"}} and {@code
- * lb4j_discovery_failures_total}; {@code lb4j_flow_table_flows}; {@code
+ * lb4j_discovery_failures_total}; {@code lb4j_flow_table_flows}; the connect-time histogram {@code
+ * lb4j_backend_connect_seconds{rule,backend}} ({@link ConnectTimeMetrics}); {@code
  * lb4j_build_info{version,java_version}} (1); {@code
  * lb4j_config_reloads_total{result="ok"|"refused"|"failed"}}, {@code
  * lb4j_config_last_reload_successful} and {@code lb4j_config_last_reload_seconds}; and Micrometer's
@@ -72,6 +73,7 @@ final class ProxyMetrics {
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, List<Meter>> bySeries = new HashMap<>();
+  private final ConnectTimeMetrics connectTimes = new ConnectTimeMetrics(registry);
 
   private static final String ANSWERS =
       "Answers of the pool's source: applied, unchanged (equal to the pool), refused by the guard";
@@ -139,6 +141,7 @@ final class ProxyMetrics {
     Gauge.builder("lb4j.flow.table.flows", proxy, p -> p.loadBalancer().activeFlows())
         .description("Flows in the flow table, expired ones until maintenance removes them")
         .register(registry);
+    proxy.addConnectionListener(connectTimes); // lb4j_backend_connect_seconds
     refresh(); // every series from the start
   }
 
@@ -204,6 +207,7 @@ final class ProxyMetrics {
       sourceMeters(s.pool(), s.source(), wanted);
     }
     sources = now;
+    connectTimes.refresh(config);
     for (String gone : new ArrayList<>(bySeries.keySet())) {
       if (!wanted.contains(gone)) {
         for (Meter m : bySeries.remove(gone)) {

@@ -44,11 +44,14 @@ public final class StandaloneProxy implements AutoCloseable {
   private final AtomicBoolean draining = new AtomicBoolean();
   private final Reloads reloads = new Reloads(InstantSource.system());
   private final ProxyMetrics metrics = new ProxyMetrics(reloads);
+  private final LogLevels levels;
   private ProxyConfig config;
 
-  private StandaloneProxy(Path file, ProxyConfig config, Function<String, String> environment) {
+  private StandaloneProxy(
+      Path file, ProxyConfig config, Function<String, String> environment, LogLevels levels) {
     this.file = file;
     this.config = config;
+    this.levels = levels;
     requireListenable(config.loadBalancer(), Set.of());
 
     this.lb =
@@ -98,7 +101,9 @@ public final class StandaloneProxy implements AutoCloseable {
   }
 
   /**
-   * Reads {@code file}, starts proxying and the admin endpoint; notifies no service manager.
+   * Reads {@code file}, starts proxying and the admin endpoint; notifies no service manager. The
+   * levels of the file's {@code logging:} block are set first (Logback only), set again at each
+   * reload, and given back at close.
    *
    * @throws IllegalArgumentException if the file is invalid (a {@link ConfigException} naming, for
    *     every error, file, line, path, value and expectation)
@@ -117,14 +122,32 @@ public final class StandaloneProxy implements AutoCloseable {
    * READY=1} around each reload, {@code STOPPING=1} when the drain starts, {@code STATUS=} lines,
    * and {@code WATCHDOG=1} every {@code WATCHDOG_USEC}/2 while the event loops answer.
    *
+   * @param file the YAML configuration
+   * @param environment the process environment, by variable name (null for an unset one)
+   * @return the running proxy
    * @throws IllegalArgumentException if the file is invalid (a {@link ConfigException} with every
    *     error)
    * @throws IllegalStateException if a listener cannot bind
    */
   public static StandaloneProxy start(Path file, Function<String, String> environment) {
+    return start(file, environment, new LogLevels(java.util.Map.of()));
+  }
+
+  /**
+   * Reads {@code file} and starts, with the file's {@code logging:} levels and then {@code levels}'
+   * flags set first; a failure to start gives the loggers their levels back.
+   */
+  static StandaloneProxy start(Path file, Function<String, String> environment, LogLevels levels) {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(environment, "environment");
-    return new StandaloneProxy(file, ConfigLoader.load(file), environment);
+    ProxyConfig config = ConfigLoader.load(file);
+    levels.apply(config.logging());
+    try {
+      return new StandaloneProxy(file, config, environment, levels);
+    } catch (RuntimeException | Error e) {
+      levels.restore();
+      throw e;
+    }
   }
 
   /**
@@ -180,6 +203,7 @@ public final class StandaloneProxy implements AutoCloseable {
         }
         LoadBalancerConfig applied = next.loadBalancer();
         sources.commit(plan, () -> lb.reconfigure(applied));
+        levels.apply(next.logging()); // levels a reload removed go back to Logback's
       } catch (Exception | LinkageError | StackOverflowError e) {
         // anything a reload throws, checked (rethrown undeclared) or not, is an answer: the old
         // configuration stays in force and the caller learns why
@@ -330,6 +354,7 @@ public final class StandaloneProxy implements AutoCloseable {
     }
     lb.close();
     systemd.close();
+    levels.restore();
     return forced;
   }
 
@@ -344,5 +369,6 @@ public final class StandaloneProxy implements AutoCloseable {
     proxy.close();
     lb.close();
     systemd.close();
+    levels.restore();
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import ch.qos.logback.classic.Level;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
@@ -12,7 +13,9 @@ import io.lb4j.HealthEvent;
 import io.lb4j.HealthState;
 import io.lb4j.LoadBalancer;
 import io.lb4j.LoadBalancerListener;
+import io.lb4j.netty.AccessLog;
 import io.lb4j.netty.LeakRecorder;
+import io.lb4j.netty.LogCapture;
 import io.lb4j.netty.TestServer;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -110,6 +113,27 @@ class ShippedExampleTest {
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertEquals("hello from 127.0.0.2", nat.body().trim(), "the NAT rule goes to web-1");
+  }
+
+  @Test
+  void accessLog_onAsShipped_oneLinePerConnection() throws Exception {
+    try (LogCapture access = LogCapture.of(AccessLog.LOGGER, Level.INFO)) {
+      String answer;
+      try (java.net.Socket c = new java.net.Socket("127.0.0.1", natPort)) {
+        c.setSoTimeout((int) WAIT.toMillis());
+        // HTTP/1.0: the backend answers and closes, so the connection ends and is logged
+        c.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(UTF_8));
+        answer = new String(c.getInputStream().readAllBytes(), UTF_8);
+      }
+      assertTrue(
+          answer.startsWith("HTTP/1.1 200") && answer.contains("hello from 127.0.0.2"), answer);
+      String line =
+          access.await(
+              l -> l.contains(" rule=web-1-direct backend=web-1 "), Duration.ofSeconds(10));
+      assertTrue(line.startsWith("client=127.0.0.1:"), line);
+      assertTrue(line.contains(" frontend=web listener=127.0.0.1:" + natPort + " "), line);
+      assertTrue(line.matches(".* bytes_to_backend=[1-9]\\d* bytes_to_client=[1-9]\\d* .*"), line);
+    }
   }
 
   private static String replaceOnce(String text, String from, String to) {
