@@ -42,7 +42,18 @@ public record RuleOptions(
   public static final RuleOptions DEFAULT =
       new RuleOptions(ProxyProtocol.NONE, Duration.ofSeconds(5), 3);
 
-  /** Validates the options and copies the source addresses. */
+  /**
+   * Validates the options and copies the source addresses.
+   *
+   * @param sendProxyProtocol the PROXY protocol header sent to backends
+   * @param connectTimeout how long one connect may take
+   * @param maxConnectAttempts connects tried before the client is closed, 1-10
+   * @param sourceAddresses local addresses backend connections are bound to, the least used first
+   *     (each has its own ports, so several multiply the connections to one backend address and
+   *     port); empty: the kernel picks the source address
+   * @param sourcePortWarnPercent the share of the source ports available to one backend address and
+   *     port, in percent (1-100), above which {@link SourcePortCheck} warns
+   */
   public RuleOptions {
     Objects.requireNonNull(sendProxyProtocol, "sendProxyProtocol");
     Objects.requireNonNull(connectTimeout, "connectTimeout");
@@ -74,7 +85,13 @@ public record RuleOptions(
     }
   }
 
-  /** Options with no source address and the default source-port warning. */
+  /**
+   * Options with no source address and the default source-port warning.
+   *
+   * @param sendProxyProtocol the PROXY protocol header sent to backends
+   * @param connectTimeout how long one connect may take
+   * @param maxConnectAttempts connects tried before the client is closed, 1-10
+   */
   public RuleOptions(
       ProxyProtocol sendProxyProtocol, Duration connectTimeout, int maxConnectAttempts) {
     this(
@@ -85,19 +102,35 @@ public record RuleOptions(
         DEFAULT_SOURCE_PORT_WARN_PERCENT);
   }
 
-  /** Returns these options sending {@code version} of the PROXY protocol. */
+  /**
+   * Returns these options sending {@code version} of the PROXY protocol.
+   *
+   * @param version the PROXY protocol version to send, or {@link ProxyProtocol#NONE}
+   * @return a copy; these options are unchanged
+   */
   public RuleOptions withProxyProtocol(ProxyProtocol version) {
     return new RuleOptions(
         version, connectTimeout, maxConnectAttempts, sourceAddresses, sourcePortWarnPercent);
   }
 
-  /** Returns these options binding backend connections to {@code addresses}. */
+  /**
+   * Returns these options binding backend connections to {@code addresses}.
+   *
+   * @param addresses the local addresses to bind to, the least used first; empty for the kernel's
+   *     choice
+   * @return a copy; these options are unchanged
+   */
   public RuleOptions withSourceAddresses(List<SourceAddress> addresses) {
     return new RuleOptions(
         sendProxyProtocol, connectTimeout, maxConnectAttempts, addresses, sourcePortWarnPercent);
   }
 
-  /** Returns these options warning above {@code percent} of the source ports. */
+  /**
+   * Returns these options warning above {@code percent} of the source ports.
+   *
+   * @param percent the share of the source ports, 1-100
+   * @return a copy; these options are unchanged
+   */
   public RuleOptions withSourcePortWarnPercent(int percent) {
     return new RuleOptions(
         sendProxyProtocol, connectTimeout, maxConnectAttempts, sourceAddresses, percent);
