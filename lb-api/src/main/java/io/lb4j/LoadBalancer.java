@@ -50,7 +50,7 @@ public interface LoadBalancer extends AutoCloseable {
    * Returns the backend a new flow {@code flow} would get now, without recording the flow or
    * counting it as load. Allocates nothing.
    *
-   * @param flow the 5-tuple of a flow that is not yet connected
+   * @param flow the flow's 5-tuple; its destination picks the rule
    * @return the answer {@link #select} would give the flow now, or a typed refusal
    */
   Selection pick(FlowKey flow);

@@ -16,7 +16,8 @@ public interface MembershipSourceProvider {
   /**
    * Returns the type this provider makes, as written in {@code discovery.type}: {@code dns}.
    *
-   * @return the type name, lower case, unique among the providers on the class path
+   * @return the type name, as {@code discovery.type} spells it; unique among the providers on the
+   *     class path
    */
   String type();
 

@@ -114,7 +114,7 @@ public final class DnsMembershipSource implements MembershipSource {
    * Returns a builder of a source for {@code name}, a DNS name such as {@code web.example} or
    * {@code _http._tcp.web.example}, taken as absolute.
    *
-   * @param name the DNS name to resolve; a trailing dot is allowed
+   * @param name the DNS name to resolve
    * @return a builder with the defaults
    * @throws IllegalArgumentException if {@code name} is not a DNS name, or is an IP literal
    */

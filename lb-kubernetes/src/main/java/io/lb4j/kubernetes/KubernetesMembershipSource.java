@@ -558,7 +558,7 @@ public final class KubernetesMembershipSource implements MembershipSource {
      * request to the API server; a watch down for two intervals and at least 2 s is reported.
      * Default 1 s. Changes never wait for it: they come with the watch's events.
      *
-     * @param interval the check interval; above 0
+     * @param interval the check interval, 10 ms to 1 day
      * @return this builder
      */
     public Builder connectionCheckInterval(Duration interval) {
