@@ -503,7 +503,7 @@ public final class HealthProber implements AutoCloseable {
     /**
      * Sets the listener of results.
      *
-     * @param listener the listener, or null for none
+     * @param listener the listener; none by default
      * @return this builder
      */
     public Builder listener(Listener listener) {
