@@ -27,7 +27,18 @@ public record BackendHealth(
     boolean inRotation,
     List<ProbeResult> recentResults) {
 
-  /** Copies the results. */
+  /**
+   * Copies the results.
+   *
+   * @param rule the rule's name
+   * @param backendId the backend's id
+   * @param state the probe-driven state
+   * @param override the operator's override
+   * @param ejectedUntil when a passive ejection ends, or null when the backend is not ejected
+   * @param consecutiveConnectFailures connect failures in a row reported by the data plane
+   * @param inRotation whether the backend may take new flows of the rule now
+   * @param recentResults the last probe results, oldest first
+   */
   public BackendHealth {
     Checks.notNull(rule, "rule");
     Checks.notNull(backendId, "backendId");
@@ -36,12 +47,12 @@ public record BackendHealth(
     recentResults = List.copyOf(Checks.notNull(recentResults, "recentResults"));
   }
 
-  /** Returns whether passive health has the backend ejected. */
+  /** {@return whether passive health has the backend ejected} */
   public boolean isEjected() {
     return ejectedUntil != null;
   }
 
-  /** Returns the newest probe result, or null when there is none. */
+  /** {@return the newest probe result, or null when there is none} */
   public ProbeResult lastResult() {
     return recentResults.isEmpty() ? null : recentResults.get(recentResults.size() - 1);
   }

@@ -18,7 +18,12 @@ import java.util.Set;
  */
 public record BackendPool(String name, List<Backend> backends) {
 
-  /** Validates the pool and copies the list. */
+  /**
+   * Validates the pool and copies the list.
+   *
+   * @param name the pool's name, unique in a configuration
+   * @param backends its backends, with distinct ids, in the order given
+   */
   public BackendPool {
     Checks.name("name", name);
     Checks.notNull(backends, "backends");
@@ -41,13 +46,22 @@ public record BackendPool(String name, List<Backend> backends) {
   /**
    * Returns a pool named {@code name} with {@code backends}.
    *
+   * @param name the pool's name: 1-64 characters of {@code [A-Za-z0-9._:-]}, starting with a letter
+   *     or digit
+   * @param backends the members, in any order; ids must be unique
+   * @return the pool
    * @throws IllegalArgumentException if the name is invalid or two backends share an id
    */
   public static BackendPool of(String name, Backend... backends) {
     return new BackendPool(name, List.of(backends));
   }
 
-  /** Returns the backend with id {@code id}, or null when the pool has none. */
+  /**
+   * Returns the backend with id {@code id}, or null when the pool has none.
+   *
+   * @param id a backend's id
+   * @return the backend, or null
+   */
   public Backend backend(String id) {
     for (Backend b : backends) {
       if (b.id().equals(id)) {
@@ -57,7 +71,12 @@ public record BackendPool(String name, List<Backend> backends) {
     return null;
   }
 
-  /** Returns this pool with {@code backend} added, or replacing the backend with the same id. */
+  /**
+   * Returns this pool with {@code backend} added, or replacing the backend with the same id.
+   *
+   * @param backend the backend to add or replace
+   * @return a new pool; a replaced backend keeps its place, an added one goes last
+   */
   public BackendPool withBackend(Backend backend) {
     Checks.notNull(backend, "backend");
     List<Backend> next = new ArrayList<>(backends.size() + 1);
@@ -76,7 +95,12 @@ public record BackendPool(String name, List<Backend> backends) {
     return new BackendPool(name, next);
   }
 
-  /** Returns this pool without the backend with id {@code id}; the same pool if it has none. */
+  /**
+   * Returns this pool without the backend with id {@code id}; the same pool if it has none.
+   *
+   * @param id a backend's id
+   * @return a new pool without the backend, or this pool if it has none
+   */
   public BackendPool withoutBackend(String id) {
     List<Backend> next = new ArrayList<>(backends.size());
     for (Backend b : backends) {
@@ -87,7 +111,7 @@ public record BackendPool(String name, List<Backend> backends) {
     return next.size() == backends.size() ? this : new BackendPool(name, next);
   }
 
-  /** Returns the ids of the backends, in order. */
+  /** {@return the ids of the backends, in order} */
   public List<String> backendIds() {
     List<String> ids = new ArrayList<>(backends.size());
     for (Backend b : backends) {

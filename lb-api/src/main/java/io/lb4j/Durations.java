@@ -26,6 +26,9 @@ public final class Durations {
   /**
    * Returns {@code d} as a person writes it: {@code 5s}, {@code 250ms}, {@code 1m30s}, {@code 0s}.
    *
+   * @param d the duration; a negative one gets a leading {@code -}
+   * @return the duration in whole days, hours, minutes, seconds, milliseconds, microseconds and
+   *     nanoseconds, largest first
    * @throws NullPointerException if {@code d} is null
    */
   public static String format(Duration d) {
@@ -55,7 +58,9 @@ public final class Durations {
    * Parses {@code 250ms}, {@code 5s}, {@code 4m}, {@code 1h}, {@code 1d} (a whole number and a
    * unit), or an ISO-8601 duration such as {@code PT5S}.
    *
+   * @param text the value
    * @param field what the value is, for the error message
+   * @return the duration
    * @throws IllegalArgumentException naming the field and the value if {@code text} is neither
    */
   public static Duration parse(String field, String text) {

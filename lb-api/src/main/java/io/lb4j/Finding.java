@@ -73,7 +73,17 @@ public record Finding(
     DISCOVERY_FAILING
   }
 
-  /** Validates the fields and copies the evidence. */
+  /**
+   * Validates the fields and copies the evidence.
+   *
+   * @param severity how bad it is
+   * @param check the check that found it
+   * @param rule the rule concerned, or null when the finding is not about one rule
+   * @param backend the backend concerned, or null when the finding is about a whole rule
+   * @param what one sentence: what is wrong
+   * @param evidence the observations behind it (probe results, counts, shares, settings)
+   * @param fix what to do about it
+   */
   public Finding {
     Checks.notNull(severity, "severity");
     Checks.notNull(check, "check");

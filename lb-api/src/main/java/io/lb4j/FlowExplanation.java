@@ -89,7 +89,18 @@ public record FlowExplanation(
       int activeFlows,
       Exclusion exclusion,
       String detail) {
-    /** Validates the fields. */
+    /**
+     * Validates the fields.
+     *
+     * @param backendId the backend's id
+     * @param target the address and port flows are sent to
+     * @param weight the configured weight
+     * @param health the effective health
+     * @param activeFlows flows pinned to it now
+     * @param exclusion why it takes no new flows, or null when it is a candidate
+     * @param detail the evidence for the exclusion (the last probe failure, the ejection, the
+     *     bound), or an empty string
+     */
     public Candidate {
       Checks.notNull(backendId, "backendId");
       Checks.notNull(target, "target");
@@ -97,13 +108,28 @@ public record FlowExplanation(
       Checks.notNull(detail, "detail");
     }
 
-    /** Returns whether the backend can take new flows. */
+    /** {@return whether the backend can take new flows} */
     public boolean eligible() {
       return exclusion == null;
     }
   }
 
-  /** Validates the fields and copies the lists. */
+  /**
+   * Validates the fields and copies the lists.
+   *
+   * @param flow the flow asked about
+   * @param rule the rule that matched, or null when none did
+   * @param ruleDescription what the rule is and where it listens, or why no rule matched
+   * @param mode the distribution mode, or null when no rule matched
+   * @param hashedFields the fields the mode hashes, with the flow's values, in hashing order
+   * @param hash the flow hash the selector was given (0 when no rule matched)
+   * @param algorithm the selection algorithm, or null for an inbound NAT rule or no rule
+   * @param candidates every backend of the rule's pool with its state
+   * @param selection the answer {@link LoadBalancer#select} would give now
+   * @param fromFlowTable whether the answer is the flow's recorded backend (an existing flow)
+   * @param freshPick what a new flow with this 5-tuple would get now; differs from {@code
+   *     selection} when the flow table pins the flow elsewhere
+   */
   public FlowExplanation {
     Checks.notNull(flow, "flow");
     Checks.notNull(ruleDescription, "ruleDescription");
@@ -120,6 +146,12 @@ public record FlowExplanation(
    * matches deny 127.0.0.64/26 of frontend partner}); nothing is hashed and no backend is a
    * candidate, and {@link #toString()} starts with that detail.
    *
+   * @param flow the flow asked about
+   * @param rule the rule whose frontend refuses it, or null when the refusal comes before any rule
+   * @param ruleDescription what the rule is and where it listens
+   * @param refusal the frontend's answer
+   * @return the explanation: no hashed fields, no candidates, {@code refusal} as both the answer
+   *     and the fresh pick
    * @throws IllegalArgumentException if {@code refusal} is not a {@code REFUSED_BY_FRONTEND} answer
    */
   public static FlowExplanation refusedByFrontend(
@@ -133,12 +165,12 @@ public record FlowExplanation(
         flow, rule, ruleDescription, null, List.of(), 0, null, List.of(), refusal, false, refusal);
   }
 
-  /** Returns whether the frontend refuses the flow before any backend is chosen. */
+  /** {@return whether the frontend refuses the flow before any backend is chosen} */
   public boolean refusedByFrontend() {
     return selection.status() == Selection.Status.REFUSED_BY_FRONTEND;
   }
 
-  /** Returns the backends left out, with their reasons. */
+  /** {@return the backends left out, with their reasons} */
   public List<Candidate> excluded() {
     return candidates.stream().filter(c -> !c.eligible()).toList();
   }

@@ -42,7 +42,17 @@ public record FlowKey(
   /** The low word of an IPv4-mapped IPv6 address before the IPv4 bits: {@code ::ffff:0:0}. */
   private static final long IPV4_MAPPED_PREFIX = 0x0000_FFFF_0000_0000L;
 
-  /** Validates the ports. */
+  /**
+   * Validates the ports.
+   *
+   * @param sourceHigh the high 64 bits of the source address
+   * @param sourceLow the low 64 bits of the source address
+   * @param sourcePort the source port, 0-65535
+   * @param destinationHigh the high 64 bits of the destination address
+   * @param destinationLow the low 64 bits of the destination address
+   * @param destinationPort the destination port, 0-65535
+   * @param protocol the protocol
+   */
   public FlowKey {
     Checks.range("sourcePort", sourcePort, 0, 65535);
     Checks.range("destinationPort", destinationPort, 0, 65535);
@@ -52,6 +62,13 @@ public record FlowKey(
   /**
    * Returns an IPv4 flow; addresses are the 32 bits in network order ({@code 127.0.0.1} is {@code
    * 0x7f000001}).
+   *
+   * @param source the source IPv4 address, 32 bits in network order
+   * @param sourcePort the source port, 0-65535
+   * @param destination the destination IPv4 address, 32 bits in network order
+   * @param destinationPort the destination port, 0-65535
+   * @param protocol TCP or UDP
+   * @return the flow, its addresses held as IPv4-mapped IPv6
    */
   public static FlowKey ipv4(
       int source, int sourcePort, int destination, int destinationPort, Protocol protocol) {
@@ -65,7 +82,18 @@ public record FlowKey(
         protocol);
   }
 
-  /** Returns an IPv6 flow from the addresses' high and low 64 bits. */
+  /**
+   * Returns an IPv6 flow from the addresses' high and low 64 bits.
+   *
+   * @param sourceHigh the high 64 bits of the source address
+   * @param sourceLow the low 64 bits of the source address
+   * @param sourcePort the source port, 0-65535
+   * @param destinationHigh the high 64 bits of the destination address
+   * @param destinationLow the low 64 bits of the destination address
+   * @param destinationPort the destination port, 0-65535
+   * @param protocol TCP or UDP
+   * @return the flow
+   */
   public static FlowKey ipv6(
       long sourceHigh,
       long sourceLow,
@@ -87,6 +115,10 @@ public record FlowKey(
   /**
    * Returns the flow from {@code source} to {@code destination}.
    *
+   * @param protocol TCP or UDP
+   * @param source the resolved source address and port
+   * @param destination the resolved destination address and port
+   * @return the flow
    * @throws IllegalArgumentException if an address is unresolved
    */
   public static FlowKey of(
@@ -101,7 +133,16 @@ public record FlowKey(
         destination.getPort());
   }
 
-  /** Returns the flow from {@code source}:{@code sourcePort} to the destination. */
+  /**
+   * Returns the flow from {@code source}:{@code sourcePort} to the destination.
+   *
+   * @param protocol TCP or UDP
+   * @param source the source address, IPv4 or IPv6
+   * @param sourcePort the source port, 0-65535
+   * @param destination the destination address, IPv4 or IPv6
+   * @param destinationPort the destination port, 0-65535
+   * @return the flow
+   */
   public static FlowKey of(
       Protocol protocol,
       InetAddress source,
@@ -144,7 +185,7 @@ public record FlowKey(
     return v;
   }
 
-  /** Returns whether both addresses are IPv4 (IPv4-mapped). */
+  /** {@return whether both addresses are IPv4 (IPv4-mapped)} */
   public boolean isIpv4() {
     return isMapped(sourceHigh, sourceLow) && isMapped(destinationHigh, destinationLow);
   }
@@ -153,27 +194,27 @@ public record FlowKey(
     return high == 0 && (low & 0xFFFF_FFFF_0000_0000L) == IPV4_MAPPED_PREFIX;
   }
 
-  /** Returns the source address; allocates, so it is not for the data path. */
+  /** {@return the source address} It allocates, so it is not for the data path. */
   public InetAddress sourceAddress() {
     return address(sourceHigh, sourceLow);
   }
 
-  /** Returns the destination address; allocates, so it is not for the data path. */
+  /** {@return the destination address} It allocates, so it is not for the data path. */
   public InetAddress destinationAddress() {
     return address(destinationHigh, destinationLow);
   }
 
-  /** Returns the source socket address; allocates, so it is not for the data path. */
+  /** {@return the source socket address} It allocates, so it is not for the data path. */
   public InetSocketAddress source() {
     return new InetSocketAddress(sourceAddress(), sourcePort);
   }
 
-  /** Returns the destination socket address; allocates, so it is not for the data path. */
+  /** {@return the destination socket address} It allocates, so it is not for the data path. */
   public InetSocketAddress destination() {
     return new InetSocketAddress(destinationAddress(), destinationPort);
   }
 
-  /** Returns the flow of the opposite direction, from destination to source. */
+  /** {@return the flow of the opposite direction, from destination to source} */
   public FlowKey reversed() {
     return new FlowKey(
         destinationHigh,

@@ -20,7 +20,12 @@ import java.net.InetAddress;
  */
 public record Frontend(String name, InetAddress address) {
 
-  /** Validates the name. */
+  /**
+   * Validates the name.
+   *
+   * @param name the frontend's name, unique in a configuration
+   * @param address its IP address
+   */
   public Frontend {
     Checks.name("name", name);
     Checks.notNull(address, "address");
@@ -30,13 +35,17 @@ public record Frontend(String name, InetAddress address) {
    * Returns a frontend named {@code name} at the IP literal {@code address}; host names are
    * refused, never resolved.
    *
+   * @param name the frontend's name: 1-64 characters of {@code [A-Za-z0-9._:-]}, starting with a
+   *     letter or digit
+   * @param address an IPv4 or IPv6 literal, or {@code 0.0.0.0} or {@code ::} for any address
+   * @return the frontend
    * @throws IllegalArgumentException if the name or the address is invalid
    */
   public static Frontend of(String name, String address) {
     return new Frontend(name, Checks.ipLiteral("address", address));
   }
 
-  /** Returns whether the address is the wildcard that matches any destination address. */
+  /** {@return whether the address is the wildcard that matches any destination address} */
   public boolean isWildcard() {
     return address.isAnyLocalAddress();
   }

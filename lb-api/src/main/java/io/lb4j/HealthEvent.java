@@ -28,7 +28,18 @@ public record HealthEvent(
     String cause,
     ProbeResult lastResult) {
 
-  /** Validates the event. */
+  /**
+   * Validates the event.
+   *
+   * @param time when it changed
+   * @param rule the rule's name
+   * @param backendId the backend's id
+   * @param from the state before
+   * @param to the state after
+   * @param cause why, in words
+   * @param lastResult the probe result that caused it, or null when no probe did (override, passive
+   *     ejection)
+   */
   public HealthEvent {
     Checks.notNull(time, "time");
     Checks.notNull(rule, "rule");

@@ -81,7 +81,24 @@ public record HealthProbe(
   private static final java.util.regex.Pattern HOST =
       java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?");
 
-  /** Validates the probe and copies the status list. */
+  /**
+   * Validates the probe and copies the status list.
+   *
+   * @param name the probe's name, unique in a configuration
+   * @param protocol TCP, HTTP or HTTPS
+   * @param port the probed port, or 0 for the backend's data port
+   * @param path the HTTP(S) request path, starting with '/'
+   * @param interval time between the starts of two probes of one backend
+   * @param timeout how long one probe may take, at most the interval
+   * @param healthyThreshold successes in a row that make a backend healthy, 1-100
+   * @param unhealthyThreshold failures in a row that make a backend unhealthy, 1-100
+   * @param expectedStatuses the HTTP statuses that count as healthy
+   * @param host the host name sent as HTTP {@code Host} and as TLS SNI, or null to send the
+   *     backend's IP address as Host and no SNI
+   * @param jitterPercent how far each interval varies at random, 0-50 percent either way
+   * @param initialState {@link HealthState#UNKNOWN} (no new flows until the first passing probe) or
+   *     {@link HealthState#HEALTHY} (new flows until probes fail)
+   */
   public HealthProbe {
     Checks.name("name", name);
     Checks.notNull(protocol, "protocol");
@@ -119,17 +136,35 @@ public record HealthProbe(
     }
   }
 
-  /** Returns a builder for a probe named {@code name}, with the defaults above. */
+  /**
+   * Returns a builder for a probe named {@code name}, with the defaults above.
+   *
+   * @param name the probe's name: 1-64 characters of {@code [A-Za-z0-9._:-]}, starting with a
+   *     letter or digit
+   * @return a builder with the defaults
+   */
   public static Builder builder(String name) {
     return new Builder(name);
   }
 
-  /** Returns a TCP probe named {@code name} of the backends' data port, with the defaults. */
+  /**
+   * Returns a TCP probe named {@code name} of the backends' data port, with the defaults.
+   *
+   * @param name the probe's name: 1-64 characters of {@code [A-Za-z0-9._:-]}, starting with a
+   *     letter or digit
+   * @return a TCP connect probe every 5 s with a 5 s timeout, 2 passes to healthy and 3 failures to
+   *     unhealthy
+   */
   public static HealthProbe tcp(String name) {
     return builder(name).build();
   }
 
-  /** Returns whether {@code status} counts as healthy. */
+  /**
+   * Returns whether {@code status} counts as healthy.
+   *
+   * @param status an HTTP status code
+   * @return true if one of the expected status ranges contains {@code status}
+   */
   public boolean isExpected(int status) {
     for (StatusRange r : expectedStatuses) {
       if (r.contains(status)) {
@@ -139,7 +174,7 @@ public record HealthProbe(
     return false;
   }
 
-  /** Returns a builder initialised from this probe. */
+  /** {@return a builder initialised from this probe} */
   public Builder toBuilder() {
     return new Builder(name)
         .protocol(protocol)
@@ -179,67 +214,123 @@ public record HealthProbe(
       this.name = Checks.name("name", name);
     }
 
-    /** Sets the protocol; TCP by default. */
+    /**
+     * Sets the protocol; TCP by default.
+     *
+     * @param protocol TCP (connect), HTTP or HTTPS (a GET whose status is checked)
+     * @return this builder
+     */
     public Builder protocol(ProbeProtocol protocol) {
       this.protocol = Checks.notNull(protocol, "protocol");
       return this;
     }
 
-    /** Sets the probed port, or 0 (the default) for each backend's data port. */
+    /**
+     * Sets the probed port, or 0 (the default) for each backend's data port.
+     *
+     * @param port the probed port, 0-65535; 0 probes each backend's data port
+     * @return this builder
+     */
     public Builder port(int port) {
       this.port = Checks.range("port", port, 0, 65535);
       return this;
     }
 
-    /** Sets the HTTP(S) path; {@code /} by default. */
+    /**
+     * Sets the HTTP(S) path; {@code /} by default.
+     *
+     * @param path the request path: starts with {@code /}, no spaces or control characters (checked
+     *     by {@link #build()})
+     * @return this builder
+     */
     public Builder path(String path) {
       this.path = Checks.notNull(path, "path");
       return this;
     }
 
-    /** Sets the interval; 5 s by default. */
+    /**
+     * Sets the interval; 5 s by default.
+     *
+     * @param interval the time between the starts of two probes of one backend; above 0
+     * @return this builder
+     */
     public Builder interval(Duration interval) {
       this.interval = Checks.positive("interval", interval);
       return this;
     }
 
-    /** Sets the timeout; 5 s by default. */
+    /**
+     * Sets the timeout; 5 s by default.
+     *
+     * @param timeout how long one probe may take; above 0 and at most the interval
+     * @return this builder
+     */
     public Builder timeout(Duration timeout) {
       this.timeout = Checks.positive("timeout", timeout);
       return this;
     }
 
-    /** Sets the successes in a row that make a backend healthy; 2 by default. */
+    /**
+     * Sets the successes in a row that make a backend healthy; 2 by default.
+     *
+     * @param threshold successes in a row, 1-100
+     * @return this builder
+     */
     public Builder healthyThreshold(int threshold) {
       this.healthyThreshold = Checks.range("healthyThreshold", threshold, 1, MAX_THRESHOLD);
       return this;
     }
 
-    /** Sets the failures in a row that make a backend unhealthy; 3 by default. */
+    /**
+     * Sets the failures in a row that make a backend unhealthy; 3 by default.
+     *
+     * @param threshold failures in a row, 1-100
+     * @return this builder
+     */
     public Builder unhealthyThreshold(int threshold) {
       this.unhealthyThreshold = Checks.range("unhealthyThreshold", threshold, 1, MAX_THRESHOLD);
       return this;
     }
 
-    /** Sets the expected statuses from a list such as {@code "200,300-399"}; 200 by default. */
+    /**
+     * Sets the expected statuses from a list such as {@code "200,300-399"}; 200 by default.
+     *
+     * @param spec comma-separated statuses and ranges of statuses, 100-599
+     * @return this builder
+     */
     public Builder expectedStatuses(String spec) {
       this.expectedStatuses = StatusRange.parseList(spec);
       return this;
     }
 
-    /** Sets the expected statuses. */
+    /**
+     * Sets the expected statuses.
+     *
+     * @param statuses the status ranges, at least one; copied
+     * @return this builder
+     */
     public Builder expectedStatuses(List<StatusRange> statuses) {
       this.expectedStatuses = List.copyOf(Checks.notNull(statuses, "expectedStatuses"));
       return this;
     }
 
-    /** Sets the host name for HTTP {@code Host} and TLS SNI, or null (the default) for none. */
+    /**
+     * Sets the host name for HTTP {@code Host} and TLS SNI, or null (the default) for none.
+     *
+     * @param host a DNS host name such as {@code web.example.com}, or null
+     * @return this builder
+     */
     public Builder host(String host) {
       this.host = host;
       return this;
     }
 
-    /** Sets the jitter in percent of the interval, 0-50; 10 by default. */
+    /**
+     * Sets the jitter in percent of the interval, 0-50; 10 by default.
+     *
+     * @param percent how far each interval varies at random, 0-50 percent either way
+     * @return this builder
+     */
     public Builder jitterPercent(int percent) {
       this.jitterPercent = Checks.range("jitterPercent", percent, 0, MAX_JITTER_PERCENT);
       return this;
@@ -249,6 +340,9 @@ public record HealthProbe(
      * Sets the state of a backend before its first probe: {@link HealthState#UNKNOWN}, the default,
      * gives it no new flows until a probe passes; {@link HealthState#HEALTHY} gives it flows until
      * probes fail.
+     *
+     * @param state {@link HealthState#UNKNOWN} or {@link HealthState#HEALTHY}
+     * @return this builder
      */
     public Builder initialState(HealthState state) {
       this.initialState = Checks.notNull(state, "initialState");
@@ -258,6 +352,7 @@ public record HealthProbe(
     /**
      * Returns the probe.
      *
+     * @return the probe
      * @throws IllegalArgumentException if the timeout exceeds the interval, or the path is invalid
      */
     public HealthProbe build() {

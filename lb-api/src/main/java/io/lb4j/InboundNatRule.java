@@ -40,7 +40,19 @@ public record InboundNatRule(
     boolean tcpReset)
     implements Rule {
 
-  /** Validates the rule. */
+  /**
+   * Validates the rule.
+   *
+   * @param name the rule's name, unique in a configuration
+   * @param frontend the name of the frontend it listens on
+   * @param protocol TCP or UDP
+   * @param frontendPort the port it listens on, 1-65535
+   * @param backendPool the name of the pool holding the backend
+   * @param backend the id of the backend in that pool
+   * @param backendPort the backend's port, 1-65535
+   * @param idleTimeout how long a flow may be idle before it is forgotten
+   * @param tcpReset whether a flow that idles out is reset rather than dropped silently
+   */
   public InboundNatRule {
     Checks.name("name", name);
     Checks.name("frontend", frontend);
@@ -52,7 +64,13 @@ public record InboundNatRule(
     LoadBalancingRule.checkIdleTimeout(idleTimeout);
   }
 
-  /** Returns a builder for a NAT rule named {@code name}. */
+  /**
+   * Returns a builder for a NAT rule named {@code name}.
+   *
+   * @param name the rule's name: 1-64 characters of {@code [A-Za-z0-9._:-]}, starting with a letter
+   *     or digit
+   * @return a builder with the defaults; the frontend, frontend port, pool and backend must be set
+   */
   public static Builder builder(String name) {
     return new Builder(name);
   }
@@ -78,49 +96,90 @@ public record InboundNatRule(
       this.name = Checks.name("name", name);
     }
 
-    /** Sets the name of the frontend; required. */
+    /**
+     * Sets the name of the frontend; required.
+     *
+     * @param frontend the name of a frontend of the configuration
+     * @return this builder
+     */
     public Builder frontend(String frontend) {
       this.frontend = Checks.name("frontend", frontend);
       return this;
     }
 
-    /** Sets the protocol; TCP by default. */
+    /**
+     * Sets the protocol; TCP by default.
+     *
+     * @param protocol TCP or UDP
+     * @return this builder
+     */
     public Builder protocol(Protocol protocol) {
       this.protocol = Checks.notNull(protocol, "protocol");
       return this;
     }
 
-    /** Sets the frontend port; required. */
+    /**
+     * Sets the frontend port; required.
+     *
+     * @param port the port the rule listens on, 1-65535
+     * @return this builder
+     */
     public Builder frontendPort(int port) {
       this.frontendPort = Checks.port("frontendPort", port);
       return this;
     }
 
-    /** Sets the name of the pool holding the backend; required. */
+    /**
+     * Sets the name of the pool holding the backend; required.
+     *
+     * @param pool the name of a pool of the configuration
+     * @return this builder
+     */
     public Builder backendPool(String pool) {
       this.backendPool = Checks.name("backendPool", pool);
       return this;
     }
 
-    /** Sets the id of the backend; required. */
+    /**
+     * Sets the id of the backend; required.
+     *
+     * @param backendId the id of a backend of that pool
+     * @return this builder
+     */
     public Builder backend(String backendId) {
       this.backend = Checks.name("backend", backendId);
       return this;
     }
 
-    /** Sets the backend port; the frontend port by default. */
+    /**
+     * Sets the backend port; the frontend port by default.
+     *
+     * @param port the backend's port, 1-65535
+     * @return this builder
+     */
     public Builder backendPort(int port) {
       this.backendPort = Checks.port("backendPort", port);
       return this;
     }
 
-    /** Sets the idle timeout, up to 7 days; 4 minutes by default. */
+    /**
+     * Sets the idle timeout, up to 7 days; 4 minutes by default.
+     *
+     * @param idleTimeout how long a flow may be idle before it is forgotten: above 0, up to 7 days
+     * @return this builder
+     */
     public Builder idleTimeout(Duration idleTimeout) {
       this.idleTimeout = LoadBalancingRule.checkIdleTimeout(idleTimeout);
       return this;
     }
 
-    /** Sets whether a flow that idles out is reset; false by default. */
+    /**
+     * Sets whether a flow that idles out is reset; false by default.
+     *
+     * @param tcpReset true to reset both sides (RST) when a flow idles out, false to forget it
+     *     silently
+     * @return this builder
+     */
     public Builder tcpReset(boolean tcpReset) {
       this.tcpReset = tcpReset;
       return this;
@@ -129,6 +188,7 @@ public record InboundNatRule(
     /**
      * Returns the rule.
      *
+     * @return the rule; the backend port is the frontend port unless set
      * @throws IllegalArgumentException if a required setting was not set
      */
     public InboundNatRule build() {

@@ -39,6 +39,9 @@ public final class IpLiteral {
   /**
    * Returns the address {@code literal} spells.
    *
+   * @param literal a dotted quad such as {@code 127.0.0.2} or an IPv6 literal such as {@code ::1},
+   *     without brackets; no host name, nothing is resolved
+   * @return the address
    * @throws IllegalArgumentException naming the value if it is not a strict IPv4 or IPv6 literal
    */
   public static InetAddress parse(String literal) {
@@ -204,6 +207,8 @@ public final class IpLiteral {
    * the first such run on a tie) — {@code ::1}, not {@code 0:0:0:0:0:0:0:1}. A scope is not
    * printed.
    *
+   * @param address an IPv4 or IPv6 address
+   * @return the address as text, such as {@code 127.0.0.2} or {@code ::1}
    * @throws NullPointerException if {@code address} is null
    */
   public static String format(java.net.InetAddress address) {
@@ -250,6 +255,9 @@ public final class IpLiteral {
   /**
    * Returns {@code address:port} as people write it: {@code 127.0.0.2:8080}, {@code [::1]:8080}.
    *
+   * @param address an IPv4 or IPv6 address
+   * @param port the port
+   * @return the text, IPv6 in brackets
    * @throws NullPointerException if {@code address} is null
    */
   public static String format(java.net.InetAddress address, int port) {
@@ -257,7 +265,12 @@ public final class IpLiteral {
     return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
   }
 
-  /** Returns {@code address} as {@link #format(java.net.InetAddress, int)} does. */
+  /**
+   * Returns {@code address} as {@link #format(java.net.InetAddress, int)} does.
+   *
+   * @param address an address and port; its host name, if it has one, is not printed
+   * @return the text, IPv6 in brackets
+   */
   public static String format(java.net.InetSocketAddress address) {
     Checks.notNull(address, "address");
     return address.getAddress() == null

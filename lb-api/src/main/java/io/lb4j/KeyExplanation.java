@@ -37,7 +37,17 @@ public record KeyExplanation(
     List<Candidate> candidates,
     Selection selection) {
 
-  /** Validates the fields and copies the list. */
+  /**
+   * Validates the fields and copies the list.
+   *
+   * @param rule the rule asked about
+   * @param ruleDescription what the rule is, or why it is not defined
+   * @param key the key as written: a number, a quoted string, or bytes in hex
+   * @param hash the key's hash, as the selector is given it
+   * @param algorithm the rule's selection algorithm, or null for an inbound NAT rule or no rule
+   * @param candidates every backend of the rule's pool with its state and flows plus leases held
+   * @param selection the answer {@link LoadBalancer#pickByKey} gives now
+   */
   public KeyExplanation {
     Checks.notNull(rule, "rule");
     Checks.notNull(ruleDescription, "ruleDescription");
@@ -46,12 +56,17 @@ public record KeyExplanation(
     candidates = List.copyOf(candidates);
   }
 
-  /** Returns the backends left out, with their reasons. */
+  /** {@return the backends left out, with their reasons} */
   public List<Candidate> excluded() {
     return candidates.stream().filter(c -> !c.eligible()).toList();
   }
 
-  /** Returns {@code bytes} in lower-case hex, at most 64 bytes of it, as {@code 0x0a0b...}. */
+  /**
+   * Returns {@code bytes} in lower-case hex, at most 64 bytes of it, as {@code 0x0a0b...}.
+   *
+   * @param bytes the bytes, not null; only the first 64 are printed, followed by the total length
+   * @return the hex text, such as {@code 0x0a0b}
+   */
   public static String hex(byte[] bytes) {
     Checks.notNull(bytes, "key");
     StringBuilder sb = new StringBuilder("0x");

@@ -35,23 +35,27 @@ import java.net.InetSocketAddress;
  */
 public interface Lease extends AutoCloseable {
 
-  /** Returns the answer the lease was granted on: the backend and target, or why there is none. */
+  /** {@return the answer the lease was granted on: the backend and target, or why there is none} */
   Selection selection();
 
-  /** Returns whether a backend was chosen: {@code selection().isSelected()}. */
+  /**
+   * Returns whether a backend was chosen: {@code selection().isSelected()}.
+   *
+   * @return true if a backend was chosen, even if the lease has ended since
+   */
   default boolean isGranted() {
     return selection().isSelected();
   }
 
-  /** Returns the rule the lease was taken on. */
+  /** {@return the rule the lease was taken on} */
   String rule();
 
-  /** Returns the backend held, or null when the lease was granted nothing. */
+  /** {@return the backend held, or null when the lease was granted nothing} */
   default Backend backend() {
     return selection().backend();
   }
 
-  /** Returns the address to connect to, or null when the lease was granted nothing. */
+  /** {@return the address to connect to, or null when the lease was granted nothing} */
   default InetSocketAddress target() {
     return selection().target();
   }
@@ -59,19 +63,23 @@ public interface Lease extends AutoCloseable {
   /**
    * Returns the hash the backend was chosen by: the key's ({@link LoadBalancer#keyHash}), a random
    * one for a lease taken without a key, the flow's for a flow lease.
+   *
+   * @return the 64-bit hash the selector was given
    */
   long hash();
 
-  /** Returns the flow of a lease taken with {@link LoadBalancer#lease(FlowKey)}, else null. */
+  /** {@return the flow of a lease taken with {@link LoadBalancer#lease(FlowKey)}, else null} */
   FlowKey flow();
 
-  /** Returns whether the lease holds its backend: granted, not closed and not ended. */
+  /** {@return whether the lease holds its backend: granted, not closed and not ended} */
   boolean isActive();
 
   /**
    * Returns why the lease stopped holding its backend — {@code "closed"}, or the balancer's reason
    * ({@code "backend DISABLED"}, {@code "backend unhealthy for the rule's drain timeout (5m)"}) —
    * or null while it is active.
+   *
+   * @return the reason, or null while the lease is active
    */
   String endReason();
 
@@ -84,6 +92,8 @@ public interface Lease extends AutoCloseable {
    * to whatever holds the lease keeps the lease reachable, and then a lease dropped without {@code
    * close()} cannot be found. Refer to the connection through a {@link java.lang.ref.WeakReference}
    * (lb4j's connectors do).
+   *
+   * @param callback receives the reason; quick, non-blocking, and holding the connection weakly
    */
   void onEnded(java.util.function.Consumer<String> callback);
 

@@ -40,12 +40,18 @@ public interface LoadBalancer extends AutoCloseable {
   /**
    * Returns the backend for {@code flow}: the one it is pinned to if the flow is known, else a
    * fresh pick that is recorded. Allocates nothing for a known flow.
+   *
+   * @param flow the flow's 5-tuple; its destination picks the rule
+   * @return the backend and target, or a typed refusal (no rule, no backend, flow table full)
    */
   Selection select(FlowKey flow);
 
   /**
    * Returns the backend a new flow {@code flow} would get now, without recording the flow or
    * counting it as load. Allocates nothing.
+   *
+   * @param flow the flow's 5-tuple; its destination picks the rule
+   * @return the answer {@link #select} would give the flow now, or a typed refusal
    */
   Selection pick(FlowKey flow);
 
@@ -56,6 +62,9 @@ public interface LoadBalancer extends AutoCloseable {
    * little-endian bytes with the balancer's seed, so a {@code long} key and {@link
    * #keyHash(byte[])} of those bytes hash alike, and balancers with the same seed agree. Allocates
    * nothing.
+   *
+   * @param key the application's key, such as a user or shard id
+   * @return the 64-bit hash {@link #pickByKeyHash} and {@link #leaseByKeyHash} take
    */
   long keyHash(long key);
 
@@ -64,6 +73,8 @@ public interface LoadBalancer extends AutoCloseable {
    * balancer's seed (an unpaired surrogate counts as {@code '?'}), computed without allocating, so
    * a {@code String} key and its UTF-8 bytes pick alike.
    *
+   * @param key the key's characters, not null
+   * @return the 64-bit hash {@link #pickByKeyHash} and {@link #leaseByKeyHash} take
    * @throws NullPointerException if {@code key} is null
    */
   long keyHash(CharSequence key);
@@ -71,6 +82,8 @@ public interface LoadBalancer extends AutoCloseable {
   /**
    * Returns the hash of application key {@code key}: XXH64 of the bytes with the balancer's seed.
    *
+   * @param key the key's bytes, not null; read, not kept
+   * @return the 64-bit hash {@link #pickByKeyHash} and {@link #leaseByKeyHash} take
    * @throws NullPointerException if {@code key} is null
    */
   long keyHash(byte[] key);
@@ -81,20 +94,42 @@ public interface LoadBalancer extends AutoCloseable {
    * bounded load), recording nothing. Schedulers that ignore hashes (round robin, least
    * connections, power of two choices) answer as for any new flow. A rule that is not defined
    * answers {@link Selection.Status#NO_RULE}. Allocates nothing for a defined rule.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param keyHash the key's hash, from {@link #keyHash}
+   * @return the backend and target, or a typed refusal
    */
   Selection pickByKeyHash(String rule, long keyHash);
 
-  /** Returns {@code pickByKeyHash(rule, keyHash(key))}: no allocation. */
+  /**
+   * Returns {@code pickByKeyHash(rule, keyHash(key))}: no allocation.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key
+   * @return the backend and target, or a typed refusal
+   */
   default Selection pickByKey(String rule, long key) {
     return pickByKeyHash(rule, keyHash(key));
   }
 
-  /** Returns {@code pickByKeyHash(rule, keyHash(key))}: no allocation. */
+  /**
+   * Returns {@code pickByKeyHash(rule, keyHash(key))}: no allocation.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key, not null
+   * @return the backend and target, or a typed refusal
+   */
   default Selection pickByKey(String rule, CharSequence key) {
     return pickByKeyHash(rule, keyHash(key));
   }
 
-  /** Returns {@code pickByKeyHash(rule, keyHash(key))}. */
+  /**
+   * Returns {@code pickByKeyHash(rule, keyHash(key))}.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key, not null
+   * @return the backend and target, or a typed refusal
+   */
   default Selection pickByKey(String rule, byte[] key) {
     return pickByKeyHash(rule, keyHash(key));
   }
@@ -103,6 +138,9 @@ public interface LoadBalancer extends AutoCloseable {
    * Returns the backend rule {@code rule} gives a request without a key: its scheduler's next pick
    * (round robin, least connections, ...), or for a hashing algorithm a pick by a random hash,
    * which spreads by weight. Records nothing.
+   *
+   * @param rule the name of a load-balancing rule
+   * @return the backend and target, or a typed refusal
    */
   Selection pickAny(String rule);
 
@@ -113,6 +151,15 @@ public interface LoadBalancer extends AutoCloseable {
    * tried, in the order {@link #reselect(FlowKey, int, String[], int)} offers them. A lease that
    * could be granted nothing says why in its {@link Lease#selection()}.
    *
+   * @param rule the name of a load-balancing rule
+   * @param keyHash the key's hash, from {@link #keyHash}, or the {@link Lease#hash()} of the first
+   *     attempt's lease
+   * @param attempt the number of connect attempts already made: 0 for the first
+   * @param tried the ids of the backends whose connects failed, in the first {@code triedCount}
+   *     elements; read, not kept
+   * @param triedCount how many elements of {@code tried} are used
+   * @return a lease on the chosen backend, or a lease granted nothing that says why; close it when
+   *     the connection ends
    * @throws IllegalArgumentException if {@code attempt} is negative or {@code triedCount} is
    *     outside 0 to {@code tried.length}
    */
@@ -120,6 +167,10 @@ public interface LoadBalancer extends AutoCloseable {
 
   /**
    * Returns a lease on the backend of {@code key}: {@code leaseByKeyHash(rule, keyHash(key), ...)}.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key
+   * @return a lease on the chosen backend, or a lease granted nothing that says why
    */
   default Lease leaseByKey(String rule, long key) {
     return leaseByKeyHash(rule, keyHash(key), 0, new String[0], 0);
@@ -127,6 +178,10 @@ public interface LoadBalancer extends AutoCloseable {
 
   /**
    * Returns a lease on the backend of {@code key}: {@code leaseByKeyHash(rule, keyHash(key), ...)}.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key, not null
+   * @return a lease on the chosen backend, or a lease granted nothing that says why
    */
   default Lease leaseByKey(String rule, CharSequence key) {
     return leaseByKeyHash(rule, keyHash(key), 0, new String[0], 0);
@@ -134,6 +189,10 @@ public interface LoadBalancer extends AutoCloseable {
 
   /**
    * Returns a lease on the backend of {@code key}: {@code leaseByKeyHash(rule, keyHash(key), ...)}.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key, not null
+   * @return a lease on the chosen backend, or a lease granted nothing that says why
    */
   default Lease leaseByKey(String rule, byte[] key) {
     return leaseByKeyHash(rule, keyHash(key), 0, new String[0], 0);
@@ -143,6 +202,9 @@ public interface LoadBalancer extends AutoCloseable {
    * Returns a lease on the backend rule {@code rule} gives a connection without a key, as {@link
    * #pickAny} picks it; its {@link Lease#hash()} is the random hash a retry passes to {@link
    * #leaseByKeyHash}.
+   *
+   * @param rule the name of a load-balancing rule
+   * @return a lease on the chosen backend, or a lease granted nothing that says why
    */
   Lease lease(String rule);
 
@@ -151,23 +213,42 @@ public interface LoadBalancer extends AutoCloseable {
    * proxied flow is (explain, the flow count and the drain see it), and closing the lease is {@link
    * #flowClosed}. For a client that binds its local port before connecting, so its 5-tuple is
    * known.
+   *
+   * @param flow the connection's 5-tuple, its local port already bound
+   * @return a lease on the flow's backend, or a lease granted nothing that says why
    */
   Lease lease(FlowKey flow);
 
   /**
    * Explains where {@code key} goes in rule {@code rule} and why: the key and its hash, the
    * candidates with every backend left out and its reason, and the answer {@link #pickByKey} gives.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key
+   * @return the explanation; for an undefined rule, one that says so
    */
   default KeyExplanation explainKey(String rule, long key) {
     return explainKeyHash(rule, Long.toString(key), keyHash(key));
   }
 
-  /** Explains where {@code key} goes in rule {@code rule}, as {@link #explainKey(String, long)}. */
+  /**
+   * Explains where {@code key} goes in rule {@code rule}, as {@link #explainKey(String, long)}.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key, not null
+   * @return the explanation; for an undefined rule, one that says so
+   */
   default KeyExplanation explainKey(String rule, CharSequence key) {
     return explainKeyHash(rule, "\"" + key + "\"", keyHash(key));
   }
 
-  /** Explains where {@code key} goes in rule {@code rule}, as {@link #explainKey(String, long)}. */
+  /**
+   * Explains where {@code key} goes in rule {@code rule}, as {@link #explainKey(String, long)}.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param key the application's key, not null
+   * @return the explanation; for an undefined rule, one that says so
+   */
   default KeyExplanation explainKey(String rule, byte[] key) {
     return explainKeyHash(rule, KeyExplanation.hex(key), keyHash(key));
   }
@@ -175,6 +256,11 @@ public interface LoadBalancer extends AutoCloseable {
   /**
    * Explains where the key {@code keyText}, of hash {@code keyHash}, goes in rule {@code rule}.
    * Records nothing.
+   *
+   * @param rule the name of a load-balancing rule
+   * @param keyText the key as the explanation shows it
+   * @param keyHash the key's hash, from {@link #keyHash}
+   * @return the explanation; for an undefined rule, one that says so
    */
   KeyExplanation explainKeyHash(String rule, String keyText, long keyHash);
 
@@ -186,6 +272,9 @@ public interface LoadBalancer extends AutoCloseable {
    * flow's, as Envoy does for retries. The answer may be the same backend; a caller that wants
    * another tries the next attempt. Allocates nothing but the flow table's entry.
    *
+   * @param flow the flow whose connect failed
+   * @param attempt the retry number, 1 for the first retry
+   * @return the backend and target for the retry, or a typed refusal
    * @throws IllegalArgumentException if {@code attempt} is below 1
    */
   Selection reselect(FlowKey flow, int attempt);
@@ -203,6 +292,12 @@ public interface LoadBalancer extends AutoCloseable {
    * the first untried backend or the first refusal; when every draw named a tried backend it
    * forgets the flow and answers a refusal.
    *
+   * @param flow the flow whose connects failed
+   * @param attempt the number of connect attempts already made, 1 or more
+   * @param tried the ids of the backends whose connects failed, in the first {@code triedCount}
+   *     elements; read, not kept
+   * @param triedCount how many elements of {@code tried} are used
+   * @return an untried backend and its target, or a typed refusal
    * @throws IllegalArgumentException if {@code attempt} is below 1 or {@code triedCount} is outside
    *     0 to {@code tried.length}
    */
@@ -233,15 +328,24 @@ public interface LoadBalancer extends AutoCloseable {
         rule + ": 16 draws named only the " + triedCount + " backends this flow tried");
   }
 
-  /** Forgets {@code flow}, as when its connection closes; returns whether it was known. */
+  /**
+   * Forgets {@code flow}, as when its connection closes; returns whether it was known.
+   *
+   * @param flow the flow's 5-tuple, as given to {@link #select}
+   * @return true if the flow was in the flow table
+   */
   boolean flowClosed(FlowKey flow);
 
-  /** Returns the number of flows in the flow table. */
+  /** {@return the number of flows in the flow table} */
   long activeFlows();
 
   /**
    * Returns the number of recorded flows of rule {@code rule} on backend {@code backendId}.
    *
+   * @param rule the name of a load-balancing rule
+   * @param backendId the id of a backend of the rule's pool
+   * @return the flows and leases of the rule counted on the backend; 0 for a backend not in the
+   *     pool
    * @throws IllegalArgumentException if the rule is not defined
    */
   int activeFlows(String rule, String backendId);
@@ -251,16 +355,19 @@ public interface LoadBalancer extends AutoCloseable {
    * rules, pools and backends that stay keep their health, probe history and flow counts; a rule
    * that is gone answers {@code NO_RULE} to new flows.
    *
+   * @param config the new configuration, validated as a whole before any of it applies
    * @throws NullPointerException if {@code config} is null
    */
   void reconfigure(LoadBalancerConfig config);
 
-  /** Returns the current configuration, with every run-time change applied. */
+  /** {@return the current configuration, with every run-time change applied} */
   LoadBalancerConfig config();
 
   /**
    * Adds {@code backend} to pool {@code pool}, or replaces the backend with the same id.
    *
+   * @param pool the name of a defined pool
+   * @param backend the backend to add
    * @throws IllegalArgumentException if the pool is not defined
    */
   void addBackend(String pool, Backend backend);
@@ -269,6 +376,9 @@ public interface LoadBalancer extends AutoCloseable {
    * Removes backend {@code backendId} from pool {@code pool}: it gets no new flows, its recorded
    * flows continue until they close or idle out. Returns whether it was a member.
    *
+   * @param pool the name of a defined pool
+   * @param backendId the id of the backend to remove
+   * @return true if the backend was a member of the pool
    * @throws IllegalArgumentException if the pool is not defined, or an inbound NAT rule names the
    *     backend
    */
@@ -277,6 +387,9 @@ public interface LoadBalancer extends AutoCloseable {
   /**
    * Sets the weight of backend {@code backendId} in pool {@code pool}.
    *
+   * @param pool the name of a defined pool
+   * @param backendId the id of a backend of the pool
+   * @param weight the new weight, 0 (no new flows) to 65535
    * @throws IllegalArgumentException if the pool or the backend is not defined, or the weight is
    *     outside 0-65535
    */
@@ -285,6 +398,9 @@ public interface LoadBalancer extends AutoCloseable {
   /**
    * Sets the admin state of backend {@code backendId} in pool {@code pool}.
    *
+   * @param pool the name of a defined pool
+   * @param backendId the id of a backend of the pool
+   * @param state the new admin state
    * @throws IllegalArgumentException if the pool or the backend is not defined
    */
   void setAdminState(String pool, String backendId, AdminState state);
@@ -293,6 +409,9 @@ public interface LoadBalancer extends AutoCloseable {
    * Sets the health override of backend {@code backendId} in pool {@code pool}: follow the probes,
    * or force it up or down in every rule that uses the pool.
    *
+   * @param pool the name of a defined pool
+   * @param backendId the id of a backend of the pool
+   * @param override the new health override
    * @throws IllegalArgumentException if the pool or the backend is not defined
    */
   void setHealthOverride(String pool, String backendId, HealthOverride override);
@@ -301,12 +420,18 @@ public interface LoadBalancer extends AutoCloseable {
    * Reports that the data plane could not connect to backend {@code backendId} for a flow of rule
    * {@code rule}: input to passive health ({@link OutlierDetection}). Cheap and non-blocking; an
    * unknown rule or backend is ignored, since a report may race a removal.
+   *
+   * @param rule the name of the rule the flow matched
+   * @param backendId the id of the backend that could not be reached
    */
   void reportConnectFailure(String rule, String backendId);
 
   /**
    * Reports that the data plane connected to backend {@code backendId} for a flow of rule {@code
    * rule}, ending its run of connect failures. Cheap and non-blocking.
+   *
+   * @param rule the name of the rule the flow matched
+   * @param backendId the id of the backend that was reached
    */
   void reportConnectSuccess(String rule, String backendId);
 
@@ -314,6 +439,9 @@ public interface LoadBalancer extends AutoCloseable {
    * Returns the health of backend {@code backendId} for rule {@code rule}, with its recent probe
    * results.
    *
+   * @param rule the name of a load-balancing rule
+   * @param backendId the id of a backend of the rule's pool
+   * @return the backend's health state, override, ejection and recent probe results
    * @throws IllegalArgumentException if the rule is not defined or the backend is not in its pool
    */
   BackendHealth health(String rule, String backendId);
@@ -321,6 +449,8 @@ public interface LoadBalancer extends AutoCloseable {
   /**
    * Returns the health prober's counters: targets, probes completed and failed, lateness; {@link
    * ProberStats#NONE} when no rule has a probe.
+   *
+   * @return the prober's counters, or {@link ProberStats#NONE}
    */
   ProberStats proberStats();
 
@@ -328,6 +458,9 @@ public interface LoadBalancer extends AutoCloseable {
    * Explains where {@code flow} goes and why: the rule, the hashed fields, the candidates, the
    * answer {@link #select} would give, whether it comes from the flow table, and every backend left
    * out with its reason. Records nothing; safe to call for any flow at any time.
+   *
+   * @param flow any 5-tuple
+   * @return the explanation, never null
    */
   FlowExplanation explain(FlowKey flow);
 
@@ -338,6 +471,8 @@ public interface LoadBalancer extends AutoCloseable {
    * flows, rules with no healthy backend, and configuration smells. It connects to each backend's
    * data port once (TCP rules), so it blocks for at most about one connect timeout (1 s, or the
    * probe's timeout when shorter); do not call it on an event loop.
+   *
+   * @return the findings, worst first; empty when nothing is wrong
    */
   Diagnosis diagnose();
 
@@ -349,6 +484,10 @@ public interface LoadBalancer extends AutoCloseable {
    * weights and states change in place), within {@code options}' guard; a failing source leaves the
    * pool as it was. Detach with the returned {@link io.lb4j.discovery.Discovery}'s {@code close()}.
    *
+   * @param pool the name of a defined pool
+   * @param source where the pool's members come from
+   * @param options how often to ask, and the guard against a sudden loss of members
+   * @return the attachment: its status, and {@code close()} to detach
    * @throws IllegalArgumentException if the pool is not defined, already has a source, or an
    *     inbound NAT rule names one of its backends
    */
@@ -357,7 +496,7 @@ public interface LoadBalancer extends AutoCloseable {
       io.lb4j.discovery.MembershipSource source,
       io.lb4j.discovery.DiscoveryOptions options);
 
-  /** Returns the status of every attached source, by pool name. */
+  /** {@return the status of every attached source, by pool name} */
   java.util.List<io.lb4j.discovery.DiscoveryStatus> discoveries();
 
   /**
@@ -367,14 +506,26 @@ public interface LoadBalancer extends AutoCloseable {
    * weight and target. Balancers whose fingerprints are equal pick the same backend for every new
    * flow and key; compare it across instances behind ECMP or DNS ({@code docs/scale-out.md}).
    *
+   * @param rule the name of a load-balancing rule
+   * @return 16 lowercase hex digits
    * @throws IllegalArgumentException if the rule is not defined
    */
   String selectionFingerprint(String rule);
 
-  /** Adds a listener of health changes, ended flows and reconfigurations. */
+  /**
+   * Adds a listener of health changes, ended flows and reconfigurations.
+   *
+   * @param listener the listener: quick, non-blocking and thread-safe, as {@link
+   *     LoadBalancerListener} requires
+   */
   void addListener(LoadBalancerListener listener);
 
-  /** Removes {@code listener}, added before; returns whether it was there. */
+  /**
+   * Removes {@code listener}, added before; returns whether it was there.
+   *
+   * @param listener a listener added before
+   * @return true if the listener was there
+   */
   boolean removeListener(LoadBalancerListener listener);
 
   /**

@@ -30,7 +30,15 @@ public record LoadBalancerConfig(
     List<LoadBalancingRule> loadBalancingRules,
     List<InboundNatRule> inboundNatRules) {
 
-  /** Copies the lists and checks names and cross-references. */
+  /**
+   * Copies the lists and checks names and cross-references.
+   *
+   * @param frontends the frontends
+   * @param pools the backend pools
+   * @param probes the health probes
+   * @param loadBalancingRules the load-balancing rules
+   * @param inboundNatRules the inbound NAT rules
+   */
   public LoadBalancerConfig {
     frontends = List.copyOf(Checks.notNull(frontends, "frontends"));
     pools = List.copyOf(Checks.notNull(pools, "pools"));
@@ -81,12 +89,12 @@ public record LoadBalancerConfig(
     }
   }
 
-  /** Returns a builder of an empty configuration. */
+  /** {@return a builder of an empty configuration} */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Returns a builder initialised with this configuration. */
+  /** {@return a builder initialised with this configuration} */
   public Builder toBuilder() {
     Builder b = new Builder();
     b.frontends.addAll(frontends);
@@ -97,22 +105,42 @@ public record LoadBalancerConfig(
     return b;
   }
 
-  /** Returns the frontend named {@code name}, or null. */
+  /**
+   * Returns the frontend named {@code name}, or null.
+   *
+   * @param name a frontend's name
+   * @return the frontend, or null when none has that name
+   */
   public Frontend frontend(String name) {
     return find(frontends, name, Frontend::name);
   }
 
-  /** Returns the pool named {@code name}, or null. */
+  /**
+   * Returns the pool named {@code name}, or null.
+   *
+   * @param name a pool's name
+   * @return the pool, or null when none has that name
+   */
   public BackendPool pool(String name) {
     return find(pools, name, BackendPool::name);
   }
 
-  /** Returns the probe named {@code name}, or null. */
+  /**
+   * Returns the probe named {@code name}, or null.
+   *
+   * @param name a probe's name
+   * @return the probe, or null when none has that name
+   */
   public HealthProbe probe(String name) {
     return find(probes, name, HealthProbe::name);
   }
 
-  /** Returns the load-balancing rule named {@code name}, or null. */
+  /**
+   * Returns the load-balancing rule named {@code name}, or null.
+   *
+   * @param name a load-balancing rule's name
+   * @return the rule, or null when no load-balancing rule has that name
+   */
   public LoadBalancingRule loadBalancingRule(String name) {
     return find(loadBalancingRules, name, LoadBalancingRule::name);
   }
@@ -120,6 +148,8 @@ public record LoadBalancerConfig(
   /**
    * Returns every rule: the load-balancing rules, then the inbound NAT rules, each in the order
    * given. A new list on each call; the control plane's, not the data path's.
+   *
+   * @return a new, unmodifiable list of every rule
    */
   public List<Rule> rules() {
     List<Rule> all = new ArrayList<>(loadBalancingRules.size() + inboundNatRules.size());
@@ -128,13 +158,18 @@ public record LoadBalancerConfig(
     return List.copyOf(all);
   }
 
-  /** Returns the rule of either kind named {@code name}, or null. */
+  /**
+   * Returns the rule of either kind named {@code name}, or null.
+   *
+   * @param name a rule's name
+   * @return the load-balancing or inbound NAT rule, or null when none has that name
+   */
   public Rule rule(String name) {
     Rule r = loadBalancingRule(name);
     return r != null ? r : find(inboundNatRules, name, InboundNatRule::name);
   }
 
-  /** Returns the names of every rule, in the order of {@link #rules()}. */
+  /** {@return the names of every rule, in the order of {@link #rules()}} */
   public List<String> ruleNames() {
     List<String> names = new ArrayList<>();
     for (Rule r : rules()) {
@@ -143,7 +178,13 @@ public record LoadBalancerConfig(
     return names;
   }
 
-  /** Returns the rules of either kind whose backend pool is {@code pool}. */
+  /**
+   * Returns the rules of either kind whose backend pool is {@code pool}.
+   *
+   * @param pool a pool's name
+   * @return the rules that send flows to the pool, in the order of {@link #rules()}; empty when
+   *     none does
+   */
   public List<Rule> rulesOfPool(String pool) {
     List<Rule> out = new ArrayList<>();
     for (Rule r : rules()) {
@@ -154,7 +195,12 @@ public record LoadBalancerConfig(
     return out;
   }
 
-  /** Returns this configuration with {@code pool} replacing the pool of the same name. */
+  /**
+   * Returns this configuration with {@code pool} replacing the pool of the same name.
+   *
+   * @param pool the new version of a pool of this configuration
+   * @return a new configuration; this one is unchanged
+   */
   public LoadBalancerConfig withPool(BackendPool pool) {
     Checks.notNull(pool, "pool");
     List<BackendPool> next = new ArrayList<>(pools.size());
@@ -173,6 +219,8 @@ public record LoadBalancerConfig(
    * Returns this configuration with {@code rule} replacing the rule of the same name, of either
    * kind, or added after the rules of its kind when no rule has that name.
    *
+   * @param rule the new or changed rule
+   * @return a new configuration; this one is unchanged
    * @throws IllegalArgumentException if the result is not a valid configuration
    */
   public LoadBalancerConfig withRule(Rule rule) {
@@ -316,31 +364,56 @@ public record LoadBalancerConfig(
 
     private Builder() {}
 
-    /** Adds a frontend. */
+    /**
+     * Adds a frontend.
+     *
+     * @param frontend a frontend whose name is not yet used
+     * @return this builder
+     */
     public Builder frontend(Frontend frontend) {
       frontends.add(Checks.notNull(frontend, "frontend"));
       return this;
     }
 
-    /** Adds a backend pool. */
+    /**
+     * Adds a backend pool.
+     *
+     * @param pool a pool whose name is not yet used
+     * @return this builder
+     */
     public Builder pool(BackendPool pool) {
       pools.add(Checks.notNull(pool, "pool"));
       return this;
     }
 
-    /** Adds a health probe. */
+    /**
+     * Adds a health probe.
+     *
+     * @param probe a probe whose name is not yet used
+     * @return this builder
+     */
     public Builder probe(HealthProbe probe) {
       probes.add(Checks.notNull(probe, "probe"));
       return this;
     }
 
-    /** Adds a load-balancing rule. */
+    /**
+     * Adds a load-balancing rule.
+     *
+     * @param rule a load-balancing rule whose name is not yet used by a rule of either kind
+     * @return this builder
+     */
     public Builder rule(LoadBalancingRule rule) {
       rules.add(Checks.notNull(rule, "rule"));
       return this;
     }
 
-    /** Adds an inbound NAT rule. */
+    /**
+     * Adds an inbound NAT rule.
+     *
+     * @param rule an inbound NAT rule whose name is not yet used by a rule of either kind
+     * @return this builder
+     */
     public Builder natRule(InboundNatRule rule) {
       natRules.add(Checks.notNull(rule, "rule"));
       return this;
@@ -349,6 +422,7 @@ public record LoadBalancerConfig(
     /**
      * Returns the configuration.
      *
+     * @return the validated configuration
      * @throws IllegalArgumentException if a name repeats, a reference is unknown, or two rules
      *     listen on the same address, protocol and port
      */

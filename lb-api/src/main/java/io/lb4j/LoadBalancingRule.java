@@ -76,7 +76,31 @@ public record LoadBalancingRule(
   /** The longest idle timeout accepted, 7 days. */
   public static final Duration MAX_IDLE_TIMEOUT = Duration.ofDays(7);
 
-  /** Validates the rule. */
+  /**
+   * Validates the rule.
+   *
+   * @param name the rule's name, unique in a configuration
+   * @param frontend the name of the frontend it listens on
+   * @param protocol TCP or UDP
+   * @param frontendPort the port it listens on, 1-65535
+   * @param backendPool the name of the pool it spreads flows over
+   * @param backendPort the port flows are sent to on backends without a port override, 1-65535
+   * @param probe the name of the health probe of its backends, or null for none
+   * @param distributionMode what the flow hash sees
+   * @param selection the selection algorithm and its settings
+   * @param idleTimeout how long a flow may be idle before it is forgotten
+   * @param tcpReset whether a flow that idles out is reset (RST to both sides) rather than dropped
+   *     silently
+   * @param floatingIp whether direct server return is requested
+   * @param unhealthyFlowPolicy what happens to established flows of a backend that becomes
+   *     unhealthy
+   * @param drainTimeout how long such flows continue under {@link
+   *     UnhealthyFlowPolicy#CLOSE_AFTER_DRAIN_TIMEOUT}
+   * @param noHealthyBackendPolicy what happens to new flows when backends are unhealthy
+   * @param panicThresholdPercent under {@link NoHealthyBackendPolicy#PANIC}, the percentage of
+   *     healthy backends below which new flows go to all of them
+   * @param outlierDetection passive health from connect failures
+   */
   public LoadBalancingRule {
     Checks.name("name", name);
     Checks.name("frontend", frontend);
@@ -110,17 +134,23 @@ public record LoadBalancingRule(
     return idleTimeout;
   }
 
-  /** Returns a builder for a rule named {@code name}. */
+  /**
+   * Returns a builder for a rule named {@code name}.
+   *
+   * @param name the rule's name: 1-64 characters of {@code [A-Za-z0-9._:-]}, starting with a letter
+   *     or digit
+   * @return a builder with the defaults; the frontend, frontend port and backend pool must be set
+   */
   public static Builder builder(String name) {
     return new Builder(name);
   }
 
-  /** Returns whether the rule has a health probe. */
+  /** {@return whether the rule has a health probe} */
   public boolean hasProbe() {
     return probe != null;
   }
 
-  /** Returns a builder initialised from this rule. */
+  /** {@return a builder initialised from this rule} */
   public Builder toBuilder() {
     Builder b =
         new Builder(name)
@@ -171,108 +201,202 @@ public record LoadBalancingRule(
       this.name = Checks.name("name", name);
     }
 
-    /** Sets the name of the frontend; required. */
+    /**
+     * Sets the name of the frontend; required.
+     *
+     * @param frontend the name of a frontend of the configuration
+     * @return this builder
+     */
     public Builder frontend(String frontend) {
       this.frontend = Checks.name("frontend", frontend);
       return this;
     }
 
-    /** Sets the protocol; TCP by default. */
+    /**
+     * Sets the protocol; TCP by default.
+     *
+     * @param protocol TCP or UDP
+     * @return this builder
+     */
     public Builder protocol(Protocol protocol) {
       this.protocol = Checks.notNull(protocol, "protocol");
       return this;
     }
 
-    /** Sets the frontend port; required. */
+    /**
+     * Sets the frontend port; required.
+     *
+     * @param port the port the rule listens on, 1-65535
+     * @return this builder
+     */
     public Builder frontendPort(int port) {
       this.frontendPort = Checks.port("frontendPort", port);
       return this;
     }
 
-    /** Sets the name of the backend pool; required. */
+    /**
+     * Sets the name of the backend pool; required.
+     *
+     * @param pool the name of a pool of the configuration
+     * @return this builder
+     */
     public Builder backendPool(String pool) {
       this.backendPool = Checks.name("backendPool", pool);
       return this;
     }
 
-    /** Sets the backend port; the frontend port by default. */
+    /**
+     * Sets the backend port; the frontend port by default.
+     *
+     * @param port the port flows are sent to on the backends, 1-65535
+     * @return this builder
+     */
     public Builder backendPort(int port) {
       this.backendPort = Checks.port("backendPort", port);
       return this;
     }
 
-    /** Sets the name of the health probe; none by default. */
+    /**
+     * Sets the name of the health probe; none by default.
+     *
+     * @param probe the name of a probe of the configuration
+     * @return this builder
+     */
     public Builder probe(String probe) {
       this.probe = Checks.name("probe", probe);
       return this;
     }
 
-    /** Removes the health probe. */
+    /**
+     * Removes the health probe.
+     *
+     * @return this builder
+     */
     public Builder noProbe() {
       this.probe = null;
       return this;
     }
 
-    /** Sets the distribution mode; {@link DistributionMode#FIVE_TUPLE} by default. */
+    /**
+     * Sets the distribution mode; {@link DistributionMode#FIVE_TUPLE} by default.
+     *
+     * @param mode which fields of the flow the hash sees
+     * @return this builder
+     */
     public Builder distributionMode(DistributionMode mode) {
       this.distributionMode = Checks.notNull(mode, "distributionMode");
       return this;
     }
 
-    /** Sets the selection policy; {@link SelectionPolicy#maglev()} by default. */
+    /**
+     * Sets the selection policy; {@link SelectionPolicy#maglev()} by default.
+     *
+     * @param selection the algorithm with its settings
+     * @return this builder
+     */
     public Builder selection(SelectionPolicy selection) {
       this.selection = Checks.notNull(selection, "selection");
       return this;
     }
 
-    /** Sets the selection algorithm with its default settings. */
+    /**
+     * Sets the selection algorithm with its default settings.
+     *
+     * @param algorithm the algorithm; table size, points and bounded load keep their defaults
+     * @return this builder
+     */
     public Builder algorithm(SelectionAlgorithm algorithm) {
       return selection(SelectionPolicy.of(Checks.notNull(algorithm, "algorithm")));
     }
 
-    /** Sets the idle timeout, up to 7 days; 4 minutes by default. */
+    /**
+     * Sets the idle timeout, up to 7 days; 4 minutes by default.
+     *
+     * @param idleTimeout how long a flow may be idle before it is forgotten: above 0, up to 7 days
+     * @return this builder
+     */
     public Builder idleTimeout(Duration idleTimeout) {
       this.idleTimeout = checkIdleTimeout(idleTimeout);
       return this;
     }
 
-    /** Sets whether a flow that idles out is reset; false by default. */
+    /**
+     * Sets whether a flow that idles out is reset; false by default.
+     *
+     * @param tcpReset true to reset both sides (RST) when a flow idles out, false to forget it
+     *     silently
+     * @return this builder
+     */
     public Builder tcpReset(boolean tcpReset) {
       this.tcpReset = tcpReset;
       return this;
     }
 
-    /** Sets whether floating IP (direct server return) is requested; false by default. */
+    /**
+     * Sets whether floating IP (direct server return) is requested; false by default.
+     *
+     * @param floatingIp true to request direct server return: the backend sees the frontend's
+     *     address as the destination
+     * @return this builder
+     */
     public Builder floatingIp(boolean floatingIp) {
       this.floatingIp = floatingIp;
       return this;
     }
 
-    /** Sets what happens to established flows of an unhealthy backend; keep them by default. */
+    /**
+     * Sets what happens to established flows of an unhealthy backend; keep them by default.
+     *
+     * @param policy keep the flows, or close them after the drain timeout
+     * @return this builder
+     */
     public Builder unhealthyFlowPolicy(UnhealthyFlowPolicy policy) {
       this.unhealthyFlowPolicy = Checks.notNull(policy, "unhealthyFlowPolicy");
       return this;
     }
 
-    /** Sets the drain timeout for flows of unhealthy backends; 300 s by default. */
+    /**
+     * Sets the drain timeout for flows of unhealthy backends; 300 s by default.
+     *
+     * @param drainTimeout how long flows of an unhealthy or removed backend continue under {@link
+     *     UnhealthyFlowPolicy#CLOSE_AFTER_DRAIN_TIMEOUT}; above 0
+     * @return this builder
+     */
     public Builder drainTimeout(Duration drainTimeout) {
       this.drainTimeout = Checks.positive("drainTimeout", drainTimeout);
       return this;
     }
 
-    /** Sets what happens to new flows when backends are unhealthy; fail closed by default. */
+    /**
+     * Sets what happens to new flows when backends are unhealthy; fail closed by default.
+     *
+     * @param policy fail closed, or panic below the panic threshold
+     * @return this builder
+     */
     public Builder noHealthyBackendPolicy(NoHealthyBackendPolicy policy) {
       this.noHealthyBackendPolicy = Checks.notNull(policy, "noHealthyBackendPolicy");
       return this;
     }
 
-    /** Sets the panic threshold in percent, 1-100; 50 by default. */
+    /**
+     * Sets the panic threshold in percent, 1-100; 50 by default.
+     *
+     * @param percent the percentage of healthy backends below which {@link
+     *     NoHealthyBackendPolicy#PANIC} sends new flows to all backends, 1-100
+     * @return this builder
+     */
     public Builder panicThresholdPercent(int percent) {
       this.panicThresholdPercent = Checks.range("panicThresholdPercent", percent, 1, 100);
       return this;
     }
 
-    /** Sets passive health; {@link OutlierDetection#DEFAULT} by default. */
+    /**
+     * Sets passive health; {@link OutlierDetection#DEFAULT} by default.
+     *
+     * @param outlierDetection the connect-failure ejection settings; {@link
+     *     OutlierDetection#DISABLED} for none
+     * @return this builder
+     */
     public Builder outlierDetection(OutlierDetection outlierDetection) {
       this.outlierDetection = Checks.notNull(outlierDetection, "outlierDetection");
       return this;
@@ -281,6 +405,7 @@ public record LoadBalancingRule(
     /**
      * Returns the rule.
      *
+     * @return the rule; the backend port is the frontend port unless set
      * @throws IllegalArgumentException if the frontend, the frontend port or the backend pool was
      *     not set
      */

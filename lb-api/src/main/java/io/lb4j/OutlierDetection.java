@@ -36,7 +36,14 @@ public record OutlierDetection(
   public static final OutlierDetection DISABLED =
       new OutlierDetection(0, Duration.ofSeconds(30), Duration.ofSeconds(300), 50);
 
-  /** Validates the settings. */
+  /**
+   * Validates the settings.
+   *
+   * @param consecutiveFailures failures in a row that eject, or 0 to turn passive health off
+   * @param baseEjectionTime the first ejection's length
+   * @param maxEjectionTime the longest ejection
+   * @param maxEjectionPercent the most backends of a rule ejected at once, as a percentage
+   */
   public OutlierDetection {
     Checks.range("consecutiveFailures", consecutiveFailures, 0, 1000);
     Checks.positive("baseEjectionTime", baseEjectionTime);
@@ -52,7 +59,7 @@ public record OutlierDetection(
     Checks.range("maxEjectionPercent", maxEjectionPercent, 0, 100);
   }
 
-  /** Returns whether passive health is on. */
+  /** {@return whether passive health is on} */
   public boolean isEnabled() {
     return consecutiveFailures > 0;
   }

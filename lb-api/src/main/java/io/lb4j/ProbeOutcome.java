@@ -25,7 +25,7 @@ public enum ProbeOutcome {
   /** HTTPS: the TLS handshake failed. */
   TLS_ERROR;
 
-  /** Returns whether this outcome counts as a pass. */
+  /** {@return whether this outcome counts as a pass} */
   public boolean isSuccess() {
     return this == SUCCESS;
   }

@@ -17,7 +17,14 @@ import java.time.Instant;
  */
 public record ProbeResult(Instant time, ProbeOutcome outcome, Duration latency, String detail) {
 
-  /** Validates the result. */
+  /**
+   * Validates the result.
+   *
+   * @param time when the probe started
+   * @param outcome its outcome
+   * @param latency how long it took until the outcome was known
+   * @param detail what was seen, such as {@code HTTP 503} or {@code connection refused}
+   */
   public ProbeResult {
     Checks.notNull(time, "time");
     Checks.notNull(outcome, "outcome");
@@ -29,7 +36,7 @@ public record ProbeResult(Instant time, ProbeOutcome outcome, Duration latency, 
     }
   }
 
-  /** Returns whether the probe passed. */
+  /** {@return whether the probe passed} */
   public boolean isSuccess() {
     return outcome.isSuccess();
   }

@@ -29,7 +29,17 @@ public record ProberStats(
   public static final ProberStats NONE =
       new ProberStats(0, 0, 0, 0, Duration.ZERO, Duration.ZERO, Duration.ZERO);
 
-  /** Checks the counters. */
+  /**
+   * Checks the counters.
+   *
+   * @param targets targets being probed
+   * @param completed probes completed
+   * @param failures probes that failed
+   * @param backstops probes the prober timed out because the checker had not answered
+   * @param latenessP50 median lateness of a probe start against its schedule
+   * @param latenessP99 99th percentile of that lateness
+   * @param latenessMax the largest lateness
+   */
   public ProberStats {
     Checks.notNull(latenessP50, "latenessP50");
     Checks.notNull(latenessP99, "latenessP99");

@@ -18,7 +18,7 @@ public enum Protocol {
     this.number = number;
   }
 
-  /** Returns the IANA protocol number: 6 for TCP, 17 for UDP. */
+  /** {@return the IANA protocol number: 6 for TCP, 17 for UDP} */
   public int number() {
     return number;
   }

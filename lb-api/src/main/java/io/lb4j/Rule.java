@@ -16,31 +16,31 @@ import java.time.Duration;
  */
 public sealed interface Rule permits LoadBalancingRule, InboundNatRule {
 
-  /** Returns the rule's name, unique in a configuration. */
+  /** {@return the rule's name, unique in a configuration} */
   String name();
 
-  /** Returns the name of the frontend the rule listens on. */
+  /** {@return the name of the frontend the rule listens on} */
   String frontend();
 
-  /** Returns the protocol the rule listens for. */
+  /** {@return the protocol the rule listens for} */
   Protocol protocol();
 
-  /** Returns the port the rule listens on, 1-65535. */
+  /** {@return the port the rule listens on, 1-65535} */
   int frontendPort();
 
-  /** Returns the name of the pool the rule's backends are in. */
+  /** {@return the name of the pool the rule's backends are in} */
   String backendPool();
 
-  /** Returns the port flows are sent to on the backend, 1-65535. */
+  /** {@return the port flows are sent to on the backend, 1-65535} */
   int backendPort();
 
-  /** Returns how long a flow may be idle before it is forgotten. */
+  /** {@return how long a flow may be idle before it is forgotten} */
   Duration idleTimeout();
 
-  /** Returns whether a flow that idles out is reset (RST to both sides). */
+  /** {@return whether a flow that idles out is reset (RST to both sides)} */
   boolean tcpReset();
 
-  /** Returns "load-balancing rule" or "inbound NAT rule", for messages. */
+  /** {@return "load-balancing rule" or "inbound NAT rule", for messages} */
   default String kind() {
     return this instanceof InboundNatRule ? "inbound NAT rule" : "load-balancing rule";
   }

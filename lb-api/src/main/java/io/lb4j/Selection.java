@@ -44,7 +44,15 @@ public record Selection(
     REFUSED_BY_FRONTEND
   }
 
-  /** Checks that a selected answer has a backend and target, and any other answer has none. */
+  /**
+   * Checks that a selected answer has a backend and target, and any other answer has none.
+   *
+   * @param status what happened
+   * @param rule the name of the load-balancing or NAT rule that matched, or null when none did
+   * @param backend the chosen backend, or null unless the status is {@link Status#SELECTED}
+   * @param target where to send the flow, or null unless the status is {@link Status#SELECTED}
+   * @param detail a human-readable explanation
+   */
   public Selection {
     Checks.notNull(status, "status");
     Checks.notNull(detail, "detail");
@@ -60,7 +68,15 @@ public record Selection(
     }
   }
 
-  /** Returns the answer that {@code backend} at {@code target} was chosen by {@code rule}. */
+  /**
+   * Returns the answer that {@code backend} at {@code target} was chosen by {@code rule}.
+   *
+   * @param rule the name of the rule that matched
+   * @param backend the chosen backend
+   * @param target the address and port to send the flow to
+   * @return a {@link Status#SELECTED} answer whose detail reads {@code rule -> backend
+   *     address:port}
+   */
   public static Selection selected(String rule, Backend backend, InetSocketAddress target) {
     return new Selection(
         Status.SELECTED,
@@ -70,12 +86,19 @@ public record Selection(
         rule + " -> " + backend.id() + " " + hostPort(target));
   }
 
-  /** Returns the answer that no backend was chosen, for {@code status} and {@code detail}. */
+  /**
+   * Returns the answer that no backend was chosen, for {@code status} and {@code detail}.
+   *
+   * @param status why there is no backend; any status but {@link Status#SELECTED}
+   * @param rule the name of the rule that matched, or null when none did
+   * @param detail a human-readable explanation
+   * @return the refusal
+   */
   public static Selection none(Status status, String rule, String detail) {
     return new Selection(status, rule, null, null, detail);
   }
 
-  /** Returns whether a backend was chosen. */
+  /** {@return whether a backend was chosen} */
   public boolean isSelected() {
     return status == Status.SELECTED;
   }

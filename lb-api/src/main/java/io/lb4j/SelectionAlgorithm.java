@@ -35,6 +35,8 @@ public enum SelectionAlgorithm {
   /**
    * Returns whether the choice is a pure function of the flow hash and the backend set, so that two
    * balancers with the same configuration and seed choose alike.
+   *
+   * @return true for Maglev, ring hash, rendezvous and jump hash; false for the schedulers
    */
   public boolean isConsistentHash() {
     return consistentHash;

@@ -54,7 +54,16 @@ public record SelectionPolicy(
   /** The largest bounded-load factor accepted: 100. */
   public static final double MAX_BOUNDED_LOAD_FACTOR = 100.0;
 
-  /** Validates the settings. */
+  /**
+   * Validates the settings.
+   *
+   * @param algorithm the algorithm
+   * @param maglevTableSize Maglev's lookup table size M, a prime (used by {@link
+   *     SelectionAlgorithm#MAGLEV} only)
+   * @param ringPointsPerWeight points on the ring per unit of a backend's weight (used by {@link
+   *     SelectionAlgorithm#RING_HASH} only)
+   * @param boundedLoadFactor c, greater than 1, or 0 for no bound
+   */
   public SelectionPolicy {
     Checks.notNull(algorithm, "algorithm");
     if (!isPrime(maglevTableSize) || maglevTableSize > MAX_MAGLEV_TABLE_SIZE) {
@@ -85,13 +94,18 @@ public record SelectionPolicy(
     }
   }
 
-  /** Returns the policy for {@code algorithm} with default settings. */
+  /**
+   * Returns the policy for {@code algorithm} with default settings.
+   *
+   * @param algorithm the algorithm
+   * @return the policy with the algorithm's default table size or points, without bounded load
+   */
   public static SelectionPolicy of(SelectionAlgorithm algorithm) {
     return new SelectionPolicy(
         algorithm, DEFAULT_MAGLEV_TABLE_SIZE, DEFAULT_RING_POINTS_PER_WEIGHT, 0);
   }
 
-  /** Returns Maglev with the default table size, 65537. */
+  /** {@return Maglev with the default table size, 65537} */
   public static SelectionPolicy maglev() {
     return of(SelectionAlgorithm.MAGLEV);
   }
@@ -100,6 +114,8 @@ public record SelectionPolicy(
    * Returns Maglev with table size {@code tableSize}, a prime. The paper recommends more than 100
    * entries per backend (section 3.4) for a balance within 1%.
    *
+   * @param tableSize the lookup table's size: a prime, at most 5,000,011
+   * @return the Maglev policy, without bounded load
    * @throws IllegalArgumentException if {@code tableSize} is not a prime up to 5,000,011
    */
   public static SelectionPolicy maglev(int tableSize) {
@@ -110,6 +126,8 @@ public record SelectionPolicy(
   /**
    * Returns ring hash with {@code pointsPerWeight} points per unit of weight.
    *
+   * @param pointsPerWeight the ring points per unit of weight, 1-10000
+   * @return the ring hash policy, without bounded load
    * @throws IllegalArgumentException if {@code pointsPerWeight} is outside 1-10000
    */
   public static SelectionPolicy ringHash(int pointsPerWeight) {
@@ -120,6 +138,7 @@ public record SelectionPolicy(
   /**
    * Returns this policy with bounded load at the default factor, 1.25.
    *
+   * @return a copy with bounded load at factor 1.25; this policy is unchanged
    * @throws IllegalArgumentException if the algorithm is not a consistent hash
    */
   public SelectionPolicy withBoundedLoad() {
@@ -129,6 +148,9 @@ public record SelectionPolicy(
   /**
    * Returns this policy with bounded load at factor {@code c}, or without it when {@code c} is 0.
    *
+   * @param c the load factor: no backend takes more than {@code c} times the mean load; 0 for none,
+   *     else above 1 and at most 100
+   * @return a copy with the new factor; this policy is unchanged
    * @throws IllegalArgumentException if {@code c} is neither 0 nor in (1, 100], or the algorithm is
    *     not a consistent hash
    */
@@ -136,7 +158,7 @@ public record SelectionPolicy(
     return new SelectionPolicy(algorithm, maglevTableSize, ringPointsPerWeight, c);
   }
 
-  /** Returns whether bounded load is on. */
+  /** {@return whether bounded load is on} */
   public boolean isBoundedLoad() {
     return boundedLoadFactor != 0;
   }

@@ -15,13 +15,23 @@ import java.util.List;
  */
 public record StatusRange(int from, int to) {
 
-  /** Validates the range. */
+  /**
+   * Validates the range.
+   *
+   * @param from the lowest accepted status, 100-599
+   * @param to the highest accepted status, {@code from}-599
+   */
   public StatusRange {
     Checks.range("from", from, 100, 599);
     Checks.range("to", to, from, 599);
   }
 
-  /** Returns the range of the single status {@code status}. */
+  /**
+   * Returns the range of the single status {@code status}.
+   *
+   * @param status the status, 100-599
+   * @return the range from {@code status} to {@code status}
+   */
   public static StatusRange of(int status) {
     return new StatusRange(status, status);
   }
@@ -29,6 +39,9 @@ public record StatusRange(int from, int to) {
   /**
    * Parses a comma-separated list of statuses and ranges, such as {@code "200,204,300-399"}.
    *
+   * @param spec statuses and ranges separated by commas, each within 100-599; spaces around them
+   *     are allowed
+   * @return the ranges, in the order given
    * @throws IllegalArgumentException naming the bad element if the list is malformed
    */
   public static List<StatusRange> parseList(String spec) {
@@ -60,7 +73,12 @@ public record StatusRange(int from, int to) {
     return List.copyOf(ranges);
   }
 
-  /** Returns whether {@code status} lies in this range. */
+  /**
+   * Returns whether {@code status} lies in this range.
+   *
+   * @param status an HTTP status code
+   * @return true if {@code from <= status <= to}
+   */
   public boolean contains(int status) {
     return status >= from && status <= to;
   }

@@ -8,7 +8,7 @@ package io.lb4j.discovery;
  */
 public interface Discovery extends AutoCloseable {
 
-  /** Returns the source's status now. */
+  /** {@return the source's status now} */
   DiscoveryStatus status();
 
   /** Detaches and closes the source; the pool keeps its members. Idempotent. */

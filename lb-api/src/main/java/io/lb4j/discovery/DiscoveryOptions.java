@@ -20,7 +20,12 @@ public record DiscoveryOptions(boolean applyEmptyAnswer, int maxRemovedPercent) 
   /** Empty answers refused, any other removal applied. */
   public static final DiscoveryOptions DEFAULT = new DiscoveryOptions(false, 100);
 
-  /** Validates the fields. */
+  /**
+   * Validates the fields.
+   *
+   * @param applyEmptyAnswer whether an explicitly empty answer of a healthy source empties the pool
+   * @param maxRemovedPercent the largest share of the pool's members one answer may remove, 1-100
+   */
   public DiscoveryOptions {
     if (maxRemovedPercent < 1 || maxRemovedPercent > 100) {
       throw new IllegalArgumentException(

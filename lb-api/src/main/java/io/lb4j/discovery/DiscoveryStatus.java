@@ -45,7 +45,12 @@ public record DiscoveryStatus(
     REFUSED
   }
 
-  /** Returns how long ago the last good answer came, at {@code now}, or null without one. */
+  /**
+   * Returns how long ago the last good answer came, at {@code now}, or null without one.
+   *
+   * @param now the current time
+   * @return the time since the last good answer, or null if the source has never answered
+   */
   public Duration ageOfLastGoodAnswer(Instant now) {
     return lastGoodAnswer == null ? null : Duration.between(lastGoodAnswer, now);
   }

@@ -42,7 +42,16 @@ public record Member(
     UNHEALTHY
   }
 
-  /** Validates the fields. */
+  /**
+   * Validates the fields.
+   *
+   * @param id the backend id
+   * @param address the member's IP address
+   * @param port the member's port, 1-65535
+   * @param weight its weight, 0-65535 (1 when the source has none)
+   * @param state what the source says of it
+   * @param zone its zone or locality, or an empty string
+   */
   public Member {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(address, "address");
@@ -56,22 +65,44 @@ public record Member(
     }
   }
 
-  /** Returns a ready member of weight 1 at {@code address:port}, its id derived from both. */
+  /**
+   * Returns a ready member of weight 1 at {@code address:port}, its id derived from both.
+   *
+   * @param address the member's IP address
+   * @param port the member's port, 1-65535
+   * @return a {@link State#READY} member of weight 1 and no zone, its id {@link #idOf(InetAddress,
+   *     int)}
+   */
   public static Member of(InetAddress address, int port) {
     return new Member(idOf(address, port), address, port, 1, State.READY, "");
   }
 
-  /** Returns this member with weight {@code weight}. */
+  /**
+   * Returns this member with weight {@code weight}.
+   *
+   * @param weight the new weight, 0-65535
+   * @return a copy with the new weight; this member is unchanged
+   */
   public Member withWeight(int weight) {
     return new Member(id, address, port, weight, state, zone);
   }
 
-  /** Returns this member in state {@code state}. */
+  /**
+   * Returns this member in state {@code state}.
+   *
+   * @param state what the source now says of the member
+   * @return a copy in the new state; this member is unchanged
+   */
   public Member withState(State state) {
     return new Member(id, address, port, weight, state, zone);
   }
 
-  /** Returns this member in zone {@code zone}. */
+  /**
+   * Returns this member in zone {@code zone}.
+   *
+   * @param zone the zone or locality, or an empty string for none
+   * @return a copy in the new zone; this member is unchanged
+   */
   public Member withZone(String zone) {
     return new Member(id, address, port, weight, state, zone);
   }
@@ -79,6 +110,10 @@ public record Member(
   /**
    * Returns the id a member at {@code address:port} gets when its source has no name for it: {@code
    * 10.0.0.7:8080}, or {@code ip6-2001-db8--7.8080} for IPv6.
+   *
+   * @param address the member's IP address
+   * @param port the member's port, 1-65535
+   * @return the id, a valid backend id that is the same in every process
    */
   public static String idOf(InetAddress address, int port) {
     if (address instanceof Inet4Address) {

@@ -22,12 +22,17 @@ public interface MembershipSource extends AutoCloseable {
     /**
      * The source's complete answer: every member, possibly none (an explicitly empty answer, which
      * the balancer applies only within its guard). Ids must be unique.
+     *
+     * @param members the whole membership; unique ids
      */
     void onMembers(List<Member> members);
 
     /**
      * The source could not answer: a timeout, SERVFAIL, NXDOMAIN, a lost stream, a malformed
      * update. {@code reason} says what and where, for the operator.
+     *
+     * @param reason what failed and where, such as {@code SERVFAIL for _http._tcp.web.test from
+     *     127.0.0.53:5353}
      */
     void onFailure(String reason);
   }
@@ -35,10 +40,16 @@ public interface MembershipSource extends AutoCloseable {
   /**
    * Returns what the source asks and of whom, for the operator: {@code dns SRV _http._tcp.web.test
    * via 127.0.0.53:5353}, {@code xds eds cluster 'web' from 127.0.0.1:18000}.
+   *
+   * @return one line for the operator
    */
   String describe();
 
-  /** Starts answering to {@code listener}; called once. Must not block for long. */
+  /**
+   * Starts answering to {@code listener}; called once. Must not block for long.
+   *
+   * @param listener receives every answer and failure, from any thread, one at a time
+   */
   void start(Listener listener);
 
   /** Stops the source: no answer after it returns. */

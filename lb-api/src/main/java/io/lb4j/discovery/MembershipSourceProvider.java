@@ -13,7 +13,12 @@ import java.util.Map;
  */
 public interface MembershipSourceProvider {
 
-  /** Returns the type this provider makes, as written in {@code discovery.type}: {@code dns}. */
+  /**
+   * Returns the type this provider makes, as written in {@code discovery.type}: {@code dns}.
+   *
+   * @return the type name, as {@code discovery.type} spells it; unique among the providers on the
+   *     class path
+   */
   String type();
 
   /**
@@ -24,6 +29,9 @@ public interface MembershipSourceProvider {
    * have no side effects, and return a source whose {@code close()} works before {@code start}.
    * Name a bad setting as {@code name: value (expected: ...)}.
    *
+   * @param pool the name of the pool the source will feed, for messages
+   * @param settings the settings, keyed by name
+   * @return a source that is not started
    * @throws IllegalArgumentException naming the setting, the value and what was expected, for an
    *     unknown, missing or malformed setting
    */

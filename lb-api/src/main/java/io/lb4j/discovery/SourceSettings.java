@@ -17,6 +17,8 @@ public final class SourceSettings {
    * Refuses any key of {@code settings} that is not in {@code known}: {@code servce: 'api'
    * (expected: one of [service, port, namespace]; did you mean service?)}.
    *
+   * @param settings the settings as the configuration file gives them
+   * @param known every setting the source understands
    * @throws IllegalArgumentException for the first unknown key
    */
   public static void checkKnown(Map<String, Object> settings, List<String> known) {
@@ -35,7 +37,12 @@ public final class SourceSettings {
     }
   }
 
-  /** Returns a setting's value as a message shows it: a string quoted, anything else as is. */
+  /**
+   * Returns a setting's value as a message shows it: a string quoted, anything else as is.
+   *
+   * @param value a setting's value as YAML gives it
+   * @return the value as text, a string in single quotes
+   */
   public static String quote(Object value) {
     return value instanceof String ? "'" + value + "'" : String.valueOf(value);
   }
@@ -43,6 +50,10 @@ public final class SourceSettings {
   /**
    * Returns the known setting {@code key} most likely meant — the same letters in another case, or
    * at most two edits away — or null.
+   *
+   * @param key the unknown setting
+   * @param known every setting the source understands
+   * @return the nearest known setting, or null when none is close
    */
   public static String nearest(String key, List<String> known) {
     String best = null;

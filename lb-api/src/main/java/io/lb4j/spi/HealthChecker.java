@@ -18,6 +18,12 @@ import java.util.concurrent.CompletionStage;
 @FunctionalInterface
 public interface HealthChecker {
 
-  /** Starts a probe of {@code target} as {@code probe} describes and returns its result. */
+  /**
+   * Starts a probe of {@code target} as {@code probe} describes and returns its result.
+   *
+   * @param target the address and port to probe
+   * @param probe the protocol, path, expected statuses, timeout and host to probe with
+   * @return a stage that completes with the result, a failure included, and never exceptionally
+   */
   CompletionStage<ProbeResult> check(InetSocketAddress target, HealthProbe probe);
 }

@@ -11,10 +11,12 @@ public interface Ticker {
 
   /**
    * Returns the current reading in nanoseconds; only differences between readings mean anything.
+   *
+   * @return the reading in nanoseconds
    */
   long read();
 
-  /** Returns the ticker of {@link System#nanoTime()}. */
+  /** {@return the ticker of {@link System#nanoTime()}} */
   static Ticker system() {
     return System::nanoTime;
   }

@@ -74,45 +74,82 @@ public final class BalancedConnector {
   /**
    * Returns a builder of a connector to the backends of rule {@code rule} of {@code lb}.
    *
+   * @param lb the balancer that chooses
+   * @param rule the name of one of its load-balancing rules
+   * @return a builder with the defaults: 5 s connect timeout, 3 attempts, no local bind
    * @throws IllegalArgumentException if the balancer has no rule {@code rule}
    */
   public static Builder builder(LoadBalancer lb, String rule) {
     return new Builder(lb, rule);
   }
 
-  /** Returns the balancer. */
+  /** {@return the balancer that chooses each connection's backend} */
   public LoadBalancer balancer() {
     return lb;
   }
 
-  /** Returns the rule. */
+  /** {@return the name of the load-balancing rule whose backends it connects to} */
   public String rule() {
     return rule;
   }
 
-  /** Connects without a key: the rule's scheduler picks. */
+  /**
+   * Connects without a key: the rule's scheduler picks.
+   *
+   * @return the connected socket, holding its lease; close it to end the lease
+   * @throws java.io.IOException a {@link ConnectException} when no backend can be leased or every
+   *     attempt failed, naming the rule and each backend tried with its error
+   */
   public LeasedSocket connect() throws IOException {
     LeasedSocket s = unconnectedSocket();
     s.connect(null);
     return s;
   }
 
-  /** Connects to the backend of application key {@code key}, or the next one if it fails. */
+  /**
+   * Connects to the backend of application key {@code key}, or the next one if it fails.
+   *
+   * @param key the application's key
+   * @return the connected socket, holding its lease; close it to end the lease
+   * @throws java.io.IOException a {@link ConnectException} when no backend can be leased or every
+   *     attempt failed, naming the rule and each backend tried with its error
+   */
   public LeasedSocket connect(long key) throws IOException {
     return connectByKeyHash(lb.keyHash(key));
   }
 
-  /** Connects to the backend of application key {@code key}, or the next one if it fails. */
+  /**
+   * Connects to the backend of application key {@code key}, or the next one if it fails.
+   *
+   * @param key the application's key, not null
+   * @return the connected socket, holding its lease; close it to end the lease
+   * @throws java.io.IOException a {@link ConnectException} when no backend can be leased or every
+   *     attempt failed, naming the rule and each backend tried with its error
+   */
   public LeasedSocket connect(CharSequence key) throws IOException {
     return connectByKeyHash(lb.keyHash(key));
   }
 
-  /** Connects to the backend of application key {@code key}, or the next one if it fails. */
+  /**
+   * Connects to the backend of application key {@code key}, or the next one if it fails.
+   *
+   * @param key the application's key, not null
+   * @return the connected socket, holding its lease; close it to end the lease
+   * @throws java.io.IOException a {@link ConnectException} when no backend can be leased or every
+   *     attempt failed, naming the rule and each backend tried with its error
+   */
   public LeasedSocket connect(byte[] key) throws IOException {
     return connectByKeyHash(lb.keyHash(key));
   }
 
-  /** Connects to the backend of the key whose {@link LoadBalancer#keyHash hash} is given. */
+  /**
+   * Connects to the backend of the key whose {@link LoadBalancer#keyHash hash} is given.
+   *
+   * @param keyHash the key's hash, from {@link LoadBalancer#keyHash}
+   * @return the connected socket, holding its lease; close it to end the lease
+   * @throws java.io.IOException a {@link ConnectException} when no backend can be leased or every
+   *     attempt failed, naming the rule and each backend tried with its error
+   */
   public LeasedSocket connectByKeyHash(long keyHash) throws IOException {
     LeasedSocket s = unconnectedSocketByKeyHash(keyHash);
     s.connect(null);
@@ -122,32 +159,64 @@ public final class BalancedConnector {
   /**
    * Returns a socket that connects without a key when its {@code connect} is called, for a {@code
    * javax.net.SocketFactory} whose driver sets options and then connects ({@link LeasedSocket}).
+   *
+   * @return an unconnected socket; it takes its lease when it connects
    */
   public LeasedSocket unconnectedSocket() {
     return new LeasedSocket(this, 0, false);
   }
 
-  /** Returns a socket that connects to key {@code key}'s backend when its connect is called. */
+  /**
+   * Returns a socket that connects to key {@code key}'s backend when its connect is called.
+   *
+   * @param key the application's key, not null
+   * @return an unconnected socket; it takes its lease when it connects
+   */
   public LeasedSocket unconnectedSocket(CharSequence key) {
     return unconnectedSocketByKeyHash(lb.keyHash(key));
   }
 
-  /** Returns a socket that connects to the key hash's backend when its connect is called. */
+  /**
+   * Returns a socket that connects to the key hash's backend when its connect is called.
+   *
+   * @param keyHash the key's hash, from {@link LoadBalancer#keyHash}
+   * @return an unconnected socket; it takes its lease when it connects
+   */
   public LeasedSocket unconnectedSocketByKeyHash(long keyHash) {
     return new LeasedSocket(this, keyHash, true);
   }
 
-  /** Opens a blocking {@link SocketChannel} to a backend chosen without a key. */
+  /**
+   * Opens a blocking {@link SocketChannel} to a backend chosen without a key.
+   *
+   * @return the connected channel, in blocking mode, holding its lease; close it to end the lease
+   * @throws java.io.IOException a {@link ConnectException} when no backend can be leased or every
+   *     attempt failed, naming the rule and each backend tried with its error
+   */
   public LeasedChannel openChannel() throws IOException {
     return openChannel(ThreadLocalRandom.current().nextLong(), false);
   }
 
-  /** Opens a blocking {@link SocketChannel} to key {@code key}'s backend, or the next one. */
+  /**
+   * Opens a blocking {@link SocketChannel} to key {@code key}'s backend, or the next one.
+   *
+   * @param key the application's key, not null
+   * @return the connected channel, in blocking mode, holding its lease; close it to end the lease
+   * @throws java.io.IOException a {@link ConnectException} when no backend can be leased or every
+   *     attempt failed, naming the rule and each backend tried with its error
+   */
   public LeasedChannel openChannel(CharSequence key) throws IOException {
     return openChannel(lb.keyHash(key), true);
   }
 
-  /** Opens a blocking {@link SocketChannel} to key {@code key}'s backend, or the next one. */
+  /**
+   * Opens a blocking {@link SocketChannel} to key {@code key}'s backend, or the next one.
+   *
+   * @param key the application's key
+   * @return the connected channel, in blocking mode, holding its lease; close it to end the lease
+   * @throws java.io.IOException a {@link ConnectException} when no backend can be leased or every
+   *     attempt failed, naming the rule and each backend tried with its error
+   */
   public LeasedChannel openChannel(long key) throws IOException {
     return openChannel(lb.keyHash(key), true);
   }
@@ -227,27 +296,30 @@ public final class BalancedConnector {
    * Returns the attempts of one connect to the key whose {@link LoadBalancer#keyHash hash} is
    * given, for a connector of another I/O library (lb-netty-adapter's {@code NettyConnector} is
    * one).
+   *
+   * @param keyHash the key's hash, from {@link LoadBalancer#keyHash}
+   * @return the attempts, used by one connect on one thread
    */
   public ConnectAttempts attempts(long keyHash) {
     return new ConnectAttempts(this, keyHash, true, connectTimeoutMillis);
   }
 
-  /** Returns the attempts of one connect without a key: the rule's scheduler picks. */
+  /** {@return the attempts of one connect without a key: the rule's scheduler picks} */
   public ConnectAttempts attempts() {
     return new ConnectAttempts(this, 0, false, connectTimeoutMillis);
   }
 
-  /** Returns the connect timeout of each attempt, in milliseconds. */
+  /** {@return the connect timeout of each attempt, in milliseconds} */
   public int connectTimeoutMillis() {
     return connectTimeoutMillis;
   }
 
-  /** Returns the most connects one connect tries. */
+  /** {@return the most connects one connect tries} */
   public int maxAttempts() {
     return maxAttempts;
   }
 
-  /** Returns the local address connections bind to before their backend is chosen, or null. */
+  /** {@return the local address connections bind to before their backend is chosen, or null} */
   public InetAddress bindLocalAddress() {
     return bindAddress;
   }
@@ -284,6 +356,8 @@ public final class BalancedConnector {
     /**
      * Sets how long one connect may take, above 0 and at most 10 minutes; 5 s by default.
      *
+     * @param timeout the timeout of each attempt
+     * @return this builder
      * @throws IllegalArgumentException if out of range
      */
     public Builder connectTimeout(Duration timeout) {
@@ -301,6 +375,9 @@ public final class BalancedConnector {
     /**
      * Sets the connects tried before giving up, each on another backend while one is left, 1-10; 3
      * by default.
+     *
+     * @param attempts the most connects, 1-10
+     * @return this builder
      */
     public Builder maxAttempts(int attempts) {
       if (attempts < 1 || attempts > 10) {
@@ -314,13 +391,17 @@ public final class BalancedConnector {
      * Binds each connection to a local port of {@code address} before choosing its backend, and
      * chooses by the real 5-tuple (the rule's distribution mode), recording the flow in the flow
      * table like a proxied one; keys are then ignored. Off by default.
+     *
+     * @param address a local address to bind to, port chosen by the system; it must reach the
+     *     backends
+     * @return this builder
      */
     public Builder bindLocalAddress(InetAddress address) {
       this.bindAddress = Objects.requireNonNull(address, "bindLocalAddress");
       return this;
     }
 
-    /** Returns the connector. */
+    /** {@return the connector; the builder can build more} */
     public BalancedConnector build() {
       return new BalancedConnector(this);
     }

@@ -54,12 +54,12 @@ public final class ConnectAttempts {
     this.tried = new String[connector.maxAttempts()];
   }
 
-  /** Returns the connect timeout of each attempt, in milliseconds. */
+  /** {@return the connect timeout of each attempt, in milliseconds} */
   public int timeoutMillis() {
     return timeoutMillis;
   }
 
-  /** Returns how many attempts failed so far. */
+  /** {@return how many attempts failed so far} */
   public int failedAttempts() {
     return attempt;
   }
@@ -68,6 +68,7 @@ public final class ConnectAttempts {
    * Returns the lease for the next attempt: by the key's hash, or for the first attempt without a
    * key by the rule's scheduler, later ones by a backend not yet tried.
    *
+   * @return a lease to connect with; report its outcome with {@link #succeeded} or {@link #failed}
    * @throws ConnectException when no backend can be leased (the balancer's reason) or every attempt
    *     was used or every backend tried (each backend tried with its error)
    */
@@ -89,6 +90,8 @@ public final class ConnectAttempts {
    * recorded on a backend not yet tried ({@link LoadBalancer#reselect(FlowKey, int, String[],
    * int)}).
    *
+   * @param local the address and port the connection is bound to
+   * @return a lease to connect with; report its outcome with {@link #succeeded} or {@link #failed}
    * @throws ConnectException as {@link #next()}
    */
   public Lease nextForFlow(InetSocketAddress local) throws ConnectException {
@@ -109,7 +112,11 @@ public final class ConnectAttempts {
     return granted(lb.lease(flow));
   }
 
-  /** Reports the lease's connect as a success to passive health. */
+  /**
+   * Reports the lease's connect as a success to passive health.
+   *
+   * @param lease the lease whose connect succeeded; it stays open, held by the connection
+   */
   public void succeeded(Lease lease) {
     lb.reportConnectSuccess(rule, lease.backend().id());
   }
@@ -117,6 +124,9 @@ public final class ConnectAttempts {
   /**
    * Ends the lease of a failed connect, reports the failure to passive health and remembers the
    * backend and the error for the next attempt and the final message.
+   *
+   * @param lease the lease whose connect failed
+   * @param cause the connect's error, for the final message
    */
   public void failed(Lease lease, Throwable cause) {
     lease.close();

@@ -33,17 +33,17 @@ public final class LeasedChannel implements Closeable {
         });
   }
 
-  /** Returns the connected channel. */
+  /** {@return the channel, connected to the lease's target and in blocking mode} */
   public SocketChannel channel() {
     return channel;
   }
 
-  /** Returns the lease. */
+  /** {@return the lease the channel holds; closing the channel ends it} */
   public Lease lease() {
     return lease;
   }
 
-  /** Returns why the balancer ended the lease and closed the channel, or null. */
+  /** {@return why the balancer ended the lease and closed the channel, or null} */
   public String endReason() {
     return endReason;
   }

@@ -60,7 +60,7 @@ public final class LeasedSocket extends Socket {
     this.keyed = keyed;
   }
 
-  /** Returns the lease, or null before the socket is connected. */
+  /** {@return the lease, or null before the socket is connected} */
   public Lease lease() {
     return lease;
   }
@@ -68,6 +68,8 @@ public final class LeasedSocket extends Socket {
   /**
    * Returns why the balancer ended this socket's lease and closed it ({@code "backend DISABLED"}),
    * or null.
+   *
+   * @return the balancer's reason, or null when the balancer has not ended the lease
    */
   public String endReason() {
     return endReason;

@@ -140,7 +140,7 @@ public final class L4LoadBalancer implements LoadBalancer {
     control.start();
   }
 
-  /** Returns a builder. */
+  /** {@return a builder with the defaults; the configuration must be set} */
   public static Builder builder() {
     return new Builder();
   }
@@ -396,6 +396,8 @@ public final class L4LoadBalancer implements LoadBalancer {
   /**
    * Returns how many leases were garbage collected without {@code close()} (each reported on the
    * {@code io.lb4j.leak} logger and released); always 0 with {@link LeakDetection#OFF}.
+   *
+   * @return the number of leaked leases found so far
    */
   public long leakedLeases() {
     return leases.leaked();
@@ -636,13 +638,21 @@ public final class L4LoadBalancer implements LoadBalancer {
      * Sets how leases dropped without {@code close()} are found: {@link LeakDetection#SIMPLE} by
      * default, as Netty's leak detector; {@link LeakDetection#PARANOID} records where each lease
      * was taken, for a test or a hunt.
+     *
+     * @param detection off, simple or paranoid
+     * @return this builder
      */
     public Builder leaseLeakDetection(LeakDetection detection) {
       this.leakDetection = Objects.requireNonNull(detection, "leaseLeakDetection");
       return this;
     }
 
-    /** Sets the configuration; required. */
+    /**
+     * Sets the configuration; required.
+     *
+     * @param config the initial configuration
+     * @return this builder
+     */
     public Builder config(LoadBalancerConfig config) {
       this.config = Objects.requireNonNull(config, "config");
       return this;
@@ -651,6 +661,9 @@ public final class L4LoadBalancer implements LoadBalancer {
     /**
      * Sets the flow-hash seed; balancers that must agree on every flow's backend use the same seed.
      * A fixed default.
+     *
+     * @param seed the seed of the flow and key hashes
+     * @return this builder
      */
     public Builder seed(long seed) {
       this.seed = seed;
@@ -661,6 +674,8 @@ public final class L4LoadBalancer implements LoadBalancer {
      * Sets the most flows the flow table holds; one million by default. A new flow that finds it
      * full is refused with {@link Selection.Status#FLOW_TABLE_FULL}.
      *
+     * @param capacity the most flows, 1 or more
+     * @return this builder
      * @throws IllegalArgumentException if {@code capacity} is below 1
      */
     public Builder flowTableCapacity(long capacity) {
@@ -671,13 +686,23 @@ public final class L4LoadBalancer implements LoadBalancer {
       return this;
     }
 
-    /** Sets the time source of flow expiry, probe schedules and ejections; the system ticker. */
+    /**
+     * Sets the time source of flow expiry, probe schedules and ejections; the system ticker.
+     *
+     * @param ticker the time source
+     * @return this builder
+     */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
     }
 
-    /** Sets the wall clock of probe results and health events; the system clock by default. */
+    /**
+     * Sets the wall clock of probe results and health events; the system clock by default.
+     *
+     * @param clock the wall clock
+     * @return this builder
+     */
     public Builder clock(InstantSource clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
@@ -687,6 +712,9 @@ public final class L4LoadBalancer implements LoadBalancer {
      * Sets where the flow table's maintenance runs (once per tick, at most every second, while
      * flows are recorded): one daemon thread shared by every balancer by default. A proxy passes
      * one of its event loops; the balancer does not shut it down.
+     *
+     * @param scheduler the maintenance executor
+     * @return this builder
      */
     public Builder maintenanceScheduler(ScheduledExecutorService scheduler) {
       this.maintenance = Objects.requireNonNull(scheduler, "maintenanceScheduler");
@@ -696,6 +724,9 @@ public final class L4LoadBalancer implements LoadBalancer {
     /**
      * Sets the checker that runs probes; a {@link NioHealthChecker}, closed with the balancer, by
      * default.
+     *
+     * @param checker the checker; the balancer does not close one it was given
+     * @return this builder
      */
     public Builder healthChecker(HealthChecker checker) {
       this.checker = Objects.requireNonNull(checker, "checker");
@@ -706,13 +737,22 @@ public final class L4LoadBalancer implements LoadBalancer {
      * Sets the scheduler of probes, ejections and drains, on which health changes and listener
      * calls run; one daemon thread, shut down with the balancer, by default. The balancer does not
      * shut down a scheduler it was given.
+     *
+     * @param scheduler the scheduler, single-threaded or not; health changes are serialized either
+     *     way
+     * @return this builder
      */
     public Builder probeScheduler(ScheduledExecutorService scheduler) {
       this.probeScheduler = Objects.requireNonNull(scheduler, "probeScheduler");
       return this;
     }
 
-    /** Sets how many probe results each backend keeps, 1-1000; 10 by default. */
+    /**
+     * Sets how many probe results each backend keeps, 1-1000; 10 by default.
+     *
+     * @param size the results kept, 1-1000
+     * @return this builder
+     */
     public Builder probeHistorySize(int size) {
       if (size < 1 || size > 1000) {
         throw new IllegalArgumentException("probeHistorySize: " + size + " (expected: 1-1000)");
@@ -721,7 +761,12 @@ public final class L4LoadBalancer implements LoadBalancer {
       return this;
     }
 
-    /** Sets the seed of the probes' jitter; random by default, fixed in tests. */
+    /**
+     * Sets the seed of the probes' jitter; random by default, fixed in tests.
+     *
+     * @param seed the seed
+     * @return this builder
+     */
     public Builder probeSeed(long seed) {
       this.probeSeed = seed;
       return this;
@@ -730,6 +775,7 @@ public final class L4LoadBalancer implements LoadBalancer {
     /**
      * Returns the balancer, probing at once if a rule has a probe.
      *
+     * @return the balancer; close it to stop probing and release its threads
      * @throws IllegalStateException if no configuration was set
      */
     public L4LoadBalancer build() {

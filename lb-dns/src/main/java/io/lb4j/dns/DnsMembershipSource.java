@@ -114,6 +114,8 @@ public final class DnsMembershipSource implements MembershipSource {
    * Returns a builder of a source for {@code name}, a DNS name such as {@code web.example} or
    * {@code _http._tcp.web.example}, taken as absolute.
    *
+   * @param name the DNS name to resolve
+   * @return a builder with the defaults
    * @throws IllegalArgumentException if {@code name} is not a DNS name, or is an IP literal
    */
   public static Builder builder(String name) {
@@ -263,7 +265,12 @@ public final class DnsMembershipSource implements MembershipSource {
       this.name = parseName(name);
     }
 
-    /** Sets what to ask: {@link DnsRecordType#A} unless set. */
+    /**
+     * Sets what to ask: {@link DnsRecordType#A} unless set.
+     *
+     * @param record A, AAAA, A_AAAA (both) or SRV
+     * @return this builder
+     */
     public Builder record(DnsRecordType record) {
       this.record = Objects.requireNonNull(record, "record");
       return this;
@@ -273,6 +280,8 @@ public final class DnsMembershipSource implements MembershipSource {
      * Sets the members' port for {@code A}, {@code AAAA} and {@code A_AAAA}, where it is required;
      * SRV records carry their own.
      *
+     * @param port the members' port, 1-65535
+     * @return this builder
      * @throws IllegalArgumentException if {@code port} is not 1-65535
      */
     public Builder port(int port) {
@@ -287,6 +296,8 @@ public final class DnsMembershipSource implements MembershipSource {
      * Sets the resolver to ask, an IP address and port ({@code 127.0.0.53:5353}); without one, the
      * first nameserver of {@code /etc/resolv.conf}.
      *
+     * @param server the resolver's IP address and port
+     * @return this builder
      * @throws IllegalArgumentException if {@code server} is unresolved (a host name: DNS servers
      *     are given by address) or has port 0
      */
@@ -307,6 +318,8 @@ public final class DnsMembershipSource implements MembershipSource {
      * (port 53), {@code 127.0.0.53:5353}, {@code ::1}, {@code [::1]:5353}. Names are refused, never
      * resolved.
      *
+     * @param server the resolver as text
+     * @return this builder
      * @throws IllegalArgumentException naming the value if it is none of these
      */
     public Builder server(String server) {
@@ -344,6 +357,8 @@ public final class DnsMembershipSource implements MembershipSource {
     /**
      * Sets the shortest time between two resolutions, whatever the TTL: 1 s unless set.
      *
+     * @param floor the shortest time between resolutions
+     * @return this builder
      * @throws IllegalArgumentException if it is not positive
      */
     public Builder ttlFloor(Duration floor) {
@@ -355,6 +370,8 @@ public final class DnsMembershipSource implements MembershipSource {
      * Sets the longest time an answer is used before asking again, whatever the TTL: 5 min unless
      * set.
      *
+     * @param cap the longest time an answer is used
+     * @return this builder
      * @throws IllegalArgumentException if it is not positive
      */
     public Builder ttlCap(Duration cap) {
@@ -366,6 +383,9 @@ public final class DnsMembershipSource implements MembershipSource {
      * Sets the retry after failures: {@code base} after the first, doubling with each failure in a
      * row up to {@code max}; 1 s and 30 s unless set. Never sooner than the TTL floor.
      *
+     * @param base the delay after the first failure
+     * @param max the longest delay
+     * @return this builder
      * @throws IllegalArgumentException if either is not positive
      */
     public Builder retry(Duration base, Duration max) {
@@ -377,6 +397,8 @@ public final class DnsMembershipSource implements MembershipSource {
     /**
      * Sets how long each query waits for its response: 2 s unless set.
      *
+     * @param timeout the wait for each query's response
+     * @return this builder
      * @throws IllegalArgumentException if it is not positive
      */
     public Builder timeout(Duration timeout) {
@@ -387,6 +409,9 @@ public final class DnsMembershipSource implements MembershipSource {
     /**
      * Resolves on {@code scheduler} instead of the source's own daemon thread; each resolution
      * blocks one of its threads for up to the timeout per query. The source does not shut it down.
+     *
+     * @param scheduler the executor that resolves
+     * @return this builder
      */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -402,6 +427,8 @@ public final class DnsMembershipSource implements MembershipSource {
     /**
      * Returns the source, not started.
      *
+     * @return the source; {@link
+     *     DnsMembershipSource#start(io.lb4j.discovery.MembershipSource.Listener)} begins resolving
      * @throws IllegalArgumentException if A/AAAA has no port, SRV has one, {@code ttlCap} is below
      *     {@code ttlFloor} or {@code retryMax} below {@code retryBase}
      * @throws IllegalStateException if no server is set and {@code /etc/resolv.conf} names none

@@ -94,6 +94,8 @@ public final class Lb4jGrpc {
    * balancer registered as {@code name} before. A channel binds to the balancer it finds when its
    * resolver starts; replacing or removing a registration does not move channels already running.
    *
+   * @param name the authority of the targets, {@code <name>} in {@code lb4j://<name>/<rule>}
+   * @param lb the balancer
    * @throws IllegalArgumentException if {@code name} is not a valid URI authority of letters,
    *     digits, {@code . _ -}
    * @throws NullPointerException if {@code lb} is null
@@ -103,7 +105,11 @@ public final class Lb4jGrpc {
     registry.put(Lb4jTarget.checkName(name), lb);
   }
 
-  /** Registers {@code lb} as {@value #DEFAULT_NAME}, for targets {@code lb4j:///<rule>}. */
+  /**
+   * Registers {@code lb} as {@value #DEFAULT_NAME}, for targets {@code lb4j:///<rule>}.
+   *
+   * @param lb the balancer
+   */
   public static void register(LoadBalancer lb) {
     register(DEFAULT_NAME, lb);
   }
@@ -111,12 +117,16 @@ public final class Lb4jGrpc {
   /**
    * Removes the registration of {@code name} if it is {@code lb}; returns whether it was. New
    * channels to {@code lb4j://<name>/...} then fail until another balancer is registered.
+   *
+   * @param name the registered name
+   * @param lb the balancer expected under that name
+   * @return true if {@code lb} was registered as {@code name} and is no longer
    */
   public static boolean unregister(String name, LoadBalancer lb) {
     return registry.remove(name, lb);
   }
 
-  /** Returns the registered names and their balancers, sorted by name; a copy. */
+  /** {@return the registered names and their balancers, sorted by name; a copy} */
   public static Map<String, LoadBalancer> registered() {
     return new TreeMap<>(registry);
   }
@@ -135,6 +145,9 @@ public final class Lb4jGrpc {
    * Returns a name-resolver provider bound to {@code lb}: {@code lb4j:///<rule>} resolves in it,
    * {@code lb4j://<name>/<rule>} in the registry. Register it in a {@link NameResolverRegistry}, or
    * let {@link #newChannelBuilder} do it.
+   *
+   * @param lb the balancer that {@code lb4j:///<rule>} targets resolve in
+   * @return the provider of scheme {@code lb4j}
    */
   public static NameResolverProvider nameResolverProvider(LoadBalancer lb) {
     return new Lb4jNameResolverProvider(Objects.requireNonNull(lb, "lb"));
@@ -147,6 +160,11 @@ public final class Lb4jGrpc {
    * .defaultServiceConfig(Lb4jGrpc.serviceConfig("x-user-id"))}. The transport is the one found on
    * the class path ({@code grpc-netty-shaded}, {@code grpc-netty}, {@code grpc-okhttp}).
    *
+   * @param lb the balancer
+   * @param rule the name of one of its load-balancing rules
+   * @param credentials the channel's credentials, such as {@code
+   *     InsecureChannelCredentials.create()}
+   * @return the channel builder
    * @throws IllegalArgumentException if {@code rule} is not a valid URI path segment
    */
   public static ManagedChannelBuilder<?> newChannelBuilder(
@@ -161,6 +179,8 @@ public final class Lb4jGrpc {
    * Returns the target of rule {@code rule} of the balancer registered as {@value #DEFAULT_NAME} or
    * bound to the resolver: {@code lb4j:///<rule>}.
    *
+   * @param rule a rule's name
+   * @return the target
    * @throws IllegalArgumentException if {@code rule} is not a valid URI path segment
    */
   public static String target(String rule) {
@@ -171,6 +191,9 @@ public final class Lb4jGrpc {
    * Returns the target of rule {@code rule} of the balancer registered as {@code name}: {@code
    * lb4j://<name>/<rule>}.
    *
+   * @param name a registered name
+   * @param rule a rule's name
+   * @return the target
    * @throws IllegalArgumentException if {@code name} or {@code rule} is not valid
    */
   public static String target(String name, String rule) {
@@ -180,6 +203,8 @@ public final class Lb4jGrpc {
   /**
    * Returns the service config that selects the lb4j policy with the key header {@value
    * #DEFAULT_KEY_HEADER}: {@code {"loadBalancingConfig": [{"lb4j": {}}]}}.
+   *
+   * @return the service config, as {@code defaultServiceConfig} takes it
    */
   public static Map<String, ?> serviceConfig() {
     return Map.of("loadBalancingConfig", List.of(Map.of(POLICY_NAME, Map.of())));
@@ -190,6 +215,8 @@ public final class Lb4jGrpc {
    * keyHeader}, or from no header when it is empty: {@code {"loadBalancingConfig": [{"lb4j":
    * {"keyHeader": "x-user-id"}}]}}.
    *
+   * @param keyHeader the metadata key that carries a call's key, or an empty string for none
+   * @return the service config, as {@code defaultServiceConfig} takes it
    * @throws IllegalArgumentException if {@code keyHeader} is not a valid ASCII header name
    */
   public static Map<String, ?> serviceConfig(String keyHeader) {

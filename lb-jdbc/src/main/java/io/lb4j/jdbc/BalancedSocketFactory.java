@@ -99,6 +99,7 @@ public final class BalancedSocketFactory extends SocketFactory {
    * {@value #ARG_PROPERTY} names the registration, the registration's key property (if present) is
    * the connection's key.
    *
+   * @param info the driver's connection properties
    * @throws IllegalArgumentException if {@value #ARG_PROPERTY} is missing or names no registration,
    *     or the key property is present but empty
    */
@@ -121,6 +122,7 @@ public final class BalancedSocketFactory extends SocketFactory {
    * Creates a factory for the connector registered as {@code name}, without a key: for drivers that
    * pass only the factory argument.
    *
+   * @param name a registered name
    * @throws IllegalArgumentException if {@code name} is null or names no registration
    */
   public BalancedSocketFactory(String name) {
@@ -134,6 +136,9 @@ public final class BalancedSocketFactory extends SocketFactory {
    * #KEY_PROPERTY} carrying a connection's key. Close the returned registration (or call {@link
    * #unregister}) when the connector's balancer closes.
    *
+   * @param name the registration's name, as the JDBC URL gives it
+   * @param connector the connector that chooses and connects
+   * @return the registration; closing it unregisters
    * @throws IllegalArgumentException if {@code name} is not a valid name
    * @throws IllegalStateException if {@code name} is already registered
    */
@@ -145,6 +150,10 @@ public final class BalancedSocketFactory extends SocketFactory {
    * Registers {@code connector} as {@code name}, with the connection property {@code keyProperty}
    * carrying a connection's key.
    *
+   * @param name the registration's name, as the JDBC URL gives it
+   * @param connector the connector that chooses and connects
+   * @param keyProperty the connection property that carries a connection's key
+   * @return the registration; closing it unregisters
    * @throws IllegalArgumentException if {@code name} or {@code keyProperty} is not a valid name
    * @throws IllegalStateException if {@code name} is already registered
    */
@@ -164,17 +173,22 @@ public final class BalancedSocketFactory extends SocketFactory {
     return r;
   }
 
-  /** Removes the registration {@code name}; returns whether there was one. */
+  /**
+   * Removes the registration {@code name}; returns whether there was one.
+   *
+   * @param name a registration's name
+   * @return true if there was a registration of that name
+   */
   public static boolean unregister(String name) {
     return name != null && REGISTRY.remove(name) != null;
   }
 
-  /** Returns the connector this factory's connections go through. */
+  /** {@return the connector this factory's connections go through} */
   public BalancedConnector connector() {
     return registration.connector();
   }
 
-  /** Returns the key of this factory's connection, or null when it has none. */
+  /** {@return the key of this factory's connection, or null when it has none} */
   public String key() {
     return key;
   }
@@ -317,17 +331,19 @@ public final class BalancedSocketFactory extends SocketFactory {
     /**
      * Returns the name: pgjdbc's {@value BalancedSocketFactory#ARG_PROPERTY}, the URL's host for
      * {@link BalancedMysqlSocketFactory}.
+     *
+     * @return the name
      */
     public String name() {
       return name;
     }
 
-    /** Returns the connector. */
+    /** {@return the connector registered under the name} */
     public BalancedConnector connector() {
       return connector;
     }
 
-    /** Returns the connection property that carries a connection's key. */
+    /** {@return the connection property that carries a connection's key} */
     public String keyProperty() {
       return keyProperty;
     }

@@ -79,12 +79,17 @@ public final class KubernetesMembershipSource implements MembershipSource {
       this.kubernetesName = kubernetesName;
     }
 
-    /** Returns the name as Kubernetes spells it: {@code IPv4}, {@code IPv6}. */
+    /** {@return the name as Kubernetes spells it: {@code IPv4}, {@code IPv6}} */
     public String kubernetesName() {
       return kubernetesName;
     }
 
-    /** Returns the type Kubernetes calls {@code name} ({@code IPv4}, {@code IPv6}, any case). */
+    /**
+     * Returns the type Kubernetes calls {@code name} ({@code IPv4}, {@code IPv6}, any case).
+     *
+     * @param name the name as written in the slice or the configuration
+     * @return the type
+     */
     public static AddressType of(String name) {
       for (AddressType t : values()) {
         if (t.kubernetesName.equalsIgnoreCase(name)) {
@@ -151,7 +156,7 @@ public final class KubernetesMembershipSource implements MembershipSource {
             + (only == null ? "" : " (" + only.kubernetesName() + " only)");
   }
 
-  /** Returns a new builder. */
+  /** {@return a new builder; the service and the port must be set} */
   public static Builder builder() {
     return new Builder();
   }
@@ -165,7 +170,7 @@ public final class KubernetesMembershipSource implements MembershipSource {
     return description;
   }
 
-  /** Returns the namespace watched (the one given, else the client's default). */
+  /** {@return the namespace watched (the one given, else the client's default)} */
   public String namespace() {
     return namespace;
   }
@@ -468,6 +473,9 @@ public final class KubernetesMembershipSource implements MembershipSource {
     /**
      * Uses {@code client}, the caller's: the source neither configures nor closes it. Without one,
      * the source makes a client from {@link #config} and closes it with itself.
+     *
+     * @param client a fabric8 client, left open when the source closes
+     * @return this builder
      */
     public Builder client(KubernetesClient client) {
       this.client = Objects.requireNonNull(client, "client");
@@ -479,19 +487,32 @@ public final class KubernetesMembershipSource implements MembershipSource {
      * fabric8's auto-configuration ({@code Config.autoConfigure(null)}) — in a pod, its service
      * account and namespace; elsewhere {@code ~/.kube/config} (or {@code $KUBECONFIG}) and its
      * current context.
+     *
+     * @param config the client configuration: API server, credentials, namespace
+     * @return this builder
      */
     public Builder config(Config config) {
       this.config = Objects.requireNonNull(config, "config");
       return this;
     }
 
-    /** Watches namespace {@code namespace}. Default: the client's (or config's) namespace. */
+    /**
+     * Watches namespace {@code namespace}. Default: the client's (or config's) namespace.
+     *
+     * @param namespace a Kubernetes namespace name
+     * @return this builder
+     */
     public Builder namespace(String namespace) {
       this.namespace = KubernetesNames.namespace("namespace", namespace);
       return this;
     }
 
-    /** Watches the slices of Service {@code service}. Required. */
+    /**
+     * Watches the slices of Service {@code service}. Required.
+     *
+     * @param service the Service's name
+     * @return this builder
+     */
     public Builder service(String service) {
       this.service = KubernetesNames.serviceName("service", service);
       return this;
@@ -500,13 +521,21 @@ public final class KubernetesMembershipSource implements MembershipSource {
     /**
      * Takes the slices' port {@code port}: a Service port's name ({@code http}), or a number
      * ({@code 8080}, the port the endpoints listen on). Required (this or {@link #port(int)}).
+     *
+     * @param port a Service port's name, or a port number as text
+     * @return this builder
      */
     public Builder port(String port) {
       this.port = PortRef.parse(port);
       return this;
     }
 
-    /** Takes the slices' port numbered {@code port}, the port the endpoints listen on, 1-65535. */
+    /**
+     * Takes the slices' port numbered {@code port}, the port the endpoints listen on, 1-65535.
+     *
+     * @param port the endpoints' port number, 1-65535
+     * @return this builder
+     */
     public Builder port(int port) {
       this.port = PortRef.numbered(port);
       return this;
@@ -515,6 +544,9 @@ public final class KubernetesMembershipSource implements MembershipSource {
     /**
      * Takes only slices of {@code type}; default both. A dual-stack Service has IPv4 and IPv6
      * slices, so each pod would be two members: choose one family there.
+     *
+     * @param type IPv4 or IPv6
+     * @return this builder
      */
     public Builder addressType(AddressType type) {
       this.addressType = Objects.requireNonNull(type, "type");
@@ -525,6 +557,9 @@ public final class KubernetesMembershipSource implements MembershipSource {
      * How often the source checks that its watch is connected, a look at the informer and not a
      * request to the API server; a watch down for two intervals and at least 2 s is reported.
      * Default 1 s. Changes never wait for it: they come with the watch's events.
+     *
+     * @param interval the check interval, 10 ms to 1 day
+     * @return this builder
      */
     public Builder connectionCheckInterval(Duration interval) {
       Objects.requireNonNull(interval, "interval");
@@ -540,6 +575,7 @@ public final class KubernetesMembershipSource implements MembershipSource {
      * Returns the source. Reads fabric8's auto-configuration (local files, no network) when neither
      * a client nor a config was given.
      *
+     * @return the source, not started
      * @throws IllegalStateException without a service or a port, or with both a client and a config
      */
     public KubernetesMembershipSource build() {

@@ -43,7 +43,12 @@ public final class AccessLog {
     }
   }
 
-  /** Returns the connection log's line for {@code record}, without a trailing newline. */
+  /**
+   * Returns the connection log's line for an ended connection, without a trailing newline.
+   *
+   * @param r the ended connection
+   * @return its line, {@code key=value} pairs separated by spaces
+   */
   public static String format(ConnectionRecord r) {
     StringBuilder b = new StringBuilder(256);
     b.append("client=").append(address(r.client()));

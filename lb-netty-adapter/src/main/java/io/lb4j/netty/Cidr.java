@@ -18,7 +18,12 @@ import java.util.Objects;
  */
 public record Cidr(InetAddress network, int prefixLength) {
 
-  /** Validates the prefix length against the address family. */
+  /**
+   * Validates the prefix length against the address family.
+   *
+   * @param network the network address, with the host bits cleared
+   * @param prefixLength the number of leading bits that must match
+   */
   public Cidr {
     Objects.requireNonNull(network, "network");
     int max = network.getAddress().length * 8;
@@ -31,6 +36,8 @@ public record Cidr(InetAddress network, int prefixLength) {
   /**
    * Parses {@code 127.0.0.0/8}, {@code ::1/128} or a single address; never consults DNS.
    *
+   * @param cidr the text, such as {@code 127.0.0.0/8}
+   * @return the network; a single address is a /32 or /128
    * @throws IllegalArgumentException naming the value if it is not a CIDR literal
    */
   public static Cidr parse(String cidr) {
@@ -78,7 +85,12 @@ public record Cidr(InetAddress network, int prefixLength) {
     return value <= bits ? value : -1;
   }
 
-  /** Returns whether {@code address} lies in this network (IPv4 only in IPv4 networks). */
+  /**
+   * Returns whether {@code address} lies in this network (IPv4 only in IPv4 networks).
+   *
+   * @param address any address
+   * @return true if its first {@code prefixLength} bits are the network's
+   */
   public boolean contains(InetAddress address) {
     byte[] a = address.getAddress();
     byte[] n = network.getAddress();

@@ -15,9 +15,17 @@ public interface ConnectionListener {
   /**
    * A connect to backend {@code backend} of rule {@code rule} succeeded after {@code connectNanos}
    * (this attempt alone, from the connect call to the established connection).
+   *
+   * @param rule the rule's name
+   * @param backend the backend's id
+   * @param connectNanos nanoseconds from the connect call to the established connection
    */
   default void onConnected(String rule, String backend, long connectNanos) {}
 
-  /** A client connection ended: refused, given up on, or closed after relaying. */
+  /**
+   * A client connection ended: refused, given up on, or closed after relaying.
+   *
+   * @param record what the connection log writes of it
+   */
   default void onConnectionEnded(ConnectionRecord record) {}
 }

@@ -45,7 +45,24 @@ public record ConnectionRecord(
     RefusalReason refusal,
     String detail) {
 
-  /** Checks that the fields that are always known are there. */
+  /**
+   * Checks that the fields that are always known are there.
+   *
+   * @param rule the rule whose listener accepted the connection
+   * @param frontend the rule's frontend
+   * @param client the client's address and port
+   * @param listener the proxy's address and port the client connected to
+   * @param backend the backend of the last connect attempt, or null
+   * @param backendAddress the address and port of that attempt, or null
+   * @param connectNanos from the first connect attempt to the established connection, or -1
+   * @param durationNanos from the accept to the close of the client's side
+   * @param bytesToBackend bytes relayed from the client to the backend
+   * @param bytesToClient bytes relayed from the backend to the client
+   * @param attempts connect attempts made
+   * @param termination how it ended
+   * @param refusal why the frontend refused it, or null
+   * @param detail what ended it in words, or null for a normal close
+   */
   public ConnectionRecord {
     Objects.requireNonNull(rule, "rule");
     Objects.requireNonNull(frontend, "frontend");

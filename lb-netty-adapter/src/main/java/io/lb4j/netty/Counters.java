@@ -23,7 +23,7 @@ public final class Counters {
   final LongAdder proxyHeaderTimeouts = new LongAdder();
   final LongAdder sourcePortFailures = new LongAdder();
 
-  /** Returns the counts now. */
+  /** {@return the counts now} */
   public Snapshot snapshot() {
     return new Snapshot(
         active.get(),

@@ -53,7 +53,17 @@ public record FrontendOptions(
   /** No PROXY header, no limit, every source allowed. */
   public static final FrontendOptions DEFAULT = new FrontendOptions(false, 0, List.of(), List.of());
 
-  /** Validates the limit and the deadline, and copies the lists. */
+  /**
+   * Validates the limit and the deadline, and copies the lists.
+   *
+   * @param acceptProxyProtocol whether every connection must start with a PROXY v1 or v2 header,
+   *     whose source replaces the connection's
+   * @param maxConnections the most concurrent connections, or 0 for no limit
+   * @param allow sources allowed, or empty for all
+   * @param deny sources refused
+   * @param proxyProtocolTimeout how long after its accept a connection may take to complete its
+   *     PROXY header; unused unless {@code acceptProxyProtocol}
+   */
   public FrontendOptions {
     if (maxConnections < 0) {
       throw new IllegalArgumentException(
@@ -72,13 +82,25 @@ public record FrontendOptions(
   /**
    * Returns options with the {@linkplain #DEFAULT_PROXY_PROTOCOL_TIMEOUT default PROXY header
    * deadline}.
+   *
+   * @param acceptProxyProtocol whether every connection must start with a PROXY v1 or v2 header,
+   *     whose source replaces the connection's
+   * @param maxConnections the most concurrent connections, or 0 for no limit
+   * @param allow sources allowed, or empty for all
+   * @param deny sources refused
    */
   public FrontendOptions(
       boolean acceptProxyProtocol, int maxConnections, List<Cidr> allow, List<Cidr> deny) {
     this(acceptProxyProtocol, maxConnections, allow, deny, DEFAULT_PROXY_PROTOCOL_TIMEOUT);
   }
 
-  /** Returns these options with the PROXY header deadline {@code timeout}. */
+  /**
+   * Returns these options with the PROXY header deadline {@code timeout}.
+   *
+   * @param timeout how long after its accept a connection may take to complete its PROXY header, 1
+   *     ms to 1 h
+   * @return a copy; these options are unchanged
+   */
   public FrontendOptions withProxyProtocolTimeout(Duration timeout) {
     return new FrontendOptions(acceptProxyProtocol, maxConnections, allow, deny, timeout);
   }

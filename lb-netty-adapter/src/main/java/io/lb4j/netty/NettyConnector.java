@@ -58,32 +58,67 @@ public final class NettyConnector {
   /**
    * Returns a connector that connects as {@code settings} does — its balancer, rule, connect
    * timeout, attempts and local bind — over Netty.
+   *
+   * @param settings the connector whose balancer, rule, timeout, attempts and local bind to use
+   * @return the Netty connector
    */
   public static NettyConnector of(BalancedConnector settings) {
     return new NettyConnector(Objects.requireNonNull(settings, "settings"));
   }
 
-  /** Returns the lease a channel of this connector holds, or null for another channel. */
+  /**
+   * Returns the lease a channel of this connector holds, or null for another channel.
+   *
+   * @param channel a channel
+   * @return the channel's lease, or null
+   */
   public static Lease lease(Channel channel) {
     return channel.attr(LEASE).get();
   }
 
-  /** Connects without a key: the rule's scheduler picks. */
+  /**
+   * Connects without a key: the rule's scheduler picks.
+   *
+   * @param bootstrap the caller's bootstrap, its group set; it is cloned, not changed
+   * @return a future that completes with the connected channel, or fails with a {@link
+   *     ConnectException} naming every backend tried
+   */
   public Future<Channel> connect(Bootstrap bootstrap) {
     return connect(bootstrap, 0, false);
   }
 
-  /** Connects to the backend of application key {@code key}, or the next one if it fails. */
+  /**
+   * Connects to the backend of application key {@code key}, or the next one if it fails.
+   *
+   * @param bootstrap the caller's bootstrap, its group set; it is cloned, not changed
+   * @param key the application's key
+   * @return a future that completes with the connected channel, or fails with a {@link
+   *     ConnectException} naming every backend tried
+   */
   public Future<Channel> connect(Bootstrap bootstrap, long key) {
     return connect(bootstrap, lb.keyHash(key), true);
   }
 
-  /** Connects to the backend of application key {@code key}, or the next one if it fails. */
+  /**
+   * Connects to the backend of application key {@code key}, or the next one if it fails.
+   *
+   * @param bootstrap the caller's bootstrap, its group set; it is cloned, not changed
+   * @param key the application's key, not null
+   * @return a future that completes with the connected channel, or fails with a {@link
+   *     ConnectException} naming every backend tried
+   */
   public Future<Channel> connect(Bootstrap bootstrap, CharSequence key) {
     return connect(bootstrap, lb.keyHash(key), true);
   }
 
-  /** Connects to the backend of the key whose {@link LoadBalancer#keyHash hash} is given. */
+  /**
+   * Connects to the backend of the key whose {@link LoadBalancer#keyHash hash} is given.
+   *
+   * @param bootstrap the caller's bootstrap, its group set; it is cloned, not changed
+   * @param keyHash the key's hash, from {@link LoadBalancer#keyHash}
+   * @return a future that completes with the connected channel, or fails with a {@link
+   *     ConnectException} naming every backend tried
+   */
   public Future<Channel> connectByKeyHash(Bootstrap bootstrap, long keyHash) {
     return connect(bootstrap, keyHash, true);
   }

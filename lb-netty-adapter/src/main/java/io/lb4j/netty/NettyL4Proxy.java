@@ -135,7 +135,7 @@ public final class NettyL4Proxy implements AutoCloseable {
                 b.localPortLow, b.localPortHigh, "the range given to the builder", portPerTarget);
   }
 
-  /** Returns a builder. */
+  /** {@return a builder with the defaults; the balancer must be set} */
   public static Builder builder() {
     return new Builder();
   }
@@ -143,6 +143,7 @@ public final class NettyL4Proxy implements AutoCloseable {
   /**
    * Binds every rule's listener and starts proxying; returns this proxy.
    *
+   * @return this proxy, listening on every rule's port
    * @throws IllegalStateException if a rule asks for floating IP or UDP, an option names an unknown
    *     frontend or rule, or a listener cannot bind (the message says which and why)
    */
@@ -188,6 +189,11 @@ public final class NettyL4Proxy implements AutoCloseable {
    * reconfigured, listeners of rules that are gone stop accepting, new ones bind, and new
    * connections use the new options. An invalid configuration changes nothing.
    *
+   * @param config the new configuration
+   * @param frontends the options of each frontend, by frontend name; a frontend not named gets
+   *     {@link FrontendOptions#DEFAULT}
+   * @param rules the options of each rule, by rule name; a rule not named gets {@link
+   *     RuleOptions#DEFAULT}
    * @throws IllegalStateException if the new configuration is refused, with the reason; the old one
    *     stays in force
    */
@@ -247,6 +253,9 @@ public final class NettyL4Proxy implements AutoCloseable {
   /**
    * Stops accepting, waits up to {@code drain} for established connections to finish, then closes
    * the rest and releases the event loops. Returns the number of connections closed by force.
+   *
+   * @param drain how long established connections may take to finish
+   * @return the number of connections closed by force; 0 when the proxy was already shut down
    */
   public int shutdown(Duration drain) {
     synchronized (lock) {
@@ -294,7 +303,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     shutdown(Duration.ZERO);
   }
 
-  /** Returns the addresses the proxy listens on, by rule name. */
+  /** {@return the addresses the proxy listens on, by rule name} */
   public Map<String, InetSocketAddress> listeners() {
     synchronized (lock) {
       Map<String, InetSocketAddress> out = new LinkedHashMap<>();
@@ -305,22 +314,40 @@ public final class NettyL4Proxy implements AutoCloseable {
     }
   }
 
-  /** Returns the counters of rule {@code rule} (all zero for an unknown rule). */
+  /**
+   * Returns the counters of rule {@code rule} (all zero for an unknown rule).
+   *
+   * @param rule a rule's name
+   * @return the rule's connections, bytes and failures since the start
+   */
   public Counters.Snapshot ruleCounters(String rule) {
     return ruleCounters.computeIfAbsent(rule, r -> new Counters()).snapshot();
   }
 
-  /** Returns the counters of backend {@code backendId} in rule {@code rule}. */
+  /**
+   * Returns the counters of backend {@code backendId} in rule {@code rule}.
+   *
+   * @param rule a rule's name
+   * @param backendId the id of a backend of the rule's pool
+   * @return the backend's connections, bytes and failures in the rule since the start; all zero for
+   *     a backend that never had a connection
+   */
   public Counters.Snapshot backendSnapshot(String rule, String backendId) {
     return backendCounters(rule).computeIfAbsent(backendId, Route.NEW_COUNTERS).snapshot();
   }
 
-  /** Returns the counters of frontend {@code frontend}. */
+  /**
+   * Returns the counters of frontend {@code frontend}.
+   *
+   * @param frontend a frontend's name
+   * @return the frontend's connections, bytes and failures since the start; all zero for an unknown
+   *     frontend
+   */
   public Counters.Snapshot frontendCounters(String frontend) {
     return frontendCounters.computeIfAbsent(frontend, f -> new Counters()).snapshot();
   }
 
-  /** Returns the number of connections open now. */
+  /** {@return the number of connections open now} */
   public int activeConnections() {
     return connections.size();
   }
@@ -328,6 +355,8 @@ public final class NettyL4Proxy implements AutoCloseable {
   /**
    * Adds {@code listener}, which from now on hears of every backend connect that succeeds and every
    * client connection that ends, on the connection's event loop (see {@link ConnectionListener}).
+   *
+   * @param listener the listener; not null
    */
   public void addConnectionListener(ConnectionListener listener) {
     Objects.requireNonNull(listener, "listener");
@@ -355,7 +384,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     }
   }
 
-  /** Returns the balancer behind this proxy. */
+  /** {@return the balancer behind this proxy} */
   public LoadBalancer loadBalancer() {
     return lb;
   }
@@ -371,6 +400,8 @@ public final class NettyL4Proxy implements AutoCloseable {
    * spins — leaves it pending until the loop runs again: a watchdog that pings only when it
    * completes (the standalone proxy's systemd {@code WATCHDOG=1}) stops pinging while the proxy
    * cannot serve. Not for the data path: it allocates a task per loop.
+   *
+   * @return a future completed once every loop ran a task submitted now
    */
   public CompletableFuture<Void> eventLoopsAnswer() {
     List<CompletableFuture<?>> answers = new ArrayList<>();
@@ -386,7 +417,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     return CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
   }
 
-  /** Returns the transport in use: EPOLL, IO_URING or NIO. */
+  /** {@return the transport in use: EPOLL, IO_URING or NIO} */
   public Transport transport() {
     return transport;
   }
@@ -599,6 +630,8 @@ public final class NettyL4Proxy implements AutoCloseable {
    * its last refusal is at most 10 minutes old.
    *
    * <p>Blocks as the balancer's does (it connects to backends): not for an event loop.
+   *
+   * @return the findings, worst first
    */
   public Diagnosis diagnose() {
     Diagnosis balancer = lb.diagnose();
@@ -619,6 +652,9 @@ public final class NettyL4Proxy implements AutoCloseable {
    * is reached), that refusal, as a {@link Selection.Status#REFUSED_BY_FRONTEND} answer, before
    * anything about backends; otherwise the balancer's {@link LoadBalancer#explain explanation}.
    * Records nothing.
+   *
+   * @param flow any 5-tuple
+   * @return the explanation, never null
    */
   public FlowExplanation explain(FlowKey flow) {
     Objects.requireNonNull(flow, "flow");
@@ -675,6 +711,8 @@ public final class NettyL4Proxy implements AutoCloseable {
    * Returns what the frontend of rule {@code rule} refused: counts by reason since the start and
    * since its options took effect, and the last refused clients.
    *
+   * @param rule a rule's name
+   * @return the refusal counts and the last refused clients
    * @throws IllegalArgumentException if the proxy has no such rule
    */
   public Refusals.Snapshot refusals(String rule) {
@@ -696,6 +734,9 @@ public final class NettyL4Proxy implements AutoCloseable {
    * unknown frontend or rule. {@link #start()} and {@link #reload} run the same check; an
    * application calls it to validate a configuration before it starts one (a {@code --check}).
    *
+   * @param config the configuration
+   * @param frontends the options of each frontend, by frontend name
+   * @param rules the options of each rule, by rule name
    * @throws IllegalStateException naming the rule or option, the value and what was expected
    */
   public static void check(
@@ -768,13 +809,23 @@ public final class NettyL4Proxy implements AutoCloseable {
 
     private Builder() {}
 
-    /** Sets the time source that ages refusals for {@link #diagnose()}; the system ticker. */
+    /**
+     * Sets the time source that ages refusals for {@link #diagnose()}; the system ticker.
+     *
+     * @param ticker the time source
+     * @return this builder
+     */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
     }
 
-    /** Sets the wall clock of refused clients' times; the system clock by default. */
+    /**
+     * Sets the wall clock of refused clients' times; the system clock by default.
+     *
+     * @param clock the wall clock
+     * @return this builder
+     */
     public Builder clock(InstantSource clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
@@ -794,19 +845,34 @@ public final class NettyL4Proxy implements AutoCloseable {
       return this;
     }
 
-    /** Sets the balancer; required. */
+    /**
+     * Sets the balancer; required.
+     *
+     * @param lb the balancer that picks each connection's backend; the proxy does not close it
+     * @return this builder
+     */
     public Builder loadBalancer(LoadBalancer lb) {
       this.lb = Objects.requireNonNull(lb, "loadBalancer");
       return this;
     }
 
-    /** Sets the transport; {@link Transport#AUTO} by default. */
+    /**
+     * Sets the transport; {@link Transport#AUTO} by default.
+     *
+     * @param transport AUTO (epoll when it loads, else NIO), EPOLL, IO_URING or NIO
+     * @return this builder
+     */
     public Builder transport(Transport transport) {
       this.transport = Objects.requireNonNull(transport, "transport");
       return this;
     }
 
-    /** Sets the number of event loops; the number of processors by default. */
+    /**
+     * Sets the number of event loops; the number of processors by default.
+     *
+     * @param threads the event loops, 1-1024
+     * @return this builder
+     */
     public Builder ioThreads(int threads) {
       if (threads < 1 || threads > 1024) {
         throw new IllegalArgumentException("ioThreads: " + threads + " (expected: 1-1024)");
@@ -815,14 +881,26 @@ public final class NettyL4Proxy implements AutoCloseable {
       return this;
     }
 
-    /** Sets the options of frontend {@code frontend}; {@link FrontendOptions#DEFAULT} otherwise. */
+    /**
+     * Sets the options of frontend {@code frontend}; {@link FrontendOptions#DEFAULT} otherwise.
+     *
+     * @param frontend a frontend's name
+     * @param options its options
+     * @return this builder
+     */
     public Builder frontendOptions(String frontend, FrontendOptions options) {
       frontendOptions.put(
           Objects.requireNonNull(frontend, "frontend"), Objects.requireNonNull(options, "options"));
       return this;
     }
 
-    /** Sets the options of rule {@code rule}; {@link RuleOptions#DEFAULT} otherwise. */
+    /**
+     * Sets the options of rule {@code rule}; {@link RuleOptions#DEFAULT} otherwise.
+     *
+     * @param rule a rule's name
+     * @param options its options
+     * @return this builder
+     */
     public Builder ruleOptions(String rule, RuleOptions options) {
       ruleOptions.put(
           Objects.requireNonNull(rule, "rule"), Objects.requireNonNull(options, "options"));
@@ -832,6 +910,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     /**
      * Returns the proxy, not started.
      *
+     * @return the proxy; {@link NettyL4Proxy#start()} binds it
      * @throws IllegalStateException if no balancer was set
      */
     public NettyL4Proxy build() {

@@ -141,7 +141,7 @@ public final class Refusals {
     return ticker.read();
   }
 
-  /** Returns the counts and recent refused clients now. */
+  /** {@return the counts and recent refused clients now} */
   public Snapshot snapshot() {
     Episode e = episode;
     return new Snapshot(
@@ -244,7 +244,17 @@ public final class Refusals {
       Map<RefusalReason, Long> sinceOptions,
       Instant last,
       List<RefusedClient> recent) {
-    /** Copies the maps and the list. */
+    /**
+     * Copies the maps and the list.
+     *
+     * @param frontend the rule's frontend
+     * @param total refusals since the proxy started, by reason (reasons never seen are left out)
+     * @param since when the frontend options in force took effect (start, or the reload that
+     *     changed them)
+     * @param sinceOptions refusals since then, by reason
+     * @param last the last refusal since then, or null
+     * @param recent the last refused clients since then, most recent first
+     */
     public Snapshot {
       Objects.requireNonNull(frontend, "frontend");
       Objects.requireNonNull(since, "since");

@@ -21,7 +21,16 @@ import java.util.Objects;
  * @param at when
  */
 public record RefusedClient(InetAddress source, RefusalReason reason, String match, Instant at) {
-  /** Checks that no field is null. */
+  /**
+   * Checks that no field is null.
+   *
+   * @param source the client's address (the PROXY header's source when the frontend reads one)
+   * @param reason why it was refused
+   * @param match what refused it: the deny network ({@code 127.0.0.64/26}), the allow list ({@code
+   *     [10.0.0.0/8]}), the connection limit ({@code 100}), the PROXY header's error or deadline,
+   *     or the balancer's answer
+   * @param at when
+   */
   public RefusedClient {
     Objects.requireNonNull(source, "source");
     Objects.requireNonNull(reason, "reason");

@@ -46,7 +46,19 @@ public record RuleOptions(
   public static final RuleOptions DEFAULT =
       new RuleOptions(ProxyProtocol.NONE, Duration.ofSeconds(5), 3);
 
-  /** Validates the options and copies the source addresses. */
+  /**
+   * Validates the options and copies the source addresses.
+   *
+   * @param sendProxyProtocol the PROXY protocol header sent to backends
+   * @param connectTimeout how long one connect may take
+   * @param maxConnectAttempts connects tried before the client is closed, 1-10
+   * @param accessLog whether each ended connection is logged on the connection log
+   * @param sourceAddresses local addresses backend connections are bound to, the least used first
+   *     (each has its own ports, so several multiply the connections to one backend address and
+   *     port); empty: the kernel picks the source address
+   * @param sourcePortWarnPercent the share of the source ports available to one backend address and
+   *     port, in percent (1-100), above which {@link SourcePortCheck} warns
+   */
   public RuleOptions {
     Objects.requireNonNull(sendProxyProtocol, "sendProxyProtocol");
     Objects.requireNonNull(connectTimeout, "connectTimeout");
@@ -78,7 +90,16 @@ public record RuleOptions(
     }
   }
 
-  /** Options without the connection log. */
+  /**
+   * Options without the connection log.
+   *
+   * @param sendProxyProtocol the PROXY protocol header sent to backends
+   * @param connectTimeout how long one connect may take
+   * @param maxConnectAttempts connects tried before the client is closed, 1-10
+   * @param sourceAddresses local addresses backend connections are bound to; empty for the kernel's
+   *     choice
+   * @param sourcePortWarnPercent the share of the source ports, 1-100, above which a rule is warned
+   */
   public RuleOptions(
       ProxyProtocol sendProxyProtocol,
       Duration connectTimeout,
@@ -94,7 +115,13 @@ public record RuleOptions(
         false);
   }
 
-  /** Options with no source address, the default source-port warning and no connection log. */
+  /**
+   * Options with no source address, the default source-port warning and no connection log.
+   *
+   * @param sendProxyProtocol the PROXY protocol header sent to backends
+   * @param connectTimeout how long one connect may take
+   * @param maxConnectAttempts connects tried before the client is closed, 1-10
+   */
   public RuleOptions(
       ProxyProtocol sendProxyProtocol, Duration connectTimeout, int maxConnectAttempts) {
     this(
@@ -105,7 +132,12 @@ public record RuleOptions(
         DEFAULT_SOURCE_PORT_WARN_PERCENT);
   }
 
-  /** Returns these options sending {@code version} of the PROXY protocol. */
+  /**
+   * Returns these options sending {@code version} of the PROXY protocol.
+   *
+   * @param version the PROXY protocol version to send, or {@link ProxyProtocol#NONE}
+   * @return a copy; these options are unchanged
+   */
   public RuleOptions withProxyProtocol(ProxyProtocol version) {
     return new RuleOptions(
         version,
@@ -116,7 +148,13 @@ public record RuleOptions(
         accessLog);
   }
 
-  /** Returns these options binding backend connections to {@code addresses}. */
+  /**
+   * Returns these options binding backend connections to {@code addresses}.
+   *
+   * @param addresses the local addresses to bind to, the least used first; empty for the kernel's
+   *     choice
+   * @return a copy; these options are unchanged
+   */
   public RuleOptions withSourceAddresses(List<SourceAddress> addresses) {
     return new RuleOptions(
         sendProxyProtocol,
@@ -127,13 +165,23 @@ public record RuleOptions(
         accessLog);
   }
 
-  /** Returns these options warning above {@code percent} of the source ports. */
+  /**
+   * Returns these options warning above {@code percent} of the source ports.
+   *
+   * @param percent the share of the source ports, 1-100
+   * @return a copy; these options are unchanged
+   */
   public RuleOptions withSourcePortWarnPercent(int percent) {
     return new RuleOptions(
         sendProxyProtocol, connectTimeout, maxConnectAttempts, sourceAddresses, percent, accessLog);
   }
 
-  /** Returns these options with the connection log on or off. */
+  /**
+   * Returns these options with the connection log on or off.
+   *
+   * @param on whether each ended connection of the rule is logged
+   * @return a copy; these options are unchanged
+   */
   public RuleOptions withAccessLog(boolean on) {
     return new RuleOptions(
         sendProxyProtocol,

@@ -31,7 +31,13 @@ import java.util.Objects;
  */
 public record SourceAddress(InetAddress address, int lowPort, int highPort) {
 
-  /** Validates the address and the range. */
+  /**
+   * Validates the address and the range.
+   *
+   * @param address the local address; must be an address of this host
+   * @param lowPort the first port of the proxy's own range, or 0 to let the kernel pick
+   * @param highPort the last port of the proxy's own range, or 0 to let the kernel pick
+   */
   public SourceAddress {
     Objects.requireNonNull(address, "address");
     if (address.isAnyLocalAddress() || address.isMulticastAddress()) {
@@ -54,7 +60,12 @@ public record SourceAddress(InetAddress address, int lowPort, int highPort) {
     }
   }
 
-  /** Returns a source address whose ports the kernel picks. */
+  /**
+   * Returns a source address whose ports the kernel picks.
+   *
+   * @param address the local IP address
+   * @return the source address, without a port range
+   */
   public static SourceAddress of(InetAddress address) {
     return new SourceAddress(address, 0, 0);
   }
@@ -64,6 +75,8 @@ public record SourceAddress(InetAddress address, int lowPort, int highPort) {
    * 2001:db8::11} or {@code [2001:db8::11]}), optionally with a port range ({@code
    * 127.0.0.11:40000-40099}, {@code [2001:db8::11]:40000-40099}). Never resolves a name.
    *
+   * @param text the text, such as {@code 127.0.0.11:40000-40099}
+   * @return the source address
    * @throws IllegalArgumentException naming the value and the expected form
    */
   public static SourceAddress parse(String text) {
@@ -122,12 +135,12 @@ public record SourceAddress(InetAddress address, int lowPort, int highPort) {
             + " 127.0.0.11:40000-40099, [2001:db8::11]:40000-40099)");
   }
 
-  /** Returns whether the proxy picks the ports from its own range. */
+  /** {@return whether the proxy picks the ports from its own range} */
   public boolean hasPortRange() {
     return lowPort != 0;
   }
 
-  /** Returns the number of ports in the proxy's own range, or 0 when the kernel picks. */
+  /** {@return the number of ports in the proxy's own range, or 0 when the kernel picks} */
   public int portCount() {
     return hasPortRange() ? highPort - lowPort + 1 : 0;
   }

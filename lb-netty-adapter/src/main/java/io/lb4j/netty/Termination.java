@@ -66,7 +66,7 @@ public enum Termination {
     this.code = code;
   }
 
-  /** Returns the two-character code, such as {@code --} or {@code SC}. */
+  /** {@return the two-character code, such as {@code --} or {@code SC}} */
   public String code() {
     return code;
   }

@@ -115,6 +115,9 @@ public final class XdsMembershipSource implements MembershipSource {
    * Returns a builder of a source that asks the management server at {@code server} for cluster
    * {@code cluster}'s endpoints.
    *
+   * @param server the management server's IP address and port
+   * @param cluster the name of the cluster whose endpoints become the pool's members
+   * @return a builder with the defaults
    * @throws IllegalArgumentException if {@code server} is unresolved (a host name; lb4j takes IP
    *     literals only) or has port 0, or {@code cluster} is empty
    */
@@ -128,22 +131,22 @@ public final class XdsMembershipSource implements MembershipSource {
     return describe;
   }
 
-  /** Returns the management server's address. */
+  /** {@return the management server's address} */
   public InetSocketAddress server() {
     return server;
   }
 
-  /** Returns the cluster whose endpoints are the members. */
+  /** {@return the cluster whose endpoints are the members} */
   public String cluster() {
     return cluster;
   }
 
-  /** Returns how the source subscribes. */
+  /** {@return how the source subscribes} */
   public Mode mode() {
     return mode;
   }
 
-  /** Returns the node id the source presents to the server. */
+  /** {@return the node id the source presents to the server} */
   public String node() {
     return node.getId();
   }
@@ -298,7 +301,12 @@ public final class XdsMembershipSource implements MembershipSource {
       this.cluster = cluster;
     }
 
-    /** Sets how the source subscribes; {@link Mode#ADS} by default. */
+    /**
+     * Sets how the source subscribes; {@link Mode#ADS} by default.
+     *
+     * @param mode ADS (one aggregated stream) or EDS alone
+     * @return this builder
+     */
     public Builder mode(Mode mode) {
       this.mode = Objects.requireNonNull(mode, "mode");
       return this;
@@ -308,6 +316,9 @@ public final class XdsMembershipSource implements MembershipSource {
      * Sets the node id presented to the server, {@value #DEFAULT_NODE} by default. Servers may key
      * their answers on it (java-control-plane's {@code NodeGroup}; Istio expects its own shape,
      * {@code sidecar~10.0.0.7~name.namespace~namespace.svc.cluster.local}).
+     *
+     * @param node the node id
+     * @return this builder
      */
     public Builder node(String node) {
       Objects.requireNonNull(node, "node");
@@ -318,7 +329,12 @@ public final class XdsMembershipSource implements MembershipSource {
       return this;
     }
 
-    /** Sets the node's {@code cluster} field (Envoy's service cluster), {@value #DEFAULT_NODE}. */
+    /**
+     * Sets the node's {@code cluster} field (Envoy's service cluster), {@value #DEFAULT_NODE}.
+     *
+     * @param nodeCluster the node's cluster
+     * @return this builder
+     */
     public Builder nodeCluster(String nodeCluster) {
       this.nodeCluster = Objects.requireNonNull(nodeCluster, "nodeCluster");
       return this;
@@ -327,6 +343,9 @@ public final class XdsMembershipSource implements MembershipSource {
     /**
      * Sets the reconnect back-off: the first delay and the largest; 0.5 s and 30 s by default.
      *
+     * @param initial the first delay
+     * @param max the largest delay
+     * @return this builder
      * @throws IllegalArgumentException unless {@code 0 < initial <= max}
      */
     public Builder backoff(Duration initial, Duration max) {
@@ -350,7 +369,7 @@ public final class XdsMembershipSource implements MembershipSource {
       return this;
     }
 
-    /** Returns the source; nothing is started. */
+    /** {@return the source; nothing is started} */
     public XdsMembershipSource build() {
       return new XdsMembershipSource(this);
     }

@@ -19,12 +19,24 @@ import java.util.List;
 public record BalancerView(
     Instant at, long nanos, LoadBalancerConfig config, List<RuleView> rules) {
 
-  /** Copies the rule list. */
+  /**
+   * Copies the rule list.
+   *
+   * @param at when the view was taken (wall clock)
+   * @param nanos when the view was taken (the balancer's ticker), to age the new-flow samples
+   * @param config the configuration in force
+   * @param rules every rule, in configuration order
+   */
   public BalancerView {
     rules = List.copyOf(rules);
   }
 
-  /** Returns the view of the rule named {@code name}, or null. */
+  /**
+   * Returns the view of the rule named {@code name}, or null.
+   *
+   * @param name a rule's name
+   * @return the rule's view, or null when no rule has that name
+   */
   public RuleView rule(String name) {
     for (RuleView r : rules) {
       if (r.rule().name().equals(name)) {

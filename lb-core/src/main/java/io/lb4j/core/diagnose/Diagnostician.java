@@ -30,7 +30,14 @@ public final class Diagnostician {
 
   private Diagnostician() {}
 
-  /** Diagnoses the balancer seen in {@code view}, connecting to data ports with {@code checker}. */
+  /**
+   * Diagnoses the balancer seen in {@code view}, connecting to data ports with {@code checker}.
+   *
+   * @param view the balancer's state
+   * @param checker the checker that tries each backend's data port
+   * @param clock the wall clock, for the diagnosis's time and the findings' ages
+   * @return the findings, worst first
+   */
   public static Diagnosis diagnose(BalancerView view, HealthChecker checker, InstantSource clock) {
     Findings out = new Findings(DataPortCheck.connect(view, checker, clock));
     for (RuleView r : view.rules()) {
@@ -45,7 +52,14 @@ public final class Diagnostician {
     return new Diagnosis(view.at(), out.checks(), out.list());
   }
 
-  /** Whether {@code c} of {@code n} is far (4 standard deviations and 50%) from share {@code p}. */
+  /**
+   * Whether {@code c} of {@code n} is far (4 standard deviations and 50%) from share {@code p}.
+   *
+   * @param c the new flows one backend got
+   * @param n the new flows of all backends
+   * @param p the backend's expected share, by weight: above 0 and at most 1
+   * @return true if the count is that far from the share
+   */
   public static boolean uneven(int c, int n, double p) {
     return DistributionCheck.uneven(c, n, p);
   }

@@ -17,7 +17,13 @@ import java.util.List;
 public final class DiscoveryCheck {
   private DiscoveryCheck() {}
 
-  /** Returns a finding per source that is failing or refused, at {@code now}. */
+  /**
+   * Returns a finding per source that is failing or refused, at {@code now}.
+   *
+   * @param statuses the status of every attached source
+   * @param now the current time, for the age of each source's last good answer
+   * @return one finding per failing or refused source; empty when all answer
+   */
   public static List<Finding> findings(List<DiscoveryStatus> statuses, Instant now) {
     List<Finding> out = new ArrayList<>();
     for (DiscoveryStatus s : statuses) {

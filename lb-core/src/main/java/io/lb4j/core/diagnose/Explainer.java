@@ -33,7 +33,14 @@ import java.util.List;
 public final class Explainer {
   private Explainer() {}
 
-  /** Explains a flow that no rule takes. */
+  /**
+   * Explains a flow that no rule takes.
+   *
+   * @param config the configuration in force
+   * @param flow the flow asked about
+   * @param none the balancer's {@link Selection.Status#NO_RULE} answer for the flow
+   * @return the explanation, listing where the rules listen
+   */
   public static FlowExplanation noRule(LoadBalancerConfig config, FlowKey flow, Selection none) {
     return new FlowExplanation(
         flow,
@@ -52,10 +59,14 @@ public final class Explainer {
   /**
    * Explains a flow that rule {@code rule} of the view takes.
    *
+   * @param view the balancer's state
+   * @param flow the flow asked about
+   * @param rule the view of the rule that takes it
    * @param hash the flow's hash under the rule's distribution mode (0 for a NAT rule)
    * @param fresh the answer a new flow gets now
    * @param pinned the answer the flow table holds for the flow, or null
    * @param fingerprint the rule's selection fingerprint, to compare across instances
+   * @return the explanation
    */
   public static FlowExplanation explain(
       BalancerView view,
@@ -87,10 +98,13 @@ public final class Explainer {
   /**
    * Explains where an application key goes in rule {@code rule} of the view.
    *
+   * @param view the balancer's state
+   * @param rule the view of the rule
    * @param keyText the key as written
    * @param hash the key's hash
    * @param fresh the answer the key gets now
    * @param fingerprint the rule's selection fingerprint
+   * @return the explanation
    */
   public static KeyExplanation explainKey(
       BalancerView view,

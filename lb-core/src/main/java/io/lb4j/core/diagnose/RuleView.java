@@ -21,23 +21,32 @@ import java.util.List;
 public record RuleView(
     Rule rule, HealthProbe probe, List<BackendView> backends, List<NewFlow> newFlows) {
 
-  /** Copies the lists. */
+  /**
+   * Copies the lists.
+   *
+   * @param rule the rule
+   * @param probe its health probe, or null
+   * @param backends its backends: the pool's members in selector order, then removed backends that
+   *     still hold flows
+   * @param newFlows a sample of the rule's most recent new flows, or an empty list where the view
+   *     was taken without flows
+   */
   public RuleView {
     backends = List.copyOf(backends);
     newFlows = List.copyOf(newFlows);
   }
 
-  /** Returns the rule's name. */
+  /** {@return the rule's name} */
   public String name() {
     return rule.name();
   }
 
-  /** Returns the load-balancing rule, or null for an inbound NAT rule. */
+  /** {@return the load-balancing rule, or null for an inbound NAT rule} */
   public LoadBalancingRule lb() {
     return rule instanceof LoadBalancingRule ? (LoadBalancingRule) rule : null;
   }
 
-  /** Returns the members of the pool, without removed backends. */
+  /** {@return the members of the pool, without removed backends} */
   public List<BackendView> members() {
     return backends.stream().filter(BackendView::member).toList();
   }

@@ -124,14 +124,24 @@ public final class FlowTable<V> {
     this.segments = all;
   }
 
-  /** Returns a builder. */
+  /**
+   * Returns a builder.
+   *
+   * @param <V> the type of a flow's assignment
+   * @return a builder with the defaults; the idle timeout must be set
+   */
   public static <V> Builder<V> builder() {
     return new Builder<>();
   }
 
   // ---------------------------------------------------------------- data path
 
-  /** Returns the assignment of {@code flow} and marks it active, or null if unknown. */
+  /**
+   * Returns the assignment of {@code flow} and marks it active, or null if unknown.
+   *
+   * @param flow the flow's 5-tuple
+   * @return the assignment, or null
+   */
   public V get(FlowKey flow) {
     Entry<V> e = find(flow);
     if (e == null) {
@@ -143,7 +153,12 @@ public final class FlowTable<V> {
     return e.value;
   }
 
-  /** Returns the assignment of {@code flow} without marking it active, or null. */
+  /**
+   * Returns the assignment of {@code flow} without marking it active, or null.
+   *
+   * @param flow the flow's 5-tuple
+   * @return the assignment, or null
+   */
   public V peek(FlowKey flow) {
     Entry<V> e = find(flow);
     return e == null ? null : e.value;
@@ -173,6 +188,10 @@ public final class FlowTable<V> {
    * Records {@code flow} with {@code value} unless it is known. Returns the value now in force:
    * {@code value} if it was recorded, the earlier value if the flow was known, or null if the table
    * is full and the flow was not recorded.
+   *
+   * @param flow the flow's 5-tuple
+   * @param value the assignment to record, not null
+   * @return the assignment in force, or null if the table is full
    */
   @SuppressWarnings("unchecked")
   public V putIfAbsent(FlowKey flow, V value) {
@@ -241,12 +260,23 @@ public final class FlowTable<V> {
     return null;
   }
 
-  /** Forgets {@code flow}; returns its assignment, or null if it was unknown. */
+  /**
+   * Forgets {@code flow}; returns its assignment, or null if it was unknown.
+   *
+   * @param flow the flow's 5-tuple
+   * @return the forgotten assignment, or null
+   */
   public V remove(FlowKey flow) {
     return removeEntry(flow, null);
   }
 
-  /** Forgets {@code flow} only if it is still assigned {@code value}; returns whether it was. */
+  /**
+   * Forgets {@code flow} only if it is still assigned {@code value}; returns whether it was.
+   *
+   * @param flow the flow's 5-tuple
+   * @param value the assignment expected, compared with {@code equals}
+   * @return true if the flow was forgotten
+   */
   public boolean remove(FlowKey flow, V value) {
     Objects.requireNonNull(value, "value");
     return removeEntry(flow, value) != null;
@@ -277,7 +307,9 @@ public final class FlowTable<V> {
     }
   }
 
-  /** Returns the number of flows recorded, expired ones included until maintenance removes them. */
+  /**
+   * {@return the number of flows recorded, expired ones included until maintenance removes them}
+   */
   public long size() {
     long n = 0;
     for (Segment<V> s : segments) {
@@ -298,7 +330,7 @@ public final class FlowTable<V> {
     return true;
   }
 
-  /** Returns the most flows the table holds. */
+  /** {@return the most flows the table holds} */
   public long capacity() {
     return capacity;
   }
@@ -316,6 +348,8 @@ public final class FlowTable<V> {
   /**
    * Applies {@code action} to every recorded flow, without locks: a flow added or removed meanwhile
    * may or may not be seen. Allocates a {@link FlowKey} per flow; not for the data path.
+   *
+   * @param action receives each flow and its assignment; must not block
    */
   public void forEach(BiConsumer<FlowKey, V> action) {
     for (Segment<V> s : segments) {
@@ -352,7 +386,7 @@ public final class FlowTable<V> {
     }
   }
 
-  /** Returns the maintenance period now in force, in nanoseconds. */
+  /** {@return the maintenance period now in force, in nanoseconds} */
   public long tickNanos() {
     return tickNanos;
   }
@@ -366,6 +400,9 @@ public final class FlowTable<V> {
    * The longest a flow with idle timeout {@code idleNanos} stays known after its last activity when
    * maintenance runs on schedule: the timeout plus two periods (marked just after one run, stamped
    * at the next, judged a period after the timeout at the latest).
+   *
+   * @param idleNanos the flow's idle timeout in nanoseconds
+   * @return the bound in nanoseconds
    */
   public static long latestExpiryNanos(long idleNanos) {
     return idleNanos + 2 * tickFor(idleNanos);
@@ -404,7 +441,7 @@ public final class FlowTable<V> {
     }
   }
 
-  /** Returns the maintenance thread shared by every table given none: one daemon thread. */
+  /** {@return the maintenance thread shared by every table given none: one daemon thread} */
   public static ScheduledExecutorService sharedScheduler() {
     return SharedScheduler.INSTANCE;
   }
@@ -696,7 +733,12 @@ public final class FlowTable<V> {
 
     private Builder() {}
 
-    /** Sets the most flows held; one million by default. */
+    /**
+     * Sets the most flows held; one million by default.
+     *
+     * @param capacity the most flows, 1 or more
+     * @return this builder
+     */
     public Builder<V> capacity(long capacity) {
       if (capacity < 1) {
         throw new IllegalArgumentException("flowTableCapacity: " + capacity + " (expected: >= 1)");
@@ -705,13 +747,23 @@ public final class FlowTable<V> {
       return this;
     }
 
-    /** Sets the seed of the table's tuple hash; random by default. */
+    /**
+     * Sets the seed of the table's tuple hash; random by default.
+     *
+     * @param seed the seed; tables with different seeds spread flows over segments differently
+     * @return this builder
+     */
     public Builder<V> seed(long seed) {
       this.seed = seed;
       return this;
     }
 
-    /** Sets the time source; the system ticker by default, a fake one in tests. */
+    /**
+     * Sets the time source; the system ticker by default, a fake one in tests.
+     *
+     * @param ticker the time source
+     * @return this builder
+     */
     public Builder<V> ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
@@ -720,6 +772,9 @@ public final class FlowTable<V> {
     /**
      * Sets where maintenance runs every tick while the table holds flows: a shared daemon thread by
      * default; {@code null} where only {@link FlowTable#cleanUp()} should maintain (tests).
+     *
+     * @param scheduler the maintenance executor, or null
+     * @return this builder
      */
     public Builder<V> scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = scheduler;
@@ -727,13 +782,24 @@ public final class FlowTable<V> {
       return this;
     }
 
-    /** Sets each flow's idle timeout in nanoseconds, from its assignment; required. */
+    /**
+     * Sets each flow's idle timeout in nanoseconds, from its assignment; required.
+     *
+     * @param idleTimeoutNanos the idle timeout of a flow, from its assignment, in nanoseconds
+     * @return this builder
+     */
     public Builder<V> idleTimeoutNanos(ToLongFunction<V> idleTimeoutNanos) {
       this.idleTimeoutNanos = Objects.requireNonNull(idleTimeoutNanos, "idleTimeoutNanos");
       return this;
     }
 
-    /** Sets what runs when a flow idles out. */
+    /**
+     * Sets what runs when a flow idles out.
+     *
+     * @param onExpired receives each expired flow and its assignment, on the maintenance thread;
+     *     must not block
+     * @return this builder
+     */
     public Builder<V> onExpired(BiConsumer<FlowKey, V> onExpired) {
       this.onExpired = Objects.requireNonNull(onExpired, "onExpired");
       return this;
@@ -742,6 +808,7 @@ public final class FlowTable<V> {
     /**
      * Returns the table.
      *
+     * @return the table, empty
      * @throws IllegalStateException if no idle timeout was set
      */
     public FlowTable<V> build() {

@@ -30,7 +30,14 @@ public final class FlowHasher {
 
   private FlowHasher() {}
 
-  /** Returns the hash of {@code flow} under {@code mode} with {@code seed}. */
+  /**
+   * Returns the hash of {@code flow} under {@code mode} with {@code seed}.
+   *
+   * @param flow the flow's 5-tuple
+   * @param mode which fields the hash sees
+   * @param seed the balancer's seed
+   * @return the 64-bit flow hash
+   */
   public static long hash(FlowKey flow, DistributionMode mode, long seed) {
     return hash(
         flow.sourceHigh(),
@@ -44,7 +51,18 @@ public final class FlowHasher {
         seed);
   }
 
-  /** Returns the hash of an IPv4 flow given as primitives, equal to the {@link FlowKey} form. */
+  /**
+   * Returns the hash of an IPv4 flow given as primitives, equal to the {@link FlowKey} form.
+   *
+   * @param source the source IPv4 address, 32 bits in network order
+   * @param sourcePort the source port
+   * @param destination the destination IPv4 address, 32 bits in network order
+   * @param destinationPort the destination port
+   * @param protocol TCP or UDP
+   * @param mode which fields the hash sees
+   * @param seed the balancer's seed
+   * @return the 64-bit flow hash
+   */
   public static long hashIpv4(
       int source,
       int sourcePort,
@@ -60,7 +78,20 @@ public final class FlowHasher {
         lastWord(sourcePort, destinationPort, protocol, mode));
   }
 
-  /** Returns the hash of a flow given as primitives, equal to the {@link FlowKey} form. */
+  /**
+   * Returns the hash of a flow given as primitives, equal to the {@link FlowKey} form.
+   *
+   * @param sourceHigh the high 64 bits of the source address
+   * @param sourceLow the low 64 bits of the source address
+   * @param sourcePort the source port
+   * @param destinationHigh the high 64 bits of the destination address
+   * @param destinationLow the low 64 bits of the destination address
+   * @param destinationPort the destination port
+   * @param protocol TCP or UDP
+   * @param mode which fields the hash sees
+   * @param seed the balancer's seed
+   * @return the 64-bit flow hash
+   */
   public static long hash(
       long sourceHigh,
       long sourceLow,

@@ -25,12 +25,24 @@ public final class Hash64 {
 
   private Hash64() {}
 
-  /** Returns XXH64 of the UTF-8 bytes of {@code s} with {@code seed}. */
+  /**
+   * Returns XXH64 of the UTF-8 bytes of {@code s} with {@code seed}.
+   *
+   * @param s the string, not null
+   * @param seed the seed
+   * @return the 64-bit hash
+   */
   public static long xxHash64(String s, long seed) {
     return xxHash64(s.getBytes(StandardCharsets.UTF_8), seed);
   }
 
-  /** Returns XXH64 of {@code bytes} with {@code seed}. */
+  /**
+   * Returns XXH64 of {@code bytes} with {@code seed}.
+   *
+   * @param bytes the bytes, not null
+   * @param seed the seed
+   * @return the 64-bit hash
+   */
   public static long xxHash64(byte[] bytes, long seed) {
     int len = bytes.length;
     int i = 0;
@@ -70,7 +82,13 @@ public final class Hash64 {
     return avalanche(h);
   }
 
-  /** Returns the hash of one word (8 bytes): XXH64 of its little-endian bytes. */
+  /**
+   * Returns the hash of one word (8 bytes): XXH64 of its little-endian bytes.
+   *
+   * @param seed the seed
+   * @param w0 the word
+   * @return the 64-bit hash, equal to XXH64 of the 8 bytes
+   */
   public static long hashWord(long seed, long w0) {
     return avalanche(step(seed + P5 + 8, w0));
   }
@@ -79,6 +97,10 @@ public final class Hash64 {
    * Returns XXH64 of the UTF-8 encoding of {@code s} with {@code seed}, encoding as it hashes, so
    * nothing is allocated: equal to {@code xxHash64(s.toString().getBytes(UTF_8), seed)}, an
    * unpaired surrogate encoded as {@code '?'} as {@link String#getBytes} encodes it.
+   *
+   * @param s the characters, not null
+   * @param seed the seed
+   * @return the 64-bit hash
    */
   public static long xxHash64Utf8(CharSequence s, long seed) {
     long v1 = seed + P1 + P2;
@@ -201,7 +223,15 @@ public final class Hash64 {
     return avalanche(h);
   }
 
-  /** Returns the hash of three words (24 bytes): XXH64 of their little-endian bytes. */
+  /**
+   * Returns the hash of three words (24 bytes): XXH64 of their little-endian bytes.
+   *
+   * @param seed the seed
+   * @param w0 the first word
+   * @param w1 the second word
+   * @param w2 the third word
+   * @return the 64-bit hash, equal to XXH64 of the 24 bytes
+   */
   public static long hashWords(long seed, long w0, long w1, long w2) {
     long h = seed + P5 + 24;
     h = step(h, w0);
@@ -210,7 +240,17 @@ public final class Hash64 {
     return avalanche(h);
   }
 
-  /** Returns the hash of five words, by XXH64's short-input construction (see class javadoc). */
+  /**
+   * Returns the hash of five words, by XXH64's short-input construction (see class javadoc).
+   *
+   * @param seed the seed
+   * @param w0 the first word
+   * @param w1 the second word
+   * @param w2 the third word
+   * @param w3 the fourth word
+   * @param w4 the fifth word
+   * @return the 64-bit hash, equal to XXH64 of the 40 bytes
+   */
   public static long hashWords(long seed, long w0, long w1, long w2, long w3, long w4) {
     long h = seed + P5 + 40;
     h = step(h, w0);
@@ -221,7 +261,14 @@ public final class Hash64 {
     return avalanche(h);
   }
 
-  /** Returns the hash of two words (16 bytes): XXH64 of their little-endian bytes. */
+  /**
+   * Returns the hash of two words (16 bytes): XXH64 of their little-endian bytes.
+   *
+   * @param seed the seed
+   * @param w0 the first word
+   * @param w1 the second word
+   * @return the 64-bit hash, equal to XXH64 of the 16 bytes
+   */
   public static long hashWords(long seed, long w0, long w1) {
     long h = seed + P5 + 16;
     h = step(h, w0);
@@ -232,6 +279,9 @@ public final class Hash64 {
   /**
    * Returns the SplitMix64 finalizer of {@code z} (Steele, Lea and Flood, "Fast splittable
    * pseudorandom number generators", 2014): a bijection with full avalanche.
+   *
+   * @param z any 64 bits
+   * @return the mixed 64 bits
    */
   public static long mix64(long z) {
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
@@ -243,12 +293,21 @@ public final class Hash64 {
    * Returns {@code ⌊hash × n / 2^64⌋} for {@code hash} read as unsigned: a uniform index in {@code
    * [0, n)} from the high bits, without a division (Lemire, "Fast random integer generation in an
    * interval", 2019). Equals {@code Math.unsignedMultiplyHigh(hash, n)} of JDK 18.
+   *
+   * @param hash a 64-bit hash, read as unsigned
+   * @param n the number of slots, above 0
+   * @return an index in {@code [0, n)}
    */
   public static int reduce(long hash, int n) {
     return (int) (Math.multiplyHigh(hash, n) + ((hash >> 63) & n));
   }
 
-  /** Returns a double uniform in (0, 1) from the high 53 bits of {@code hash}. */
+  /**
+   * Returns a double uniform in (0, 1) from the high 53 bits of {@code hash}.
+   *
+   * @param hash a 64-bit hash
+   * @return a double above 0 and below 1
+   */
   public static double unitInterval(long hash) {
     return ((hash >>> 11) + 0.5) * 0x1.0p-53;
   }

@@ -90,7 +90,7 @@ public final class HealthProber implements AutoCloseable {
     this.seed = b.seed;
   }
 
-  /** Returns a builder. */
+  /** {@return a builder with the defaults; the checker and the scheduler must be set} */
   public static Builder builder() {
     return new Builder();
   }
@@ -98,6 +98,9 @@ public final class HealthProber implements AutoCloseable {
   /**
    * Adds a target to probe; probing begins at once if the prober has started.
    *
+   * @param address the address and port to probe
+   * @param probe how and how often to probe it
+   * @return the target: its state and results, and the handle to {@link #remove} it
    * @throws IllegalStateException if the prober is closed
    */
   public Target add(InetSocketAddress address, HealthProbe probe) {
@@ -114,7 +117,11 @@ public final class HealthProber implements AutoCloseable {
     return t;
   }
 
-  /** Stops probing {@code target}; a probe in flight is abandoned. */
+  /**
+   * Stops probing {@code target}; a probe in flight is abandoned.
+   *
+   * @param target a target added before; removing it twice does nothing
+   */
   public void remove(Target target) {
     if (targets.remove(target)) {
       target.stop();
@@ -149,7 +156,7 @@ public final class HealthProber implements AutoCloseable {
     targets.clear();
   }
 
-  /** Returns counters of what the prober did, for monitoring and benchmarks. */
+  /** {@return counters of what the prober did, for monitoring and benchmarks} */
   public ProberStats stats() {
     return stats.snapshot(targets.size());
   }
@@ -293,7 +300,14 @@ public final class HealthProber implements AutoCloseable {
    */
   @FunctionalInterface
   public interface Listener {
-    /** Called on the scheduler after a probe of {@code target}. */
+    /**
+     * Called on the scheduler after a probe of {@code target}.
+     *
+     * @param target the probed target
+     * @param result the probe's result
+     * @param before the target's state before the result
+     * @param after the target's state after it; the same as {@code before} when nothing changed
+     */
     void onResult(Target target, ProbeResult result, HealthState before, HealthState after);
   }
 
@@ -307,7 +321,12 @@ public final class HealthProber implements AutoCloseable {
    */
   @FunctionalInterface
   public interface Observer {
-    /** Called after {@code result} of {@code target} was recorded. */
+    /**
+     * Called after {@code result} of {@code target} was recorded.
+     *
+     * @param target the probed target
+     * @param result the probe's result, already in the target's history
+     */
     void onProbeResult(Target target, ProbeResult result);
   }
 
@@ -343,27 +362,27 @@ public final class HealthProber implements AutoCloseable {
       this.history = new ArrayDeque<>(historySize);
     }
 
-    /** Returns the probed address. */
+    /** {@return the address and port probed} */
     public InetSocketAddress address() {
       return address;
     }
 
-    /** Returns the probe. */
+    /** {@return how and how often the target is probed} */
     public HealthProbe probe() {
       return probe;
     }
 
-    /** Returns the current state. */
+    /** {@return the current state} */
     public HealthState state() {
       return state;
     }
 
-    /** Returns the recent results, oldest first. */
+    /** {@return the recent results, oldest first} */
     public synchronized List<ProbeResult> results() {
       return new ArrayList<>(history);
     }
 
-    /** Returns the newest result, or null before the first. */
+    /** {@return the newest result, or null before the first} */
     public synchronized ProbeResult lastResult() {
       return history.peekLast();
     }
@@ -373,7 +392,7 @@ public final class HealthProber implements AutoCloseable {
       notifyNext = true;
     }
 
-    /** Returns the failures in a row so far. */
+    /** {@return the failures in a row so far} */
     public synchronized int consecutiveFailures() {
       return machine.consecutiveFailures();
     }
@@ -467,43 +486,78 @@ public final class HealthProber implements AutoCloseable {
 
     private Builder() {}
 
-    /** Sets the checker that does the probes' I/O; required. */
+    /**
+     * Sets the checker that does the probes' I/O; required.
+     *
+     * @param checker the checker
+     * @return this builder
+     */
     public Builder checker(HealthChecker checker) {
       this.checker = Objects.requireNonNull(checker, "checker");
       return this;
     }
 
-    /** Sets the scheduler; required. A single thread suffices. */
+    /**
+     * Sets the scheduler; required. A single thread suffices.
+     *
+     * @param scheduler the scheduler of probes and results
+     * @return this builder
+     */
     public Builder scheduler(ScheduledExecutorService scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;
     }
 
-    /** Sets the time source for schedules and latencies; the system ticker by default. */
+    /**
+     * Sets the time source for schedules and latencies; the system ticker by default.
+     *
+     * @param ticker the time source
+     * @return this builder
+     */
     public Builder ticker(Ticker ticker) {
       this.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
     }
 
-    /** Sets the wall clock for result timestamps; the system clock by default. */
+    /**
+     * Sets the wall clock for result timestamps; the system clock by default.
+     *
+     * @param clock the wall clock
+     * @return this builder
+     */
     public Builder clock(InstantSource clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
     }
 
-    /** Sets the listener of results. */
+    /**
+     * Sets the listener of results.
+     *
+     * @param listener the listener; none by default
+     * @return this builder
+     */
     public Builder listener(Listener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
       return this;
     }
 
-    /** Sets the observer of every result; none by default. */
+    /**
+     * Sets the observer of every result; none by default.
+     *
+     * @param observer told of every result; not null
+     * @return this builder
+     */
     public Builder observer(Observer observer) {
       this.observer = Objects.requireNonNull(observer, "observer");
       return this;
     }
 
-    /** Sets how many results each target keeps, 1-1000; 10 by default. */
+    /**
+     * Sets how many results each target keeps, 1-1000; 10 by default.
+     *
+     * @param size the results kept, 1-1000
+     * @return this builder
+     */
     public Builder historySize(int size) {
       if (size < 1 || size > 1000) {
         throw new IllegalArgumentException("historySize: " + size + " (expected: 1-1000)");
@@ -512,7 +566,12 @@ public final class HealthProber implements AutoCloseable {
       return this;
     }
 
-    /** Sets the seed of the jitter; random by default, fixed in tests. */
+    /**
+     * Sets the seed of the jitter; random by default, fixed in tests.
+     *
+     * @param seed the seed
+     * @return this builder
+     */
     public Builder seed(long seed) {
       this.seed = seed;
       return this;
@@ -521,6 +580,7 @@ public final class HealthProber implements AutoCloseable {
     /**
      * Returns the prober, not started.
      *
+     * @return the prober; {@link HealthProber#start()} begins probing
      * @throws IllegalStateException if the checker or the scheduler was not set
      */
     public HealthProber build() {

@@ -95,7 +95,11 @@ public final class NioHealthChecker implements HealthChecker, AutoCloseable {
     this(InstantSource.system());
   }
 
-  /** Returns a checker that stamps results with {@code clock}. */
+  /**
+   * Returns a checker that stamps results with {@code clock}.
+   *
+   * @param clock the wall clock of result timestamps
+   */
   public NioHealthChecker(InstantSource clock) {
     this.clock = clock;
   }
