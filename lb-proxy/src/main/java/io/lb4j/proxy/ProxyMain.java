@@ -49,11 +49,20 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "lb4j-proxy",
     mixinStandardHelpOptions = true,
-    version = "lb4j proxy 0.1.0",
+    versionProvider = ProxyMain.Version.class,
     description = "Runs lb4j's L4 proxy from a YAML configuration file.",
     subcommands = {AdminClient.Report.class, AdminClient.Explain.class, AdminClient.Reload.class})
 public final class ProxyMain implements Callable<Integer> {
   private static final Logger logger = LoggerFactory.getLogger(ProxyMain.class);
+
+  /** {@code --version}: the build's version and the JVM that runs it, from {@link BuildInfo}. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      BuildInfo b = BuildInfo.CURRENT;
+      return new String[] {"lb4j proxy " + b.version() + " (Java " + b.javaVersion() + ")"};
+    }
+  }
 
   /** Exit code of a configuration the proxy cannot run: invalid, or a port in use. */
   public static final int CONFIG_ERROR = 2;

@@ -122,6 +122,20 @@ class StandaloneProxyTest {
   }
 
   @Test
+  void version_namesTheBuiltVersionAndTheJvm() {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    assertEquals(0, ProxyCli.run(out, err, "--version"));
+    assertEquals(
+        "lb4j proxy "
+            + System.getProperty("lb4j.test.projectVersion")
+            + " (Java "
+            + System.getProperty("java.version")
+            + ")",
+        out.toString().strip());
+  }
+
+  @Test
   void reload_addsABackendWithoutDroppingConnections_invalidFileChangesNothing() throws Exception {
     int port = TestServer.freePort("127.0.0.1");
     Path file = dir.resolve("lb.yaml");
