@@ -15,6 +15,8 @@ TESTS = os.environ.get("TESTS", "bulk,close,ka").split(",")
 # default, measured beside it as "lb4j-epoll" when PROXIES names it
 LB4J_TRANSPORT = os.environ.get("LB4J_TRANSPORT", "IO_URING")
 SECS = int(os.environ.get("SECONDS_PER_TEST", "10"))
+# the proxy's JVM options (LB4J_JVM_OPTS, space-separated); the default is what the docs measured
+JVM_OPTS = os.environ.get("LB4J_JVM_OPTS", "-Xms512m -Xmx512m -XX:+UseParallelGC").split()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JAR = os.path.join(ROOT, "lb-proxy/target/lb4j-proxy.jar")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -111,8 +113,7 @@ admin: {{ enabled: false }}
 proxy: {{ ioThreads: 1, transport: {transport} }}
 """)
     java = shutil.which("java")
-    p = start([java, "-Xms512m", "-Xmx512m", "-XX:+UseParallelGC", "-jar", JAR, "--config", conf],
-              cpu=1)
+    p = start([java] + JVM_OPTS + ["-jar", JAR, "--config", conf], cpu=1)
     wait_port("127.0.0.1", http, proc=p)
     return p
 
@@ -219,12 +220,36 @@ def measure(name, pids):
     return res
 
 
+def first_line(cmd):
+    """The first line a version command prints (stdout or stderr), or what went wrong."""
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        out = (r.stdout or r.stderr).strip().splitlines()
+        return out[0] if out else "?"
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"? ({e})"
+
+
+def machine():
+    """CPU model, kernel and the versions of what is measured: a ratio holds on one CPU type."""
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    except OSError:
+        pass
+    return (f"cpu: {model}; kernel: {os.uname().release}; java: {first_line(['java', '-version'])};"
+            f" {first_line(['haproxy', '-v'])}; {first_line(['nginx', '-v'])};"
+            f" lb4j JVM options: {' '.join(JVM_OPTS)}")
+
+
 def main():
     for tool in ("haproxy", "nginx", "iperf3", "wrk", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run benchmarks/e2e.sh, which installs it")
     print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores,"
           f" rounds {ROUNDS}, {SECS} s per test, lb4j transport {LB4J_TRANSPORT}")
+    print("# " + machine(), flush=True)
     backends()
     starters = {"lb4j": lambda: start_lb4j("lb4j", LB4J_TRANSPORT),
                 "haproxy": start_haproxy, "nginx": start_nginx,
