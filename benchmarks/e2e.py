@@ -288,6 +288,9 @@ def main():
             ("keep-alive p50 ms", "kaP50", False), ("keep-alive p99 ms", "kaP99", False)]
     med = lambda n, k: statistics.median(r[k] for r in results[n])
     print()
+    if not results.get("lb4j") or not results.get("haproxy"):
+        print("(no summary table: it compares lb4j with HAProxy, so PROXIES must name both)")
+        return
     others = [n for n in ("nginx", "lb4j-epoll") if results.get(n)]
     print(f"{'median of ' + str(ROUNDS) + ' rounds':38} {'lb4j':>10} {'HAProxy':>10}"
           + "".join(f" {n:>10}" for n in others) + f" {'lb4j/HAProxy':>13}"

@@ -6,6 +6,7 @@ import io.lb4j.Protocol;
 import io.lb4j.Selection;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -314,6 +315,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
             .group(loop)
             .channel(proxy.transport().socketChannel())
             .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT) // as the client's
             .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .option(
                 ChannelOption.CONNECT_TIMEOUT_MILLIS,
@@ -507,9 +509,9 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       state = State.BACKEND_SHUT;
       shutdownOutput(inbound);
     } else if (state == State.CLIENT_SHUT) {
-      state = State.CLOSING;
-      shutdownOutput(inbound);
-      closeBoth();
+      state = State.CLOSING; // both FINs seen: close both once written, as clientInputShutdown
+      closeOnFlush(inbound);
+      closeOnFlush(outbound);
     }
   }
 
@@ -590,9 +592,11 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         shutdownOutput(outbound);
         break;
       case BACKEND_SHUT:
+        // both FINs seen: close both once written (close sends the FIN); a shutdownOutput first
+        // would cost a syscall and Netty's ChannelOutputShutdownException per connection
         state = State.CLOSING;
-        shutdownOutput(outbound);
-        closeBoth();
+        closeOnFlush(outbound);
+        closeOnFlush(inbound);
         break;
       default:
         // AWAITING_HEADER: the decoder closes; REFUSED, CLOSING, CLOSED: closing already
