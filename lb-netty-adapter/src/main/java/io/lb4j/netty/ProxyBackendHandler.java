@@ -1,7 +1,7 @@
 package io.lb4j.netty;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The backend side of one proxied connection: relays backend bytes to the client, reading the next
- * only after the last is written, and passes half-close and close on.
+ * The backend side of one proxied connection: relays backend bytes to the client, reading on while
+ * the client's channel is writable (below the write high-water mark), and passes half-close and
+ * close on.
  *
  * <p>Not thread-safe; confined to the connection's event loop (the client's).
  */
@@ -20,16 +21,6 @@ final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
 
   private final ProxyFrontendHandler frontend;
   private ChannelHandlerContext context;
-
-  /** Reads the next backend bytes once the last ones reached the client: allocated once. */
-  private final ChannelFutureListener readBackendNext =
-      f -> {
-        if (f.isSuccess()) {
-          context.channel().read();
-        } else {
-          f.channel().close();
-        }
-      };
 
   ProxyBackendHandler(ProxyFrontendHandler frontend) {
     this.frontend = frontend;
@@ -50,7 +41,21 @@ final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
     if (msg instanceof ByteBuf) {
       frontend.backendBytes(((ByteBuf) msg).readableBytes());
     }
-    frontend.inbound().writeAndFlush(msg).addListener(readBackendNext);
+    Channel client = frontend.inbound();
+    // no promise, no listener: a failed write reaches the client handler's exceptionCaught
+    client.writeAndFlush(msg, client.voidPromise());
+    if (client.isWritable()) {
+      ctx.channel().read(); // reads on while less than the high-water mark waits to be written
+    } // else the client's channelWritabilityChanged reads on
+  }
+
+  /** The backend's channel drained below the low-water mark: the client's bytes flow again. */
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      frontend.backendWritable();
+    }
+    ctx.fireChannelWritabilityChanged();
   }
 
   @Override

@@ -37,7 +37,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The client side of one proxied connection: admits it (source filter, connection limit), selects a
  * backend, connects on the same event loop (retrying per the route's {@link ConnectRetryPolicy}),
- * then relays client bytes to the backend, reading the next only after the last is written.
+ * then relays client bytes to the backend: it reads on while the backend's channel is writable, so
+ * at most the write high-water mark (64 KiB, Netty's default) plus one read is queued per
+ * direction, and the channel's writability change resumes reading.
  *
  * <p>The connection's life is one {@link State}; the transitions are listed there. Everything a
  * connection needs by name (counters, options, retry policy) was resolved into its {@link Route}
@@ -115,7 +117,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     AWAITING_HEADER,
     /** Admitted, flow selected; a connect to a backend is in flight; client bytes are queued. */
     CONNECTING,
-    /** Both sides connected; bytes flow both ways, each read after the last write succeeded. */
+    /** Both sides connected; bytes flow both ways, each side read while the other is writable. */
     RELAYING,
     /** The client sent FIN and it was passed on; the backend's bytes still flow to the client. */
     CLIENT_SHUT,
@@ -164,16 +166,6 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private Object endDetail; // a String or a Throwable, turned into text only for a record
   private boolean reset; // the proxy ended the connection with a TCP reset
 
-  /** Reads the next client bytes once the last ones reached the backend: allocated once. */
-  private final ChannelFutureListener readClientNext =
-      f -> {
-        if (f.isSuccess()) {
-          inbound.read();
-        } else {
-          f.channel().close();
-        }
-      };
-
   ProxyFrontendHandler(NettyL4Proxy proxy, Route route) {
     this.proxy = proxy;
     this.route = route;
@@ -208,7 +200,11 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
           bytesToBackend += bytes;
         }
         touch();
-        outbound.writeAndFlush(msg).addListener(readClientNext);
+        // no promise, no listener: a failed write reaches the backend handler's exceptionCaught
+        outbound.writeAndFlush(msg, outbound.voidPromise());
+        if (outbound.isWritable()) {
+          inbound.read(); // reads on while less than the high-water mark waits to be written
+        } // else the backend's channelWritabilityChanged reads on (backendWritable)
         return;
       case CONNECTING:
         if (early == null) {
@@ -763,6 +759,25 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       }
     }
     ended(was);
+  }
+
+  /**
+   * The client's channel drained below the low-water mark after a backend read stopped at the
+   * high-water mark: the backend's bytes flow again.
+   */
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable() && (state == State.RELAYING || state == State.CLIENT_SHUT)) {
+      outbound.read();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  /** The backend's channel drained below the low-water mark: the client's bytes flow again. */
+  void backendWritable() {
+    if (state == State.RELAYING || state == State.BACKEND_SHUT) {
+      inbound.read();
+    }
   }
 
   @Override
