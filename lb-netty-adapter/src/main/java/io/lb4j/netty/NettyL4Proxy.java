@@ -16,12 +16,9 @@ import io.lb4j.Protocol;
 import io.lb4j.Rule;
 import io.lb4j.Selection;
 import io.lb4j.spi.Ticker;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -65,7 +62,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Connections of a backend that leaves rotation keep going (or end at the rule's drain timeout,
  * per the balancer's policy); a backend {@code DISABLED} by the operator loses them within a second
- * of activity. Events run on Netty event loops: native epoll where it loads, else NIO.
+ * of activity. Events run on Netty event loops: native epoll where it loads, else NIO. With several
+ * loops every loop accepts on its own listening socket ({@code SO_REUSEPORT}, see {@link
+ * Builder#reusePort(boolean)}), and a connection stays on the loop that accepted it.
  *
  * <p>At about 550 lines it is the proxy's lifecycle (start, reload, drain, close) and its
  * listeners, routes and counters; the connection itself lives in the handlers.
@@ -78,6 +77,15 @@ public final class NettyL4Proxy implements AutoCloseable {
   private final LoadBalancer lb;
   private final Transport transport;
   private final EventLoopGroup group;
+
+  /**
+   * The transport's {@code SO_REUSEPORT} when every event loop accepts on its own socket, or null
+   * for one listening socket per rule (one loop, the option off, or a transport without it).
+   */
+  private final ChannelOption<Boolean> reusePort;
+
+  private final int acceptorsPerListener;
+
   private final Object lock = new Object();
   private final Map<String, Counters> ruleCounters = new ConcurrentHashMap<>();
   private final Map<String, Counters> frontendCounters = new ConcurrentHashMap<>();
@@ -127,6 +135,8 @@ public final class NettyL4Proxy implements AutoCloseable {
     this.frontendOptions = Map.copyOf(b.frontendOptions);
     this.ruleOptions = Map.copyOf(b.ruleOptions);
     this.group = transport.newGroup(b.ioThreads, "lb4j-proxy");
+    this.reusePort = b.reusePort && b.ioThreads > 1 ? transport.reusePort() : null;
+    this.acceptorsPerListener = reusePort == null ? 1 : b.ioThreads;
     boolean portPerTarget = transport.bindAddressNoPort() != null;
     this.sourcePorts =
         b.localPortLow == 0
@@ -179,7 +189,13 @@ public final class NettyL4Proxy implements AutoCloseable {
       }
       beginRefusalEpisodes(config, frontendOptions);
       started = true;
-      logger.info("proxy started on {} ({} transport)", listeners.values(), transport);
+      logger.info(
+          "proxy started on {} ({} transport, {})",
+          listeners.values(),
+          transport,
+          acceptorsPerListener == 1
+              ? "one socket per rule"
+              : acceptorsPerListener + " sockets per rule with SO_REUSEPORT");
       return this;
     }
   }
@@ -227,7 +243,7 @@ public final class NettyL4Proxy implements AutoCloseable {
         }
       } catch (RuntimeException e) {
         for (Listener l : bound.values()) {
-          l.channel.close().syncUninterruptibly();
+          l.acceptors.close();
         }
         routes = previous;
         throw e;
@@ -308,7 +324,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     synchronized (lock) {
       Map<String, InetSocketAddress> out = new LinkedHashMap<>();
       for (Map.Entry<String, Listener> e : listeners.entrySet()) {
-        out.put(e.getKey(), (InetSocketAddress) e.getValue().channel.localAddress());
+        out.put(e.getKey(), e.getValue().acceptors.localAddress());
       }
       return out;
     }
@@ -422,6 +438,25 @@ public final class NettyL4Proxy implements AutoCloseable {
     return transport;
   }
 
+  /**
+   * Returns how many listening sockets each rule has: one per event loop when they accept with
+   * {@code SO_REUSEPORT} ({@link Builder#reusePort(boolean)}), else 1.
+   *
+   * @return the I/O threads with {@code SO_REUSEPORT}; 1 with one thread, the option off, or a
+   *     transport without it
+   */
+  public int acceptorsPerListener() {
+    return acceptorsPerListener;
+  }
+
+  /** Returns the listening channels of rule {@code rule}, empty when it does not listen. */
+  List<Channel> serverChannels(String rule) {
+    synchronized (lock) {
+      Listener l = listeners.get(rule);
+      return l == null ? List.of() : l.acceptors.channels();
+    }
+  }
+
   private ConcurrentMap<String, Counters> backendCounters(String rule) {
     return backendCounters.computeIfAbsent(rule, r -> new ConcurrentHashMap<>());
   }
@@ -453,11 +488,11 @@ public final class NettyL4Proxy implements AutoCloseable {
 
   // ---------------------------------------------------------------- listeners
 
-  /** A rule's listening socket. */
+  /** A rule's listening sockets. */
   private static final class Listener {
     final String rule;
     final InetSocketAddress address;
-    Channel channel;
+    Acceptors acceptors;
 
     Listener(String rule, InetSocketAddress address) {
       this.rule = rule;
@@ -466,7 +501,7 @@ public final class NettyL4Proxy implements AutoCloseable {
 
     @Override
     public String toString() {
-      return rule + "@" + (channel != null ? channel.localAddress() : address);
+      return rule + "@" + (acceptors != null ? acceptors : IpLiteral.format(address));
     }
   }
 
@@ -490,44 +525,17 @@ public final class NettyL4Proxy implements AutoCloseable {
   }
 
   private Listener bind(Listener l) {
-    ServerBootstrap b =
-        new ServerBootstrap()
-            .group(group)
-            .channel(transport.serverChannel())
-            // the kernel's own cap (net.core.somaxconn, 4096 on current Linux), as HAProxy's
-            // listeners use maxconn clamped to it: a burst of new connections waits in the
-            // accept queue instead of having its SYNs dropped at 1,024
-            .option(ChannelOption.SO_BACKLOG, NetUtil.SOMAXCONN)
-            .option(ChannelOption.SO_REUSEADDR, true)
-            .childOption(ChannelOption.AUTO_READ, false)
-            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            // TCP_NODELAY: Netty turns it on when it creates the channel (Linux, NIO and epoll);
-            // asking again costs one setsockopt per connection
-            .childHandler(new ProxyInitializer(this, l.rule));
-    // awaitUninterruptibly, not syncUninterruptibly: the latter rethrows a bind's IOException
-    // undeclared, past every catch of RuntimeException, and a failed reload would leave the
-    // listeners it had bound open
-    ChannelFuture f = b.bind(l.address).awaitUninterruptibly();
-    if (!f.isSuccess()) {
-      Throwable cause = f.cause();
-      throw new IllegalStateException(
-          "rule '"
-              + l.rule
-              + "': cannot listen on "
-              + IpLiteral.format(l.address)
-              + ": "
-              + (cause == null ? "bind failed" : cause.getMessage()),
-          cause);
-    }
-    l.channel = f.channel();
+    l.acceptors =
+        Acceptors.bind(
+            l.rule, l.address, transport, group, reusePort, new ProxyInitializer(this, l.rule));
     return l;
   }
 
   private void closeListeners(Set<String> names) {
     for (String name : names) {
       Listener l = listeners.remove(name);
-      if (l != null && l.channel != null) {
-        l.channel.close().syncUninterruptibly();
+      if (l != null && l.acceptors != null) {
+        l.acceptors.close();
       }
     }
   }
@@ -806,6 +814,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     private final Map<String, RuleOptions> ruleOptions = new HashMap<>();
     private Ticker ticker = Ticker.system();
     private InstantSource clock = InstantSource.system();
+    private boolean reusePort = true;
 
     private Builder() {}
 
@@ -878,6 +887,26 @@ public final class NettyL4Proxy implements AutoCloseable {
         throw new IllegalArgumentException("ioThreads: " + threads + " (expected: 1-1024)");
       }
       this.ioThreads = threads;
+      return this;
+    }
+
+    /**
+     * Sets whether, with several I/O threads, every event loop accepts on a listening socket of its
+     * own; on by default. On, each rule's address is bound once per event loop with {@code
+     * SO_REUSEPORT}, socket i on loop i, and a connection stays on the loop whose socket accepted
+     * it: Linux spreads new connections over the sockets by a hash of their addresses and ports,
+     * and no single loop accepts for all. Off, or with one thread, or on a transport without the
+     * option (NIO off Linux), one socket per rule is accepted by one loop, which hands each
+     * connection to the next loop in turn. Either way a port another socket holds (with or without
+     * {@code SO_REUSEPORT}) makes {@link NettyL4Proxy#start()} fail; with the option on, a process
+     * of the same user that binds the port with {@code SO_REUSEPORT} after the proxy shares its new
+     * connections (see docs/proxy.md).
+     *
+     * @param reusePort true for one listening socket per event loop
+     * @return this builder
+     */
+    public Builder reusePort(boolean reusePort) {
+      this.reusePort = reusePort;
       return this;
     }
 

@@ -11,14 +11,20 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.IntegerUnixChannelOption;
+import io.netty.channel.unix.UnixChannelOption;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.util.Locale;
 
 /**
  * The I/O transport: native epoll on Linux when it loads, Java NIO otherwise, or io_uring on
@@ -93,6 +99,43 @@ public enum Transport {
   /** Returns {@code IP_BIND_ADDRESS_NO_PORT} where this transport can set it, else null (NIO). */
   ChannelOption<Integer> bindAddressNoPort() {
     return this == EPOLL || this == IO_URING ? IP_BIND_ADDRESS_NO_PORT : null;
+  }
+
+  /**
+   * Returns {@code SO_REUSEPORT} as this transport sets it on a listening socket, or null where it
+   * cannot spread new connections over several listening sockets: NIO off Linux, or on a JDK whose
+   * server socket channel lacks the option. Linux (3.9 and later) hashes each new connection's
+   * addresses and ports to one socket of the group; BSD and macOS accept the option without that
+   * balancing (one socket takes all), so NIO uses it on Linux only, as Envoy does.
+   */
+  ChannelOption<Boolean> reusePort() {
+    switch (this) {
+      case EPOLL:
+      case IO_URING:
+        return UnixChannelOption.SO_REUSEPORT; // epoll's and io_uring's option classes inherit it
+      case NIO:
+        return NioReusePort.OPTION;
+      default:
+        throw new IllegalStateException("transport: " + this + " (expected: resolved)");
+    }
+  }
+
+  /** The JDK's {@code SO_REUSEPORT} for NIO, looked up once on first use. */
+  private static final class NioReusePort {
+    static final ChannelOption<Boolean> OPTION = lookUp();
+
+    private static ChannelOption<Boolean> lookUp() {
+      if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
+        return null;
+      }
+      try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+        return probe.supportedOptions().contains(StandardSocketOptions.SO_REUSEPORT)
+            ? NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT)
+            : null;
+      } catch (IOException | UnsupportedOperationException e) {
+        return null;
+      }
+    }
   }
 
   Class<? extends SocketChannel> socketChannel() {

@@ -732,15 +732,17 @@ public final class ConfigLoader {
     }
     int ioThreads = Runtime.getRuntime().availableProcessors();
     Transport transport = Transport.AUTO;
+    boolean reusePort = true;
     long seed = L4LoadBalancer.DEFAULT_SEED;
     if (root.has("proxy")) {
       ConfigNode p = root.child("proxy");
-      p.only("ioThreads", "transport", "seed");
+      p.only("ioThreads", "transport", "reusePort", "seed");
       ioThreads = p.integer("ioThreads", ioThreads);
       if (ioThreads < 1 || ioThreads > 1024) {
         p.fail(p.at("ioThreads"), ioThreads + " (expected: 1-1024)");
       }
       transport = p.enumeration("transport", Transport.class, Transport.AUTO);
+      reusePort = p.bool("reusePort", reusePort);
       seed = p.has("seed") ? p.longValue("seed") : seed;
     }
     LoggingOptions logging = logging(root);
@@ -767,6 +769,7 @@ public final class ConfigLoader {
         drain,
         ioThreads,
         transport,
+        reusePort,
         seed,
         discovery,
         logging);

@@ -21,6 +21,8 @@ import java.util.Objects;
  * @param shutdownDrain how long established connections may take to finish on SIGTERM
  * @param ioThreads event loops
  * @param transport I/O transport
+ * @param reusePort with several I/O threads, one listening socket per event loop ({@code
+ *     SO_REUSEPORT}) where the transport has it
  * @param seed the flow-hash seed
  * @param discovery per pool with a membership source other than {@code static}: its {@code
  *     discovery:} block; pools absent here take their members from the file's {@code backends}
@@ -34,6 +36,7 @@ public record ProxyConfig(
     Duration shutdownDrain,
     int ioThreads,
     Transport transport,
+    boolean reusePort,
     long seed,
     Map<String, PoolDiscovery> discovery,
     LoggingOptions logging) {

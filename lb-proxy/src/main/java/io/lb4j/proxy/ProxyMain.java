@@ -162,9 +162,12 @@ public final class ProxyMain implements Callable<Integer> {
         .proxy()
         .listeners()
         .forEach((rule, at) -> listening.add(rule + " " + io.lb4j.IpLiteral.format(at)));
+    int sockets = proxy.proxy().acceptorsPerListener();
     out.printf(
-        "lb4j proxy listening: %s (%s transport)%n",
-        String.join(", ", listening), proxy.proxy().transport());
+        "lb4j proxy listening: %s (%s transport, %s)%n",
+        String.join(", ", listening),
+        proxy.proxy().transport(),
+        sockets == 1 ? "one socket per rule" : sockets + " sockets per rule with SO_REUSEPORT");
     if (proxy.adminAddress() != null) {
       out.printf(
           "admin: http://%s/ (page, /report, /diagnose, /explain, /metrics, /backends)%n",

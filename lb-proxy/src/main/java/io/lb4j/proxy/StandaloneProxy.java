@@ -68,7 +68,8 @@ public final class StandaloneProxy implements AutoCloseable {
           NettyL4Proxy.builder()
               .loadBalancer(lb)
               .ioThreads(config.ioThreads())
-              .transport(config.transport());
+              .transport(config.transport())
+              .reusePort(config.reusePort());
       config.frontendOptions().forEach(b::frontendOptions);
       config.ruleOptions().forEach(b::ruleOptions);
       p = b.build();
@@ -216,9 +217,10 @@ public final class StandaloneProxy implements AutoCloseable {
       if (!Objects.equals(next.admin(), config.admin())
           || next.ioThreads() != config.ioThreads()
           || next.transport() != config.transport()
+          || next.reusePort() != config.reusePort()
           || next.seed() != config.seed()) {
         logger.warn(
-            "reload: admin and proxy settings (admin, ioThreads, transport, seed) take"
+            "reload: admin and proxy settings (admin, ioThreads, transport, reusePort, seed) take"
                 + " effect at the next start");
       }
       config = next;

@@ -1,6 +1,7 @@
 package io.lb4j.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -262,6 +263,15 @@ class ConfigLoaderTest {
             "nested deeper than 16 levels (expected: at most 16 levels of mappings and lists)"),
         e);
     assertTrue(e.startsWith("lb.yaml:"), e);
+  }
+
+  @Test
+  void parse_proxyReusePort_onByDefaultReadAndChecked() {
+    assertTrue(ConfigLoader.parse("lb.yaml", VALID).reusePort());
+    assertFalse(ConfigLoader.parse("lb.yaml", VALID + "proxy: { reusePort: false }\n").reusePort());
+    assertEquals(
+        "lb.yaml:29: proxy.reusePort: 2 (expected: true or false)",
+        error(VALID + "proxy: { reusePort: 2 }\n"));
   }
 
   @Test

@@ -278,6 +278,26 @@ class StandaloneProxyTest {
     }
   }
 
+  /** {@code proxy.reusePort} reaches the proxy: one socket per event loop, or one per rule. */
+  @ParameterizedTest(name = "reusePort {0}")
+  @ValueSource(booleans = {true, false})
+  void start_reusePortInFile_socketsPerRuleFollow(boolean reusePort) throws Exception {
+    int port = TestServer.freePort("127.0.0.1");
+    Path file = dir.resolve("lb.yaml");
+    Files.writeString(
+        file, yaml(port, 1) + "proxy: { ioThreads: 2, reusePort: " + reusePort + " }\n");
+    try (StandaloneProxy p = StandaloneProxy.start(file)) {
+      assertEquals(reusePort, p.config().reusePort());
+      assertEquals(reusePort ? 2 : 1, p.proxy().acceptorsPerListener());
+      for (int i = 0; i < 8; i++) {
+        try (Socket c = new Socket("127.0.0.1", port)) {
+          c.setSoTimeout(10_000);
+          assertEquals("web-0", readLine(c.getInputStream()));
+        }
+      }
+    }
+  }
+
   /** Starts {@code ProxyMain} with {@code args} in a child JVM on this test's class path. */
   private static ProcessBuilder child(String... args) {
     List<String> command = new ArrayList<>();
