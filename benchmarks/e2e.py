@@ -22,7 +22,10 @@ JAR = os.path.join(ROOT, "lb-proxy/target/lb4j-proxy.jar")
 TICK = os.sysconf("SC_CLK_TCK")
 BACKENDS = ["127.0.0.2", "127.0.0.3"]
 PORTS = {"lb4j": (9101, 9001), "haproxy": (9102, 9002), "nginx": (9103, 9003),
-         "lb4j-epoll": (9104, 9004)}
+         "lb4j-epoll": (9104, 9004), "lb4j-base": (9105, 9005)}
+# LB4J_BASELINE_JAR=path: also run that build of the proxy (epoll) as "lb4j-base", interleaved with
+# the others in the same rounds: a before/after comparison on the same machine at the same time
+BASELINE_JAR = os.environ.get("LB4J_BASELINE_JAR")
 work = tempfile.mkdtemp(prefix="lb4j-e2e-")
 procs = []
 
@@ -96,7 +99,7 @@ http {{ keepalive_requests 1000000; {servers} }}
         wait_port(b, 5201)
 
 
-def start_lb4j(name="lb4j", transport="AUTO"):
+def start_lb4j(name="lb4j", transport="AUTO", jar=JAR):
     iperf, http = PORTS[name]
     conf = os.path.join(work, name + ".yaml")
     back = lambda port: ", ".join(
@@ -113,7 +116,7 @@ admin: {{ enabled: false }}
 proxy: {{ ioThreads: 1, transport: {transport} }}
 """)
     java = shutil.which("java")
-    p = start([java] + JVM_OPTS + ["-jar", JAR, "--config", conf], cpu=1)
+    p = start([java] + JVM_OPTS + ["-jar", jar, "--config", conf], cpu=1)
     wait_port("127.0.0.1", http, proc=p)
     return p
 
@@ -254,10 +257,13 @@ def main():
     starters = {"lb4j": lambda: start_lb4j("lb4j", LB4J_TRANSPORT),
                 "haproxy": start_haproxy, "nginx": start_nginx,
                 "lb4j-epoll": lambda: start_lb4j("lb4j-epoll", "EPOLL")}
+    if BASELINE_JAR:
+        starters["lb4j-base"] = lambda: start_lb4j("lb4j-base", "EPOLL", BASELINE_JAR)
     only = os.environ.get("PROXIES", "lb4j,haproxy,nginx")
     # e.g. PROXIES=lb4j,haproxy for a quicker look (the table needs both); lb4j-epoll adds lb4j
     # on its default transport, epoll, beside lb4j on LB4J_TRANSPORT
-    starters = {k: v for k, v in starters.items() if k in only.split(",")}
+    starters = {k: v for k, v in starters.items()
+                if k in only.split(",") or k == "lb4j-base"}
     results = {n: [] for n in starters}
     results.setdefault("nginx", [])
     for rnd in range(ROUNDS):
@@ -291,7 +297,7 @@ def main():
     if not results.get("lb4j") or not results.get("haproxy"):
         print("(no summary table: it compares lb4j with HAProxy, so PROXIES must name both)")
         return
-    others = [n for n in ("nginx", "lb4j-epoll") if results.get(n)]
+    others = [n for n in ("nginx", "lb4j-epoll", "lb4j-base") if results.get(n)]
     print(f"{'median of ' + str(ROUNDS) + ' rounds':38} {'lb4j':>10} {'HAProxy':>10}"
           + "".join(f" {n:>10}" for n in others) + f" {'lb4j/HAProxy':>13}"
           + "".join(f" {n + '/HAProxy':>17}" for n in others))
