@@ -11,8 +11,8 @@ import json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 # TESTS=close,ka for a quicker look at some tests: bulk, close (new connections), ka (keep-alive)
 TESTS = os.environ.get("TESTS", "bulk,close,ka").split(",")
-# lb4j's transport under test: io_uring (opt-in in lb4j, and the faster one here); EPOLL is lb4j's
-# default, measured beside it as "lb4j-epoll" when PROXIES names it
+# lb4j's transport under test: io_uring (AUTO's choice where it loads, since issue 17); EPOLL is
+# measured beside it as "lb4j-epoll" when PROXIES names it
 LB4J_TRANSPORT = os.environ.get("LB4J_TRANSPORT", "IO_URING")
 SECS = int(os.environ.get("SECONDS_PER_TEST", "10"))
 # the proxy's JVM options (LB4J_JVM_OPTS, space-separated); the default is what the docs measured
@@ -261,7 +261,7 @@ def main():
         starters["lb4j-base"] = lambda: start_lb4j("lb4j-base", "EPOLL", BASELINE_JAR)
     only = os.environ.get("PROXIES", "lb4j,haproxy,nginx")
     # e.g. PROXIES=lb4j,haproxy for a quicker look (the table needs both); lb4j-epoll adds lb4j
-    # on its default transport, epoll, beside lb4j on LB4J_TRANSPORT
+    # on epoll, beside lb4j on LB4J_TRANSPORT
     starters = {k: v for k, v in starters.items()
                 if k in only.split(",") or k == "lb4j-base"}
     results = {n: [] for n in starters}

@@ -4,7 +4,7 @@
 # requests/s with latency (wrk); CPU per GB, per connection and per request; ratios to HAProxy.
 # Installs what it needs from Debian's packages when missing. Traffic goes to 127.0.0.0/8 only;
 # every run is bounded in time. ROUNDS (3), SECONDS_PER_TEST (10), PROXIES (lb4j,haproxy,nginx)
-# TESTS (bulk,close,ka) and LB4J_TRANSPORT (IO_URING; EPOLL is the proxy's default) tune it.
+# TESTS (bulk,close,ka) and LB4J_TRANSPORT (IO_URING, the proxy's default where it loads; lb4j-epoll runs EPOLL) tune it.
 # Its output, saved with tee to docs/charts/e2e.txt, renders as docs/charts/e2e.svg with
 # io.lb4j.benchmarks.chart.E2eChart (see docs/benchmarks.md).
 set -euo pipefail

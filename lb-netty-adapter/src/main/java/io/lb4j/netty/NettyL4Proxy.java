@@ -868,7 +868,7 @@ public final class NettyL4Proxy implements AutoCloseable {
     /**
      * Sets the transport; {@link Transport#AUTO} by default.
      *
-     * @param transport AUTO (epoll when it loads, else NIO), EPOLL, IO_URING or NIO
+     * @param transport AUTO (io_uring where it loads, else epoll, else NIO), EPOLL, IO_URING or NIO
      * @return this builder
      */
     public Builder transport(Transport transport) {

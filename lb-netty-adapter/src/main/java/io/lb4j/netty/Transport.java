@@ -27,13 +27,17 @@ import java.nio.channels.ServerSocketChannel;
 import java.util.Locale;
 
 /**
- * The I/O transport: native epoll on Linux when it loads, Java NIO otherwise, or io_uring on
- * request.
+ * The I/O transport: by default io_uring where it loads, native epoll where it does not, Java NIO
+ * elsewhere; or one of them on request.
  *
  * <p>Instances are immutable and thread-safe.
  */
 public enum Transport {
-  /** Epoll when available, else NIO. */
+  /**
+   * io_uring where it loads, else epoll, else NIO: io_uring proxies a new connection at 1.1×
+   * HAProxy's CPU against epoll's 1.5× (benchmarks.md, issue 17), and a kernel or seccomp profile
+   * that forbids it only moves the choice to epoll.
+   */
   AUTO,
   /** Linux native epoll; refused where it does not load. */
   EPOLL,
@@ -45,7 +49,7 @@ public enum Transport {
   /** Returns the transport this one resolves to on this machine. */
   Transport resolve() {
     if (this == AUTO) {
-      return Epoll.isAvailable() ? EPOLL : NIO;
+      return IoUring.isAvailable() ? IO_URING : Epoll.isAvailable() ? EPOLL : NIO;
     }
     if (this == EPOLL && !Epoll.isAvailable()) {
       throw new IllegalStateException(
