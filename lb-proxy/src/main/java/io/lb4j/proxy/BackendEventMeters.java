@@ -41,21 +41,8 @@ final class BackendEventMeters implements LoadBalancerListener {
    * timeout (2 s by default, HAProxy's {@code timeout check} and Envoy's health-check {@code
    * timeout} are seconds too) in the last.
    */
-  static final Duration[] PROBE_BUCKETS = {
-    Duration.ofMillis(1),
-    Duration.ofNanos(2_500_000),
-    Duration.ofMillis(5),
-    Duration.ofMillis(10),
-    Duration.ofMillis(25),
-    Duration.ofMillis(50),
-    Duration.ofMillis(100),
-    Duration.ofMillis(250),
-    Duration.ofMillis(500),
-    Duration.ofSeconds(1),
-    Duration.ofMillis(2500),
-    Duration.ofSeconds(5),
-    Duration.ofSeconds(10)
-  };
+  static final Duration[] PROBE_BUCKETS =
+      Buckets.oneTwoFive(Duration.ofMillis(1), Duration.ofSeconds(10));
 
   private final MeterRegistry registry;
   private final Map<Key, Meters> byBackend = new ConcurrentHashMap<>();

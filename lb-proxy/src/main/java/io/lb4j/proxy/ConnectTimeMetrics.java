@@ -33,21 +33,8 @@ final class ConnectTimeMetrics implements ConnectionListener {
    * The histogram's upper bounds: 0.5 ms (a connect on one host) to 5 s (the default connect
    * timeout, Envoy's {@code connect_timeout}), about ×2.5 apart as Prometheus' default buckets.
    */
-  static final Duration[] BUCKETS = {
-    Duration.ofNanos(500_000),
-    Duration.ofMillis(1),
-    Duration.ofNanos(2_500_000),
-    Duration.ofMillis(5),
-    Duration.ofMillis(10),
-    Duration.ofMillis(25),
-    Duration.ofMillis(50),
-    Duration.ofMillis(100),
-    Duration.ofMillis(250),
-    Duration.ofMillis(500),
-    Duration.ofSeconds(1),
-    Duration.ofMillis(2500),
-    Duration.ofSeconds(5)
-  };
+  static final Duration[] BUCKETS =
+      Buckets.oneTwoFive(Duration.ofNanos(500_000), Duration.ofSeconds(5));
 
   private final MeterRegistry registry;
 
