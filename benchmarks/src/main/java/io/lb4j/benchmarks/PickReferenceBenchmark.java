@@ -30,9 +30,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * lb4j's picks next to the references they are judged against, in one class and one run: the hash
  * alone; Guava's {@code Hashing.consistentHash} for jump; a plain {@code TreeMap} ring as many Java
  * libraries build it; and the Maglev paper's lookup, {@code table[hash % M]}, over a table filled
- * by its pseudocode. Also Maglev with the paper's larger table (M = 655373), rendezvous, and the
- * schedulers (round robin, smooth weighted round robin, least connections, weighted least
- * connections, power of two choices). Working sets of 4,096 and 1,048,576 flows.
+ * by its pseudocode. For issue 17, lb4j's Maglev lookup as it was, over an {@code int} table with
+ * the same entries, a {@code byte} table (tried) and a table small enough for L1 (the floor). Also
+ * Maglev with the paper's larger table (M = 655373), rendezvous, and the schedulers (round robin,
+ * smooth weighted round robin, least connections, weighted least connections, power of two
+ * choices). Working sets of 4,096 and 1,048,576 flows.
  *
  * <pre>{@code java -jar benchmarks/target/benchmarks.jar PickReferenceBenchmark -prof gc}</pre>
  */
@@ -45,6 +47,9 @@ import org.openjdk.jmh.annotations.Warmup;
 public class PickReferenceBenchmark {
   private static final long SEED = 42;
 
+  /** A prime table size whose 16-bit table, 8 KiB, stays in any L1 data cache. */
+  private static final int L1_TABLE_SIZE = 4099;
+
   @Param({"3", "10", "100", "1000"})
   public int backends;
 
@@ -55,6 +60,9 @@ public class PickReferenceBenchmark {
   private int mask;
   private int i;
   private BackendSelector maglev;
+  private BackendSelector maglevIntTable;
+  private BackendSelector maglevByteTable;
+  private BackendSelector maglevL1Table;
   private BackendSelector maglevLarge;
   private BackendSelector rendezvous;
   private BackendSelector roundRobin;
@@ -83,6 +91,10 @@ public class PickReferenceBenchmark {
       weights[k] = 1;
     }
     maglev = Selectors.maglev(ids, weights, 65537);
+    int[] entries = MaglevReference.entries(maglev, 65537);
+    maglevIntTable = new MaglevReference.IntTable(entries);
+    maglevByteTable = new MaglevReference.ByteTable(entries);
+    maglevL1Table = Selectors.maglev(ids, weights, L1_TABLE_SIZE);
     maglevLarge = Selectors.maglev(ids, weights, 655373);
     rendezvous = Selectors.rendezvous(ids, weights);
     roundRobin = Selectors.roundRobin(ids, weights);
@@ -124,13 +136,34 @@ public class PickReferenceBenchmark {
     return hash();
   }
 
-  /** lb4j's Maglev pick (multiply-high index into an int[65537]). */
+  /** lb4j's Maglev pick (multiply-high index into a 16-bit table of 65537 entries, 128 KiB). */
   @Benchmark
   public int maglev() {
     return maglev.select(hash());
   }
 
-  /** lb4j's Maglev pick with the paper's larger table, M = 655373 (2.5 MiB). */
+  /** The same picks from lb4j's lookup before issue 17, over an int[65537] (256 KiB). */
+  @Benchmark
+  public int maglevIntTable() {
+    return maglevIntTable.select(hash());
+  }
+
+  /** Tried: a byte[65537] table (64 KiB), ≤ 256 members only; N = 1000 measures the cost only. */
+  @Benchmark
+  public int maglevByteTable() {
+    return maglevByteTable.select(hash());
+  }
+
+  /**
+   * lb4j's Maglev pick, the same code over a table of 4,099 entries (8 KiB, in L1): the floor of
+   * the lookup's cost whatever the entries' width (too small a table for balance; cost only).
+   */
+  @Benchmark
+  public int maglevL1Table() {
+    return maglevL1Table.select(hash());
+  }
+
+  /** lb4j's Maglev pick with the paper's larger table, M = 655373 (1.25 MiB of 16-bit entries). */
   @Benchmark
   public int maglevLarge() {
     return maglevLarge.select(hash());

@@ -2,10 +2,14 @@ package io.lb4j.core.select;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lb4j.core.hash.Hash64;
+import io.lb4j.spi.BackendSelector;
 import io.lb4j.testing.TestBackends;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -134,6 +138,93 @@ class MaglevSelectorTest {
     }
     // ideal 1/1001 = 0.1%; the simulation in reference/performance-anchors gives 0.69%
     assertTrue((double) moved / m < 0.01, "moved " + (double) moved / m);
+  }
+
+  /**
+   * The 16-bit table (issue 17) answers as the {@code int} table did. The fingerprints are of 2^20
+   * seeded picks computed by the {@code int[]} selector before the change (commit f5d9917); each
+   * case also compares every entry with {@link MaglevSelector#build}'s {@code int} table through
+   * {@code select}. Pools above 32,767 members check that indexes are read unsigned; 65,536 is the
+   * largest 16-bit pool, 70,000 falls back to {@code int} entries.
+   */
+  @ParameterizedTest
+  @CsvSource({
+    "3, 65537, false, 0x298D08B2116924C7",
+    "3, 65537, true, 0x9F848DD6771EF847",
+    "100, 65537, false, 0xA5DD66C07F68E35A",
+    "100, 65537, true, 0x1F9F020D11659D85",
+    "1000, 65537, false, 0x4B9C1BD004950342",
+    "1000, 65537, true, 0x5BDE2EA253E0A016",
+    "40000, 65537, false, 0x374631A17B44F5C2",
+    "40000, 65537, true, 0x47ADB7178C588C42",
+    "65536, 65537, false, 0xB806BFE860AC756B",
+    "65536, 65537, true, 0x341A935B5721EB68",
+    "70000, 655373, false, 0xCE7F13C92680A9BF",
+    "70000, 655373, true, 0xBB4E500129EC57E9"
+  })
+  void select_narrowEntries_picksAsTheIntTableDid(
+      int n, int m, boolean reversedWeighted, String fingerprint) {
+    Members members = reversedWeighted ? reversedWeighted(n) : equal(n);
+    MaglevSelector s = new MaglevSelector(members, m);
+    assertEquals(n <= MaglevSelector.NARROW_MEMBERS, s.isNarrow(), "16-bit entries for " + n);
+
+    SplittableRandom random = new SplittableRandom(SEED);
+    long f = 0;
+    int max = -1;
+    for (int k = 0; k < 1 << 20; k++) {
+      int pick = s.select(random.nextLong());
+      max = Math.max(max, pick);
+      f = Hash64.mix64(f ^ pick);
+    }
+    assertEquals(
+        fingerprint, String.format("0x%016X", f), "fingerprint of 2^20 picks, seed " + SEED);
+    if (n > Short.MAX_VALUE + 1) {
+      assertTrue(max > Short.MAX_VALUE, "no pick above 32767 among " + n + " members: " + max);
+    }
+
+    int[] wide = MaglevSelector.build(members, m);
+    assertArrayEquals(wide, s.table(), "table() of " + n + " members, M=" + m);
+    for (int i = 0; i < m; i++) {
+      long first = firstHashOf(i, m);
+      long last = i == m - 1 ? -1L : firstHashOf(i + 1, m) - 1;
+      assertEquals(i, Hash64.reduce(first, m));
+      assertEquals(i, Hash64.reduce(last, m));
+      if (s.select(first) != wide[i] || s.select(last) != wide[i]) {
+        assertEquals(wide[i], s.select(first), "entry " + i + " of " + n + " members, M=" + m);
+        assertEquals(wide[i], s.select(last), "entry " + i + " of " + n + " members, M=" + m);
+      }
+    }
+  }
+
+  @Test
+  void select_noEligibleMember_isNone() {
+    MaglevSelector s = new MaglevSelector(new Members(new String[] {"a", "b"}, new int[2]), 7);
+    assertFalse(s.isNarrow());
+    assertEquals(BackendSelector.NONE, s.select(42));
+    assertArrayEquals(new int[0], s.table());
+  }
+
+  /** Returns {@code ⌈i × 2^64 / m⌉} as unsigned 64 bits: the least hash that indexes entry i. */
+  private static long firstHashOf(int i, int m) {
+    BigInteger[] qr = BigInteger.valueOf(i).shiftLeft(64).divideAndRemainder(BigInteger.valueOf(m));
+    return qr[0].longValue() + (qr[1].signum() == 0 ? 0 : 1);
+  }
+
+  private static Members equal(int n) {
+    return new Members(TestBackends.keys(n), TestBackends.ones(n));
+  }
+
+  /** Keys in reverse (so caller indexes are not sorted positions), weights 1-4, one weight 0. */
+  private static Members reversedWeighted(int n) {
+    String[] keys = TestBackends.keys(n);
+    String[] reversed = new String[n];
+    int[] weights = new int[n];
+    for (int i = 0; i < n; i++) {
+      reversed[i] = keys[n - 1 - i];
+      weights[i] = 1 + i % 4;
+    }
+    weights[n / 2] = 0;
+    return new Members(reversed, weights);
   }
 
   @Test
