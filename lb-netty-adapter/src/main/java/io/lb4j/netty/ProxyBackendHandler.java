@@ -20,15 +20,9 @@ final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
   private static final Logger logger = LoggerFactory.getLogger(ProxyBackendHandler.class);
 
   private final ProxyFrontendHandler frontend;
-  private ChannelHandlerContext context;
 
   ProxyBackendHandler(ProxyFrontendHandler frontend) {
     this.frontend = frontend;
-  }
-
-  @Override
-  public void handlerAdded(ChannelHandlerContext ctx) {
-    context = ctx;
   }
 
   @Override
