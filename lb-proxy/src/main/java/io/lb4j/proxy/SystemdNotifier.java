@@ -238,15 +238,16 @@ final class SystemdNotifier implements AutoCloseable {
       }
       stuckLogged = false;
       heartbeatAsked = monotonicNanos.getAsLong();
-      heartbeat =
-          proxy
-              .eventLoopsAnswer()
-              .thenRun(() -> send("WATCHDOG=1"))
-              .exceptionally(
-                  stopped -> {
-                    logger.debug("no watchdog ping, the event loops are shut down: {}", stopped);
-                    return null;
-                  });
+      // pending is the loops' answer alone, not the send after it: a tick that follows a ping
+      // must ask again even if the ping's send has not returned yet
+      heartbeat = proxy.eventLoopsAnswer();
+      heartbeat
+          .thenRun(() -> send("WATCHDOG=1"))
+          .exceptionally(
+              stopped -> {
+                logger.debug("no watchdog ping, the event loops are shut down: {}", stopped);
+                return null;
+              });
     }
   }
 
