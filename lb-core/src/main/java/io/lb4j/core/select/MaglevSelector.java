@@ -21,8 +21,8 @@ import java.util.Arrays;
  * every index fits ({@value #NARROW_MEMBERS} members or fewer, which is every pool in practice):
  * the default table (M = 65537) is then 128 KiB instead of 256 KiB, half the cache lines for the
  * same picks. Larger member lists keep an {@code int} table. The build fills an {@code int} table
- * and narrows it in one pass. Either way a pick reads a field, the table's length and one entry,
- * and allocates nothing.
+ * and narrows it in one pass. Either way a pick reads the table and M from two fields, then one
+ * entry, and allocates nothing.
  */
 final class MaglevSelector implements BackendSelector {
   /**
@@ -39,7 +39,14 @@ final class MaglevSelector implements BackendSelector {
   /** The entries as {@code int}s, for more than {@link #NARROW_MEMBERS} members; else null. */
   private final int[] wide;
 
+  /**
+   * M, kept beside the table references so that the index does not wait for a read of the array's
+   * length.
+   */
+  private final int tableSize;
+
   MaglevSelector(Members members, int tableSize) {
+    this.tableSize = tableSize;
     int[] table = members.eligible == 0 ? null : build(members, tableSize);
     if (table != null && members.size <= NARROW_MEMBERS) {
       this.narrow = narrow(table);
@@ -123,10 +130,10 @@ final class MaglevSelector implements BackendSelector {
   public int select(long hash) {
     char[] t = narrow;
     if (t != null) {
-      return t[Hash64.reduce(hash, t.length)]; // a char widens to int without sign extension
+      return t[Hash64.reduce(hash, tableSize)]; // a char widens to int without sign extension
     }
     int[] w = wide;
-    return w == null ? NONE : w[Hash64.reduce(hash, w.length)];
+    return w == null ? NONE : w[Hash64.reduce(hash, tableSize)];
   }
 
   /** Returns whether the entries are 16-bit. */
