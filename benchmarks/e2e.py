@@ -15,6 +15,16 @@ TESTS = os.environ.get("TESTS", "bulk,close,ka").split(",")
 # measured beside it as "lb4j-epoll" when PROXIES names it
 LB4J_TRANSPORT = os.environ.get("LB4J_TRANSPORT", "IO_URING")
 SECS = int(os.environ.get("SECONDS_PER_TEST", "10"))
+# load before the measured tests in every round (new connections, then keep-alive): lb4j's JIT
+# (C2) is still compiling for about 15 s of load after start, which a proxy that runs for days
+# pays once; the same warm-up runs for every proxy
+WARMUP = int(os.environ.get("WARMUP_SECONDS", "20"))
+# THREADS=2: every proxy gets two threads (lb4j ioThreads 2, HAProxy nbthread 2, nginx two
+# workers) and both CPUs, as do the load generators and backends: on 2 vCPUs the proxy then
+# competes with its own load, which limits what the figures can show (docs/benchmarks.md)
+THREADS = int(os.environ.get("THREADS", "1"))
+PROXY_CPU = "1" if THREADS == 1 else "0,1"
+LOAD_CPU = "0" if THREADS == 1 else "0,1"
 # the proxy's JVM options (LB4J_JVM_OPTS, space-separated); the default is what the docs measured
 JVM_OPTS = os.environ.get("LB4J_JVM_OPTS", "-Xms512m -Xmx512m -XX:+UseParallelGC").split()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,6 +36,11 @@ PORTS = {"lb4j": (9101, 9001), "haproxy": (9102, 9002), "nginx": (9103, 9003),
 # LB4J_BASELINE_JAR=path: also run that build of the proxy (epoll) as "lb4j-base", interleaved with
 # the others in the same rounds: a before/after comparison on the same machine at the same time
 BASELINE_JAR = os.environ.get("LB4J_BASELINE_JAR")
+# LB4J_VARIANTS="g1=-XX:+UseG1GC;serial=-Xmx512m -XX:+UseSerialGC": lb4j again (LB4J_TRANSPORT)
+# under each name with those JVM options instead of LB4J_JVM_OPTS, in the same rounds
+VARIANTS = [v.split("=", 1) for v in os.environ.get("LB4J_VARIANTS", "").split(";") if v.strip()]
+for i, (vname, _) in enumerate(VARIANTS):
+    PORTS[vname] = (9110 + i, 9010 + i)
 work = tempfile.mkdtemp(prefix="lb4j-e2e-")
 procs = []
 
@@ -92,14 +107,14 @@ worker_processes 1; daemon off; pid {work}/backend.pid; error_log {work}/backend
 events {{ worker_connections 8192; }}
 http {{ keepalive_requests 1000000; {servers} }}
 """)
-    start(["nginx", "-c", conf, "-p", work], cpu=0)
+    start(["nginx", "-c", conf, "-p", work], cpu=LOAD_CPU)
     for b in BACKENDS:
-        start(["iperf3", "-s", "-B", b, "-p", "5201"], cpu=0)
+        start(["iperf3", "-s", "-B", b, "-p", "5201"], cpu=LOAD_CPU)
         wait_port(b, 8081)
         wait_port(b, 5201)
 
 
-def start_lb4j(name="lb4j", transport="AUTO", jar=JAR):
+def start_lb4j(name="lb4j", transport="AUTO", jar=JAR, jvm_opts=None):
     iperf, http = PORTS[name]
     conf = os.path.join(work, name + ".yaml")
     back = lambda port: ", ".join(
@@ -113,10 +128,11 @@ loadBalancingRules:
   - {{ name: iperf, frontend: fe, frontendPort: {iperf}, backendPool: iperf, distributionMode: SOURCE_IP }}
   - {{ name: http, frontend: fe, frontendPort: {http}, backendPool: http, algorithm: ROUND_ROBIN }}
 admin: {{ enabled: false }}
-proxy: {{ ioThreads: 1, transport: {transport} }}
+proxy: {{ ioThreads: {THREADS}, transport: {transport} }}
 """)
     java = shutil.which("java")
-    p = start([java] + JVM_OPTS + ["-jar", jar, "--config", conf], cpu=1)
+    opts = JVM_OPTS if jvm_opts is None else jvm_opts
+    p = start([java] + opts + ["-jar", jar, "--config", conf], cpu=PROXY_CPU)
     wait_port("127.0.0.1", http, proc=p)
     return p
 
@@ -127,7 +143,7 @@ def start_haproxy():
     srv = lambda port: "\n".join(f"  server b{i} {b}:{port}" for i, b in enumerate(BACKENDS))
     open(conf, "w").write(f"""
 global
-  nbthread 1
+  nbthread {THREADS}
   maxconn 8000
 defaults
   mode tcp
@@ -147,7 +163,7 @@ backend http
   balance roundrobin
 {srv(8081)}
 """)
-    p = start(["haproxy", "-db", "-f", conf], cpu=1)
+    p = start(["haproxy", "-db", "-f", conf], cpu=PROXY_CPU)
     wait_port("127.0.0.1", http, proc=p)
     return p
 
@@ -160,7 +176,7 @@ def start_nginx():
     ups = lambda port: " ".join(f"server {b}:{port};" for b in BACKENDS)
     open(conf, "w").write(f"""
 {load}
-worker_processes 1; daemon off; pid {work}/proxy.pid; error_log {work}/proxy.err;
+worker_processes {THREADS}; daemon off; pid {work}/proxy.pid; error_log {work}/proxy.err;
 events {{ worker_connections 8192; }}
 stream {{
   upstream iperf {{ hash $remote_addr consistent; {ups(5201)} }}
@@ -169,25 +185,25 @@ stream {{
   server {{ listen 127.0.0.1:{http} backlog=4096; proxy_pass http; }}
 }}
 """)
-    p = start(["nginx", "-c", conf, "-p", work], cpu=1)
+    p = start(["nginx", "-c", conf, "-p", work], cpu=PROXY_CPU)
     wait_port("127.0.0.1", http, proc=p)
     return p
 
 
 def iperf(port, streams):
-    r = subprocess.run(["taskset", "-c", "0", "iperf3", "-c", "127.0.0.1", "-p", str(port),
+    r = subprocess.run(["taskset", "-c", LOAD_CPU, "iperf3", "-c", "127.0.0.1", "-p", str(port),
                         "-t", str(SECS), "-P", str(streams), "-J"],
                        capture_output=True, text=True, timeout=SECS + 30)
     d = json.loads(r.stdout)
     return d["end"]["sum_received"]["bits_per_second"] / 1e9, d["end"]["sum_received"]["bytes"]
 
 
-def wrk(port, close):
-    args = ["taskset", "-c", "0", "wrk", "-t1", "-c32" if close else "-c64", f"-d{SECS}s",
-            "--latency", f"http://127.0.0.1:{port}/"]
+def wrk(port, close, secs=SECS):
+    args = ["taskset", "-c", LOAD_CPU, "wrk", f"-t{THREADS}", "-c32" if close else "-c64",
+            f"-d{secs}s", "--latency", f"http://127.0.0.1:{port}/"]
     if close:
         args[4:4] = ["-H", "Connection: close"]
-    r = subprocess.run(args, capture_output=True, text=True, timeout=SECS + 30)
+    r = subprocess.run(args, capture_output=True, text=True, timeout=secs + 30)
     out = r.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -251,7 +267,9 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run benchmarks/e2e.sh, which installs it")
     print(f"# {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, {os.cpu_count()} cores,"
-          f" rounds {ROUNDS}, {SECS} s per test, lb4j transport {LB4J_TRANSPORT}")
+          f" rounds {ROUNDS}, {SECS} s per test after {WARMUP} s of warm-up, {THREADS} proxy"
+          f" thread(s) on CPU {PROXY_CPU}, load and backends on CPU {LOAD_CPU},"
+          f" lb4j transport {LB4J_TRANSPORT}")
     print("# " + machine(), flush=True)
     backends()
     starters = {"lb4j": lambda: start_lb4j("lb4j", LB4J_TRANSPORT),
@@ -259,11 +277,14 @@ def main():
                 "lb4j-epoll": lambda: start_lb4j("lb4j-epoll", "EPOLL")}
     if BASELINE_JAR:
         starters["lb4j-base"] = lambda: start_lb4j("lb4j-base", "EPOLL", BASELINE_JAR)
+    for vname, vopts in VARIANTS:
+        starters[vname] = (lambda n, o: lambda: start_lb4j(n, LB4J_TRANSPORT, JAR, o.split()))(
+            vname, vopts)
     only = os.environ.get("PROXIES", "lb4j,haproxy,nginx")
     # e.g. PROXIES=lb4j,haproxy for a quicker look (the table needs both); lb4j-epoll adds lb4j
     # on epoll, beside lb4j on LB4J_TRANSPORT
     starters = {k: v for k, v in starters.items()
-                if k in only.split(",") or k == "lb4j-base"}
+                if k in only.split(",") or k == "lb4j-base" or k in dict(VARIANTS)}
     results = {n: [] for n in starters}
     results.setdefault("nginx", [])
     for rnd in range(ROUNDS):
@@ -274,7 +295,8 @@ def main():
             # not measured, and the same for every proxy
             if "bulk" in TESTS:
                 iperf(PORTS[name][0], 1)
-            wrk(PORTS[name][1], True)
+            wrk(PORTS[name][1], True, max(1, WARMUP - 5))
+            wrk(PORTS[name][1], False, 5)
             r = measure(name, pids)
             results[name].append(r)
             print(f"round {rnd + 1} {name}: " + ", ".join(
@@ -297,7 +319,8 @@ def main():
     if not results.get("lb4j") or not results.get("haproxy"):
         print("(no summary table: it compares lb4j with HAProxy, so PROXIES must name both)")
         return
-    others = [n for n in ("nginx", "lb4j-epoll", "lb4j-base") if results.get(n)]
+    others = [n for n in ["nginx", "lb4j-epoll", "lb4j-base"] + [v for v, _ in VARIANTS]
+              if results.get(n)]
     print(f"{'median of ' + str(ROUNDS) + ' rounds':38} {'lb4j':>10} {'HAProxy':>10}"
           + "".join(f" {n:>10}" for n in others) + f" {'lb4j/HAProxy':>13}"
           + "".join(f" {n + '/HAProxy':>17}" for n in others))

@@ -3,8 +3,10 @@
 # alternation against the same backends; bulk (iperf3), new connections/s and keep-alive
 # requests/s with latency (wrk); CPU per GB, per connection and per request; ratios to HAProxy.
 # Installs what it needs from Debian's packages when missing. Traffic goes to 127.0.0.0/8 only;
-# every run is bounded in time. ROUNDS (3), SECONDS_PER_TEST (10), PROXIES (lb4j,haproxy,nginx)
-# TESTS (bulk,close,ka) and LB4J_TRANSPORT (IO_URING, the proxy's default where it loads; lb4j-epoll runs EPOLL) tune it.
+# every run is bounded in time. ROUNDS (3), SECONDS_PER_TEST (10), WARMUP_SECONDS (20), PROXIES
+# (lb4j,haproxy,nginx; lb4j-epoll adds lb4j on EPOLL), TESTS (bulk,close,ka), LB4J_TRANSPORT
+# (IO_URING, the proxy's default where it loads), THREADS (1; 2 gives every proxy two threads and
+# both CPUs), LB4J_JVM_OPTS, LB4J_VARIANTS (name=JVM options;...) and LB4J_BASELINE_JAR tune it.
 # Its output, saved with tee to docs/charts/e2e.txt, renders as docs/charts/e2e.svg with
 # io.lb4j.benchmarks.chart.E2eChart (see docs/benchmarks.md).
 set -euo pipefail

@@ -18,6 +18,8 @@ import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
@@ -26,6 +28,7 @@ import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -77,10 +80,30 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private static final ChannelFutureListener SHUTDOWN_OUTPUT =
       f -> {
         Channel ch = f.channel();
-        if (ch instanceof DuplexChannel && ch.isActive()) {
-          ((DuplexChannel) ch).shutdownOutput();
+        if (ch.isActive()) {
+          sendFin(ch);
         }
       };
+
+  /**
+   * Sends {@code ch}'s FIN: {@code shutdown(SHUT_WR)}. On the native transports (epoll, io_uring)
+   * straight on the socket, which updates the state {@code isOutputShutdown()} reads: Netty's
+   * {@link DuplexChannel#shutdownOutput()} also fails its (here empty) outbound queue with a new
+   * {@code ChannelOutputShutdownException}, whose stack trace alone was 3% of the proxy's CPU per
+   * new connection (issue 17's profile). Nothing is written to {@code ch} after its FIN (the other
+   * side has ended), so the queue Netty would have closed is never used again.
+   */
+  static void sendFin(Channel ch) {
+    if (ch instanceof UnixChannel && ((UnixChannel) ch).fd() instanceof Socket) {
+      try {
+        ((Socket) ((UnixChannel) ch).fd()).shutdown(false, true);
+      } catch (IOException e) {
+        ch.pipeline().fireExceptionCaught(e);
+      }
+    } else if (ch instanceof DuplexChannel) {
+      ((DuplexChannel) ch).shutdownOutput();
+    }
+  }
 
   /**
    * Where a connection is in its life. Transitions (an event not listed leaves the state as it is):
@@ -515,7 +538,11 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     if (ch != outbound) {
       return; // an earlier attempt's channel
     }
-    if (relaying()) {
+    if (state == State.CLIENT_SHUT && termination == null) {
+      // the backend's FIN after the client's (shutdownOutput turned half-closure off): both
+      // directions ended normally
+      state = State.CLOSING;
+    } else if (relaying()) {
       // closed under the relay, not by a FIN each way: a reset, or a write that failed
       terminate(Termination.BACKEND_ABORTED, "backend closed the connection");
     }
@@ -730,6 +757,11 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     State was = state;
+    if (was == State.BACKEND_SHUT && termination == null) {
+      // the client's FIN after the backend's (shutdownOutput turned half-closure off; a reset or a
+      // failed write would have been recorded by exceptionCaught first): ended normally
+      was = State.CLOSING;
+    }
     state = State.CLOSED;
     if (was != State.REFUSED) {
       route.frontendCounters().active.decrementAndGet(); // a refusal gave its place back already
@@ -811,6 +843,11 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   }
 
   static void shutdownOutput(Channel ch) {
+    // the peer's FIN, when it comes, ends the connection: the channel closes on it instead of
+    // shutting its input down (which on Linux fails with ENOTCONN once our FIN was answered, and
+    // Netty turns into a NotYetConnectedException per connection) and the handler sees
+    // channelInactive with no error recorded: the second FIN (see finishedByPeer)
+    ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
     // after what is queued: the peer reads every byte before the FIN
     ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(SHUTDOWN_OUTPUT);
   }

@@ -3,6 +3,8 @@ package io.lb4j.netty;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,9 +29,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -235,15 +239,70 @@ class NettyL4ProxyTest {
     }
   }
 
+  /** The connections {@code f}'s proxy ends from now on, in the order they end. */
+  private static BlockingQueue<ConnectionRecord> endedOn(ProxyFixture f) {
+    BlockingQueue<ConnectionRecord> ended = new LinkedBlockingQueue<>();
+    f.proxy.addConnectionListener(
+        new ConnectionListener() {
+          @Override
+          public void onConnectionEnded(ConnectionRecord r) {
+            ended.add(r);
+          }
+        });
+    return ended;
+  }
+
+  private static ConnectionRecord next(BlockingQueue<ConnectionRecord> ended)
+      throws InterruptedException {
+    ConnectionRecord r = ended.poll(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    assertNotNull(r, "no connection ended within " + TIMEOUT_MS + " ms");
+    return r;
+  }
+
+  /** The client's FIN first: the backend still answers, then its FIN ends the connection. */
   @Test
   void relay_halfClose_backendStillAnswers() throws Exception {
-    try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.RECORD);
-        Socket s = client(f.frontend)) {
-      s.getOutputStream().write("hello END".getBytes(US_ASCII));
-      s.shutdownOutput();
-      assertEquals("ok", readLine(s.getInputStream()));
-      assertEquals(
-          "hello END", new String(f.servers.get(0).recorded.poll(5, TimeUnit.SECONDS), US_ASCII));
+    try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.RECORD)) {
+      BlockingQueue<ConnectionRecord> ended = endedOn(f);
+      try (Socket s = client(f.frontend)) {
+        s.getOutputStream().write("hello END".getBytes(US_ASCII));
+        s.shutdownOutput();
+        assertEquals("ok", readLine(s.getInputStream()));
+        assertEquals(-1, s.getInputStream().read()); // the backend's FIN, passed on
+        assertEquals(
+            "hello END", new String(f.servers.get(0).recorded.poll(5, TimeUnit.SECONDS), US_ASCII));
+      }
+      ConnectionRecord r = next(ended);
+      assertEquals(Termination.NORMAL, r.termination(), r.toString());
+      assertEquals(9, r.bytesToBackend());
+      assertEquals(3, r.bytesToClient());
+    }
+  }
+
+  /**
+   * The other order: the backend's FIN first, passed to the client, whose bytes still reach the
+   * backend, then the client's FIN. Since issue 17 the second FIN closes the channel instead of
+   * shutting its input down; the connection still ended normally, on every transport.
+   */
+  @Test
+  void relay_backendFinFirst_clientStillSends_thenNormal() throws Exception {
+    try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.GREET_SHUT_THEN_RECORD)) {
+      BlockingQueue<ConnectionRecord> ended = endedOn(f);
+      TestServer backend = f.servers.get(0);
+      try (Socket s = client(f.frontend)) {
+        assertEquals(backend.id, readLine(s.getInputStream()));
+        assertEquals(-1, s.getInputStream().read()); // the backend's FIN, passed on
+        s.getOutputStream().write("after\n".getBytes(US_ASCII));
+        s.shutdownOutput(); // the second FIN
+        byte[] got = backend.recorded.poll(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        assertNotNull(got, "the backend never saw the client's FIN");
+        assertEquals("after\n", new String(got, US_ASCII));
+      }
+      ConnectionRecord r = next(ended);
+      assertEquals(Termination.NORMAL, r.termination(), r.toString());
+      assertEquals(6, r.bytesToBackend());
+      assertEquals(backend.id.length() + 1, r.bytesToClient());
+      assertNull(r.detail());
     }
   }
 

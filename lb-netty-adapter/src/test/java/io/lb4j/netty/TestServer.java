@@ -25,7 +25,9 @@ public final class TestServer implements AutoCloseable {
     ECHO,
     GREET_THEN_ECHO,
     RECORD,
-    HOLD
+    HOLD,
+    /** Sends its id and a FIN first, then records what the client sends until the client's FIN. */
+    GREET_SHUT_THEN_RECORD
   }
 
   public final String id;
@@ -102,6 +104,12 @@ public final class TestServer implements AutoCloseable {
           break;
         case HOLD:
           release.await();
+          break;
+        case GREET_SHUT_THEN_RECORD:
+          out.write((id + "\n").getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          s.shutdownOutput();
+          recorded.add(in.readAllBytes()); // every byte the client sends after the FIN
           break;
         default:
           throw new AssertionError(mode);
