@@ -25,8 +25,9 @@ WARMUP = int(os.environ.get("WARMUP_SECONDS", "20"))
 THREADS = int(os.environ.get("THREADS", "1"))
 PROXY_CPU = "1" if THREADS == 1 else "0,1"
 LOAD_CPU = "0" if THREADS == 1 else "0,1"
-# the proxy's JVM options (LB4J_JVM_OPTS, space-separated); the default is what the docs measured
-JVM_OPTS = os.environ.get("LB4J_JVM_OPTS", "-Xms512m -Xmx512m -XX:+UseParallelGC").split()
+# the proxy's JVM options (LB4J_JVM_OPTS, space-separated); the default is the shipped launchers'
+# (packaging/: G1, the JVM's default heap)
+JVM_OPTS = os.environ.get("LB4J_JVM_OPTS", "-XX:+UseG1GC").split()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JAR = os.path.join(ROOT, "lb-proxy/target/lb4j-proxy.jar")
 TICK = os.sysconf("SC_CLK_TCK")

@@ -7,14 +7,14 @@ Each run starts the proxy with one TCP rule on 127.0.0.1 (a fresh port) to a bac
 127.0.0.2, then connects in a loop (every 2 ms, at most 30 s) until a connection is accepted *and*
 relayed: the backend answers one byte through the proxy. The time is from exec to that byte.
 lb4j runs `java -jar lb-proxy/target/lb4j-proxy.jar` with LB4J_JVM_OPTS (default
-"-Xms512m -Xmx512m -XX:+UseParallelGC", the end-to-end runs' options); HAProxy runs `haproxy -f`
+"-XX:+UseG1GC", the shipped launchers' and the end-to-end runs' options); HAProxy runs `haproxy -f`
 with `nbthread 1`. Loopback only; every process is stopped by its PID.
 """
 import os, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JAR = os.path.join(ROOT, "lb-proxy/target/lb4j-proxy.jar")
-JVM_OPTS = os.environ.get("LB4J_JVM_OPTS", "-Xms512m -Xmx512m -XX:+UseParallelGC").split()
+JVM_OPTS = os.environ.get("LB4J_JVM_OPTS", "-XX:+UseG1GC").split()
 work = tempfile.mkdtemp(prefix="lb4j-startup-")
 
 

@@ -52,6 +52,8 @@ class PackagingTest {
     assertEquals("notify", value(unit, "Type"));
     assertEquals("main", value(unit, "NotifyAccess"));
     assertTrue(value(unit, "ExecStart").startsWith("/usr/bin/java "), "the JVM is the main pid");
+    // the GC issue 17 measured (docs/proxy.md, "JVM options"), not whatever the machine implies
+    assertTrue(value(unit, "ExecStart").contains(" -XX:+UseG1GC "), value(unit, "ExecStart"));
     Duration watchdog = Duration.ofSeconds(Long.parseLong(value(unit, "WatchdogSec")));
     assertTrue(
         watchdog.compareTo(Duration.ofSeconds(10)) >= 0,
@@ -77,6 +79,7 @@ class PackagingTest {
     String entry = file.stream().filter(l -> l.startsWith("ENTRYPOINT ")).findFirst().orElseThrow();
     assertTrue(entry.startsWith("ENTRYPOINT [\"java\""), "exec form, no shell: " + entry);
     assertTrue(entry.contains("\"-jar\", \"/opt/lb4j/lb4j-proxy.jar\""), entry);
+    assertTrue(entry.contains("\"-XX:+UseG1GC\""), "the GC docs/proxy.md measured: " + entry);
     assertTrue(file.contains("USER lb4j"), "runs as the lb4j user");
     assertTrue(file.contains("STOPSIGNAL SIGTERM"));
     assertTrue(file.contains("COPY lb4j-proxy.jar /opt/lb4j/lb4j-proxy.jar"));
