@@ -8,6 +8,8 @@ The proxy under test is pinned to CPU 1, backends and load generators to CPU 0.
 """
 import json, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
+from procstat import cpu_seconds
+
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 # TESTS=close,ka for a quicker look at some tests: bulk, close (new connections), ka (keep-alive)
 TESTS = os.environ.get("TESTS", "bulk,close,ka").split(",")
@@ -30,7 +32,6 @@ LOAD_CPU = "0" if THREADS == 1 else "0,1"
 JVM_OPTS = os.environ.get("LB4J_JVM_OPTS", "-XX:+UseG1GC").split()
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JAR = os.path.join(ROOT, "lb-proxy/target/lb4j-proxy.jar")
-TICK = os.sysconf("SC_CLK_TCK")
 BACKENDS = ["127.0.0.2", "127.0.0.3"]
 PORTS = {"lb4j": (9101, 9001), "haproxy": (9102, 9002), "nginx": (9103, 9003),
          "lb4j-epoll": (9104, 9004), "lb4j-base": (9105, 9005)}
@@ -70,18 +71,6 @@ def wait_port(host, port, timeout=30, proc=None):
             time.sleep(0.1)
     output = open(proc.log).read()[-2000:] if proc is not None else ""
     raise RuntimeError(f"nothing listens on {host}:{port}\n{output}")
-
-
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                f = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
-                total += int(f[11]) + int(f[12])
-            except (OSError, IndexError):
-                pass
-    return total / TICK
 
 
 def proc_tree(pid):

@@ -11,24 +11,14 @@ installs them) and lb-proxy/target/lb4j-proxy.jar. Loopback only; every run boun
 """
 import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
+from procstat import cpu_seconds
+
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
 SECS = int(os.environ.get("SECONDS_PER_TEST", "8"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 JAR = os.path.join(ROOT, "lb-proxy/target/lb4j-proxy.jar")
-TICK = os.sysconf("SC_CLK_TCK")
 BACKEND = ("127.0.0.2", 5301)
 work = tempfile.mkdtemp(prefix="lb4j-splice-")
-
-
-def cpu_seconds(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            f = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
-            total += int(f[11]) + int(f[12])
-        except (OSError, IndexError):
-            pass
-    return total / TICK
 
 
 def wait_listening(port, proc):
@@ -110,9 +100,9 @@ def main():
                 iperf(port, 1, 5)  # warm-up
                 row = []
                 for streams in (1, 4):
-                    c0 = cpu_seconds(relay.pid)
+                    c0 = cpu_seconds([relay.pid])
                     gbps, nbytes = iperf(port, streams, SECS)
-                    row += [gbps, (cpu_seconds(relay.pid) - c0) / (nbytes / 1e9)]
+                    row += [gbps, (cpu_seconds([relay.pid]) - c0) / (nbytes / 1e9)]
                 results[name].append(row)
                 print(f"round {rnd + 1} {name}: 1 stream {row[0]:.2f} Gbit/s, {row[1]:.3f} CPU s/GB;"
                       f" 4 streams {row[2]:.2f} Gbit/s, {row[3]:.3f} CPU s/GB", flush=True)
