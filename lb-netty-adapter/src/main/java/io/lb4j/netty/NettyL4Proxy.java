@@ -486,6 +486,11 @@ public final class NettyL4Proxy implements AutoCloseable {
     connections.remove(flow, handler);
   }
 
+  /** The handlers of the connections open now, for tests. */
+  java.util.Collection<ProxyFrontendHandler> connectionHandlers() {
+    return connections.values();
+  }
+
   // ---------------------------------------------------------------- listeners
 
   /** A rule's listening sockets. */

@@ -31,6 +31,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
+import java.nio.channels.NotYetConnectedException;
 import java.util.ArrayDeque;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -80,8 +81,19 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   private static final ChannelFutureListener SHUTDOWN_OUTPUT =
       f -> {
         Channel ch = f.channel();
-        if (ch.isActive()) {
-          sendFin(ch);
+        if (!f.isSuccess()) {
+          // a write that failed (a reset the write saw first) closes the channel without an
+          // exceptionCaught of its own: record it, or the close would read as the second FIN
+          ch.pipeline().fireExceptionCaught(f.cause());
+        } else if (ch.isActive() && sendFin(ch)) {
+          // everything queued is written and the FIN is out: the peer's FIN, when it comes, ends
+          // the connection. The channel closes on it instead of shutting its input down (which on
+          // Linux fails with ENOTCONN once our FIN was answered, and Netty turns into a
+          // NotYetConnectedException per connection); the handler sees channelInactive with no
+          // error recorded in CLIENT_SHUT or BACKEND_SHUT: the second FIN. Not earlier: while
+          // bytes wait to be written a close would drop them, so a FIN that comes before ours
+          // still shuts the input (clientInputShutdown, backendInputShutdown).
+          ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
         }
       };
 
@@ -90,19 +102,29 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
    * straight on the socket, which updates the state {@code isOutputShutdown()} reads: Netty's
    * {@link DuplexChannel#shutdownOutput()} also fails its (here empty) outbound queue with a new
    * {@code ChannelOutputShutdownException}, whose stack trace alone was 3% of the proxy's CPU per
-   * new connection (issue 17's profile). Nothing is written to {@code ch} after its FIN (the other
-   * side has ended), so the queue Netty would have closed is never used again.
+   * new connection (issue 17's profile). No byte is written to {@code ch} after its FIN (the other
+   * side has ended; a close may still flush an empty buffer), so the queue Netty would have closed
+   * is never used again. A failure (the peer reset meanwhile) goes to the pipeline as an error.
+   *
+   * @return whether the FIN was sent
    */
-  static void sendFin(Channel ch) {
+  static boolean sendFin(Channel ch) {
     if (ch instanceof UnixChannel && ((UnixChannel) ch).fd() instanceof Socket) {
       try {
         ((Socket) ((UnixChannel) ch).fd()).shutdown(false, true);
-      } catch (IOException e) {
-        ch.pipeline().fireExceptionCaught(e);
+        return true;
+      } catch (IOException | NotYetConnectedException e) {
+        ch.pipeline().fireExceptionCaught(e); // ENOTCONN: a reset not read yet
+        return false;
       }
-    } else if (ch instanceof DuplexChannel) {
-      ((DuplexChannel) ch).shutdownOutput();
     }
+    if (ch instanceof DuplexChannel) {
+      ((DuplexChannel) ch)
+          .shutdownOutput()
+          .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -376,7 +398,8 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       }
       if (route.options().sendProxyProtocol() != ProxyProtocol.NONE) {
         outbound.pipeline().addFirst("proxy-protocol", HAProxyMessageEncoder.INSTANCE);
-        outbound.write(proxyHeader());
+        // void promises: a failed write reaches the backend handler's exceptionCaught
+        outbound.write(proxyHeader(), outbound.voidPromise());
       }
       boolean clientShut = writeEarly();
       outbound.flush();
@@ -459,7 +482,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         backendCounters.bytesToBackend.add(bytes);
         bytesToBackend += bytes;
       }
-      outbound.write(m);
+      outbound.write(m, outbound.voidPromise());
     }
     return fin;
   }
@@ -500,6 +523,11 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     return inbound;
   }
 
+  /** The connection's state's name, for tests; read it on the connection's event loop. */
+  String stateName() {
+    return state.name();
+  }
+
   Route route() {
     return route;
   }
@@ -538,9 +566,9 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     if (ch != outbound) {
       return; // an earlier attempt's channel
     }
-    if (state == State.CLIENT_SHUT && termination == null) {
-      // the backend's FIN after the client's (shutdownOutput turned half-closure off): both
-      // directions ended normally
+    if (state == State.CLIENT_SHUT && termination == null && finSent(ch)) {
+      // the backend's FIN after the client's, passed on (SHUTDOWN_OUTPUT turned half-closure
+      // off): both directions ended normally
       state = State.CLOSING;
     } else if (relaying()) {
       // closed under the relay, not by a FIN each way: a reset, or a write that failed
@@ -757,9 +785,10 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     State was = state;
-    if (was == State.BACKEND_SHUT && termination == null) {
-      // the client's FIN after the backend's (shutdownOutput turned half-closure off; a reset or a
-      // failed write would have been recorded by exceptionCaught first): ended normally
+    if (was == State.BACKEND_SHUT && termination == null && finSent(ctx.channel())) {
+      // the client's FIN after the backend's, passed on (SHUTDOWN_OUTPUT turned half-closure off;
+      // a reset or a failed write would have been recorded by exceptionCaught first): ended
+      // normally
       was = State.CLOSING;
     }
     state = State.CLOSED;
@@ -842,13 +871,13 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
     ctx.close();
   }
 
+  /** Whether lb4j sent {@code ch}'s FIN once all before it was written (see SHUTDOWN_OUTPUT). */
+  private static boolean finSent(Channel ch) {
+    return Boolean.FALSE.equals(ch.config().getOption(ChannelOption.ALLOW_HALF_CLOSURE));
+  }
+
   static void shutdownOutput(Channel ch) {
-    // the peer's FIN, when it comes, ends the connection: the channel closes on it instead of
-    // shutting its input down (which on Linux fails with ENOTCONN once our FIN was answered, and
-    // Netty turns into a NotYetConnectedException per connection) and the handler sees
-    // channelInactive with no error recorded: the second FIN (see finishedByPeer)
-    ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-    // after what is queued: the peer reads every byte before the FIN
+    // after what is queued: the peer reads every byte before the FIN (see SHUTDOWN_OUTPUT)
     ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(SHUTDOWN_OUTPUT);
   }
 

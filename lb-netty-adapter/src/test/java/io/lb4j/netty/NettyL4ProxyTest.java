@@ -12,6 +12,7 @@ import io.lb4j.DistributionMode;
 import io.lb4j.HealthProbe;
 import io.lb4j.InboundNatRule;
 import io.lb4j.OutlierDetection;
+import io.netty.channel.ChannelOption;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
@@ -277,6 +278,68 @@ class NettyL4ProxyTest {
       assertEquals(9, r.bytesToBackend());
       assertEquals(3, r.bytesToClient());
     }
+  }
+
+  /**
+   * The backend's bytes and FIN reach the proxy while the client reads nothing (small socket
+   * buffers on the client's side: most of the bytes wait in the proxy's queue), then the client's
+   * FIN comes before the proxy could pass the backend's FIN on: every byte still arrives before the
+   * FIN, the client's last bytes reach the backend, and the connection ended normally.
+   * (Half-closure may only be turned off once the FIN is out: a close on the client's FIN would
+   * drop what waits.)
+   */
+  @Test
+  void relay_clientFinWhileBackendBytesWait_nothingLost() throws Exception {
+    try (ProxyFixture f = ProxyFixture.of(1, TestServer.Mode.BULK_SHUT_THEN_RECORD)) {
+      BlockingQueue<ConnectionRecord> ended = endedOn(f);
+      TestServer backend = f.servers.get(0);
+      try (Socket s = new Socket()) {
+        s.setReceiveBufferSize(4096);
+        s.connect(f.frontend, TIMEOUT_MS);
+        s.setSoTimeout(TIMEOUT_MS);
+        awaitState(f, "RELAYING");
+        ProxyFrontendHandler h = f.proxy.connectionHandlers().iterator().next();
+        h.inbound() // the kernel's autotuning would otherwise take the bytes the proxy holds
+            .eventLoop()
+            .submit(() -> h.inbound().config().setOption(ChannelOption.SO_SNDBUF, 4096))
+            .get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        backend.release.countDown();
+        assertEquals("fin", backend.closes.poll(TIMEOUT_MS, TimeUnit.MILLISECONDS));
+        awaitState(f, "BACKEND_SHUT"); // the proxy has read the backend's FIN
+        s.getOutputStream().write("late\n".getBytes(US_ASCII));
+        s.shutdownOutput();
+        byte[] got = s.getInputStream().readAllBytes();
+        assertEquals(TestServer.BULK, got.length, "bytes the client received before the FIN");
+        for (int i = 0; i < got.length; i++) {
+          assertEquals(TestServer.pattern(i), got[i], "byte " + i);
+        }
+        byte[] late = backend.recorded.poll(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        assertNotNull(late, "the backend never saw the client's FIN");
+        assertEquals("late\n", new String(late, US_ASCII));
+      }
+      ConnectionRecord r = next(ended);
+      assertEquals(Termination.NORMAL, r.termination(), r.toString());
+      assertEquals(TestServer.BULK, r.bytesToClient());
+      assertEquals(5, r.bytesToBackend());
+    }
+  }
+
+  /** Waits (bounded) until the proxy's one connection is in {@code state}, read on its loop. */
+  private static void awaitState(ProxyFixture f, String state) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
+    String now = null;
+    while (System.nanoTime() < deadline) {
+      java.util.Iterator<ProxyFrontendHandler> it = f.proxy.connectionHandlers().iterator();
+      if (it.hasNext()) {
+        ProxyFrontendHandler h = it.next();
+        now = h.inbound().eventLoop().submit(h::stateName).get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        if (state.equals(now)) {
+          return;
+        }
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+    }
+    throw new AssertionError("the connection never reached " + state + " (last " + now + ")");
   }
 
   /**

@@ -27,7 +27,20 @@ public final class TestServer implements AutoCloseable {
     RECORD,
     HOLD,
     /** Sends its id and a FIN first, then records what the client sends until the client's FIN. */
-    GREET_SHUT_THEN_RECORD
+    GREET_SHUT_THEN_RECORD,
+    /**
+     * Once {@link #release}d, sends {@link #BULK} bytes ({@link #pattern}) and a FIN, adds "fin" to
+     * {@link #closes}, then records what the client sends until the client's FIN.
+     */
+    BULK_SHUT_THEN_RECORD
+  }
+
+  /** The size of a bulk transfer in the BULK modes: 64 KiB, the proxy's write high-water mark. */
+  public static final int BULK = 64 << 10;
+
+  /** The byte at {@code i} of a bulk transfer. */
+  public static byte pattern(int i) {
+    return (byte) (i % 251);
   }
 
   public final String id;
@@ -105,6 +118,20 @@ public final class TestServer implements AutoCloseable {
         case HOLD:
           release.await();
           break;
+        case BULK_SHUT_THEN_RECORD:
+          {
+            release.await();
+            byte[] bulk = new byte[BULK];
+            for (int i = 0; i < BULK; i++) {
+              bulk[i] = pattern(i);
+            }
+            out.write(bulk);
+            out.flush();
+            s.shutdownOutput();
+            closes.add("fin");
+            recorded.add(in.readAllBytes());
+            break;
+          }
         case GREET_SHUT_THEN_RECORD:
           out.write((id + "\n").getBytes(StandardCharsets.US_ASCII));
           out.flush();
