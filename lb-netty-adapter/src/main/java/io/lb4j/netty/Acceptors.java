@@ -2,6 +2,7 @@ package io.lb4j.netty;
 
 import io.lb4j.IpLiteral;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -131,6 +132,10 @@ final class Acceptors {
             .option(ChannelOption.SO_BACKLOG, NetUtil.SOMAXCONN)
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.AUTO_READ, false)
+            // Netty 4.2's default adaptive allocator fell back to unpooled, zeroed direct buffers
+            // for the relay's 64 KiB reads (Unsafe.setMemory, malloc and free per read: ~8% of a
+            // bulk stream's CPU in async-profiler, docs/benchmarks.md); the pooled one reuses them
+            .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             // TCP_NODELAY: Netty turns it on when it creates the channel (Linux, NIO and epoll);
             // asking again costs one setsockopt per connection

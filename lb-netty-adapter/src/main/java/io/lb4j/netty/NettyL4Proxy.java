@@ -62,9 +62,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Connections of a backend that leaves rotation keep going (or end at the rule's drain timeout,
  * per the balancer's policy); a backend {@code DISABLED} by the operator loses them within a second
- * of activity. Events run on Netty event loops: native epoll where it loads, else NIO. With several
- * loops every loop accepts on its own listening socket ({@code SO_REUSEPORT}, see {@link
- * Builder#reusePort(boolean)}), and a connection stays on the loop that accepted it.
+ * of activity. Events run on Netty event loops: io_uring where it loads, else epoll, else NIO
+ * ({@link Transport#AUTO}). With several loops every loop accepts on its own listening socket
+ * ({@code SO_REUSEPORT}, see {@link Builder#reusePort(boolean)}), and a connection stays on the
+ * loop that accepted it.
  *
  * <p>At about 550 lines it is the proxy's lifecycle (start, reload, drain, close) and its
  * listeners, routes and counters; the connection itself lives in the handlers.

@@ -1,7 +1,6 @@
 package io.lb4j.netty;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -35,12 +34,8 @@ final class ProxyBackendHandler extends ChannelInboundHandlerAdapter {
     if (msg instanceof ByteBuf) {
       frontend.backendBytes(((ByteBuf) msg).readableBytes());
     }
-    Channel client = frontend.inbound();
-    // no promise, no listener: a failed write reaches the client handler's exceptionCaught
-    client.writeAndFlush(msg, client.voidPromise());
-    if (client.isWritable()) {
-      ctx.channel().read(); // reads on while less than the high-water mark waits to be written
-    } // else the client's channelWritabilityChanged reads on
+    // the client's channelWritabilityChanged reads on when it stops
+    ProxyFrontendHandler.relay(msg, ctx.channel(), frontend.inbound());
   }
 
   /** The backend's channel drained below the low-water mark: the client's bytes flow again. */

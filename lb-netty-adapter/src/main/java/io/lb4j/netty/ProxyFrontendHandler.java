@@ -245,11 +245,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
           bytesToBackend += bytes;
         }
         touch();
-        // no promise, no listener: a failed write reaches the backend handler's exceptionCaught
-        outbound.writeAndFlush(msg, outbound.voidPromise());
-        if (outbound.isWritable()) {
-          inbound.read(); // reads on while less than the high-water mark waits to be written
-        } // else the backend's channelWritabilityChanged reads on (backendWritable)
+        relay(msg, inbound, outbound); // outbound's writability change reads on (backendWritable)
         return;
       case CONNECTING:
         if (early == null) {
@@ -556,9 +552,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       state = State.BACKEND_SHUT;
       shutdownOutput(inbound);
     } else if (state == State.CLIENT_SHUT) {
-      state = State.CLOSING; // both FINs seen: close both once written, as clientInputShutdown
-      closeOnFlush(inbound);
-      closeOnFlush(outbound);
+      bothFinsSeen();
     }
   }
 
@@ -643,11 +637,7 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
         shutdownOutput(outbound);
         break;
       case BACKEND_SHUT:
-        // both FINs seen: close both once written (close sends the FIN); a shutdownOutput first
-        // would cost a syscall and Netty's ChannelOutputShutdownException per connection
-        state = State.CLOSING;
-        closeOnFlush(outbound);
-        closeOnFlush(inbound);
+        bothFinsSeen();
         break;
       default:
         // AWAITING_HEADER: the decoder closes; REFUSED, CLOSING, CLOSED: closing already
@@ -687,6 +677,16 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       ch.config().setOption(ChannelOption.SO_LINGER, 0); // close() then sends RST
       ch.close();
     }
+  }
+
+  /**
+   * A side's FIN came before lb4j's FIN to it was out (its half-closure still on): close both once
+   * written (close sends the FIN); a shutdownOutput first would cost a syscall for nothing.
+   */
+  private void bothFinsSeen() {
+    state = State.CLOSING;
+    closeOnFlush(inbound);
+    closeOnFlush(outbound);
   }
 
   private void closeBoth() {
@@ -869,6 +869,19 @@ final class ProxyFrontendHandler extends ChannelInboundHandlerAdapter
       logger.debug("refused {} -> {}: {} {}", client, frontend, reason, match);
     }
     ctx.close();
+  }
+
+  /**
+   * Writes {@code msg}, read from {@code from}, to {@code to}, and reads on from {@code from} while
+   * {@code to} is writable (less than its write high-water mark waits); else {@code to}'s
+   * writability change reads on. No promise, no listener: a failed write reaches {@code to}'s
+   * handler's exceptionCaught.
+   */
+  static void relay(Object msg, Channel from, Channel to) {
+    to.writeAndFlush(msg, to.voidPromise());
+    if (to.isWritable()) {
+      from.read();
+    }
   }
 
   /** Whether lb4j sent {@code ch}'s FIN once all before it was written (see SHUTDOWN_OUTPUT). */

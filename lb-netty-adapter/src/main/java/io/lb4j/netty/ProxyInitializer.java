@@ -1,6 +1,5 @@
 package io.lb4j.netty;
 
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -28,10 +27,6 @@ final class ProxyInitializer extends ChannelInitializer<SocketChannel> {
       ch.close(); // the rule went away in a reload between accept and here
       return;
     }
-    // Netty 4.2's default adaptive allocator fell back to unpooled, zeroed direct buffers for the
-    // relay's 64 KiB reads (Unsafe.setMemory, malloc and free per read: ~8% of a bulk stream's CPU
-    // in async-profiler, docs/benchmarks.md); the pooled allocator reuses them
-    ch.config().setAllocator(PooledByteBufAllocator.DEFAULT);
     if (route.frontendOptions().acceptProxyProtocol()) {
       long deadline = route.frontendOptions().proxyProtocolTimeout().toNanos(); // at most 1 h
       ch.pipeline().addLast("proxy-protocol", new ProxyProtocolDecoder(route, deadline));

@@ -8,9 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lb4j.Backend;
-import io.lb4j.BackendPool;
-import io.lb4j.Frontend;
 import io.lb4j.LoadBalancerConfig;
 import io.lb4j.LoadBalancingRule;
 import io.lb4j.core.L4LoadBalancer;
@@ -354,26 +351,7 @@ class AcceptorsTest {
   private static void assertStartFails(Transport t, int port) throws IOException {
     try (TestServer backend = new TestServer("web-0", "127.0.0.2", TestServer.Mode.ECHO);
         L4LoadBalancer lb =
-            L4LoadBalancer.builder()
-                .config(
-                    LoadBalancerConfig.builder()
-                        .frontend(Frontend.of("fe", HOST))
-                        .pool(
-                            new BackendPool(
-                                "web",
-                                List.of(
-                                    Backend.of(
-                                        backend.id,
-                                        backend.address.getAddress().getHostAddress(),
-                                        backend.address.getPort()))))
-                        .rule(
-                            LoadBalancingRule.builder("app")
-                                .frontend("fe")
-                                .frontendPort(port)
-                                .backendPool("web")
-                                .build())
-                        .build())
-                .build()) {
+            L4LoadBalancer.builder().config(ProxyFixture.oneRule(port, backend).build()).build()) {
       NettyL4Proxy proxy =
           NettyL4Proxy.builder().loadBalancer(lb).ioThreads(2).transport(t).build();
       try {

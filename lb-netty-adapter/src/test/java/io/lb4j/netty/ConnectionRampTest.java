@@ -4,10 +4,6 @@ import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lb4j.Backend;
-import io.lb4j.BackendPool;
-import io.lb4j.Frontend;
-import io.lb4j.LoadBalancerConfig;
-import io.lb4j.LoadBalancingRule;
 import io.lb4j.core.L4LoadBalancer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -73,16 +69,8 @@ class ConnectionRampTest {
     L4LoadBalancer lb =
         L4LoadBalancer.builder()
             .config(
-                LoadBalancerConfig.builder()
-                    .frontend(Frontend.of("fe", "127.0.0.1"))
-                    .pool(
-                        new BackendPool("web", List.of(Backend.of("web-0", "127.0.0.2", echoPort))))
-                    .rule(
-                        LoadBalancingRule.builder("app")
-                            .frontend("fe")
-                            .frontendPort(port)
-                            .backendPool("web")
-                            .build())
+                ProxyFixture.oneRule(
+                        port, List.of(Backend.of("web-0", "127.0.0.2", echoPort)), r -> r)
                     .build())
             .build();
     NettyL4Proxy proxy =

@@ -42,23 +42,43 @@ public final class ProxyFixture implements AutoCloseable {
     }
     int port = TestServer.freePort(FRONTEND_HOST);
     frontend = new InetSocketAddress(FRONTEND_HOST, port);
-    LoadBalancerConfig.Builder cb =
-        LoadBalancerConfig.builder()
-            .frontend(Frontend.of("fe", FRONTEND_HOST))
-            .pool(new BackendPool("web", list))
-            .rule(
-                rule.apply(
-                        LoadBalancingRule.builder("app")
-                            .frontend("fe")
-                            .frontendPort(port)
-                            .backendPool("web"))
-                    .build());
+    LoadBalancerConfig.Builder cb = oneRule(port, list, rule);
     lb = L4LoadBalancer.builder().config(config.apply(cb).build()).build();
     proxy =
         proxyOptions
             .apply(NettyL4Proxy.builder().loadBalancer(lb).ioThreads(2).transport(transport))
             .build()
             .start();
+  }
+
+  /**
+   * The tests' one-rule configuration: frontend "fe" on {@value #FRONTEND_HOST}, pool "web" of
+   * {@code backends}, rule "app" on {@code port}, shaped further by {@code rule}.
+   */
+  public static LoadBalancerConfig.Builder oneRule(
+      int port, List<Backend> backends, UnaryOperator<LoadBalancingRule.Builder> rule) {
+    return LoadBalancerConfig.builder()
+        .frontend(Frontend.of("fe", FRONTEND_HOST))
+        .pool(new BackendPool("web", backends))
+        .rule(
+            rule.apply(
+                    LoadBalancingRule.builder("app")
+                        .frontend("fe")
+                        .frontendPort(port)
+                        .backendPool("web"))
+                .build());
+  }
+
+  /** {@link #oneRule(int, List, UnaryOperator)} with the one backend {@code backend}. */
+  public static LoadBalancerConfig.Builder oneRule(int port, TestServer backend) {
+    return oneRule(
+        port,
+        List.of(
+            Backend.of(
+                backend.id,
+                backend.address.getAddress().getHostAddress(),
+                backend.address.getPort())),
+        r -> r);
   }
 
   /**

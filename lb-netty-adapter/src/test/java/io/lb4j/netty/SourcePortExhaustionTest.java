@@ -4,14 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lb4j.Backend;
-import io.lb4j.BackendPool;
 import io.lb4j.Finding;
 import io.lb4j.Finding.Check;
 import io.lb4j.Finding.Severity;
-import io.lb4j.Frontend;
-import io.lb4j.LoadBalancerConfig;
-import io.lb4j.LoadBalancingRule;
 import io.lb4j.core.L4LoadBalancer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -263,23 +258,7 @@ class SourcePortExhaustionTest {
         throws IOException {
       int port = TestServer.freePort("127.0.0.1");
       frontend = new InetSocketAddress("127.0.0.1", port);
-      lb =
-          L4LoadBalancer.builder()
-              .config(
-                  LoadBalancerConfig.builder()
-                      .frontend(Frontend.of("fe", "127.0.0.1"))
-                      .pool(
-                          new BackendPool(
-                              "web",
-                              List.of(Backend.of("web-0", "127.0.0.2", backend.address.getPort()))))
-                      .rule(
-                          LoadBalancingRule.builder("app")
-                              .frontend("fe")
-                              .frontendPort(port)
-                              .backendPool("web")
-                              .build())
-                      .build())
-              .build();
+      lb = L4LoadBalancer.builder().config(ProxyFixture.oneRule(port, backend).build()).build();
       open.add(lb);
       proxy =
           more.apply(
